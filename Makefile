@@ -1,0 +1,133 @@
+# Container lab: every entry point. Run `make help` for the list.
+#
+#   make                 every step (./step-NN) and the busybox rootfs
+#   make step-05         one step, at the top of the repository
+#   sudo make test       the quick suite (installs what is missing first)
+#   sudo make demo       installs, builds, and runs each step once
+#   sudo make check      everything CI runs
+#
+# Quiet unless something is wrong; V=1 shows the commands.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wno-format-nonliteral
+LAB_CFLAGS := -std=gnu11 $(WARNINGS) -Icommon $(CFLAGS)
+
+BUILD ?= build
+OUT ?= .
+PYTHON := /usr/bin/python3
+PYTEST := $(PYTHON) -m pytest
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+COMMON_OBJ := $(COMMON_SRC:common/%.c=$(BUILD)/common/%.o)
+LIBCOMMON := $(BUILD)/libcommon.a
+
+STEP_SRC := $(sort $(wildcard steps/step-[0-9][0-9]-*.c))
+step_name = step-$(word 2,$(subst -, ,$(notdir $(1))))
+STEPS := $(foreach s,$(STEP_SRC),$(call step_name,$(s)))
+STEP_BINS := $(STEPS:%=$(OUT)/%)
+
+BUSYBOX ?= $(firstword $(wildcard /bin/busybox /usr/bin/busybox))
+ROOTFS := rootfs/busybox
+ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
+
+DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
+        python3-pytest-timeout iproute2
+
+.PHONY: all steps rootfs deps test unit pytest demo docs check-docs clean help
+.DELETE_ON_ERROR:
+
+all: steps rootfs
+
+steps: $(STEP_BINS)
+
+# ---- common/ and the steps ---------------------------------------------------
+
+$(BUILD)/common/%.o: common/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LAB_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define step_rule
+$(OUT)/$(call step_name,$(1)): $(1) $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(LAB_CFLAGS) -MMD -MP -MF $(BUILD)/$(call step_name,$(1)).d -o $$@ $(1) \
+	    $(LIBCOMMON) $$(LDFLAGS)
+ifneq ($(OUT),.)
+$(call step_name,$(1)): $(OUT)/$(call step_name,$(1))
+endif
+endef
+$(foreach s,$(STEP_SRC),$(eval $(call step_rule,$(s))))
+
+-include $(COMMON_OBJ:.o=.d) $(STEPS:%=$(BUILD)/%.d)
+
+# ---- the rootfs ---------------------------------------------------------------
+
+# The chroot-escape lesson of steps 03 and 04 runs inside the rootfs, which
+# has no libc: link it statically.
+$(BUILD)/chroot-escape: rootfs/chroot-escape.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -static -o $@ $<
+
+rootfs: $(ROOTFS_STAMP)
+
+$(ROOTFS_STAMP): rootfs/build.sh $(BUILD)/chroot-escape $(BUSYBOX)
+	$(Q)rootfs/build.sh "$(BUSYBOX)" $(ROOTFS) $(BUILD)/chroot-escape
+
+# ---- dependencies, tests, demo -------------------------------------------------
+
+deps:
+	$(Q)tools/deps.sh $(DEPS)
+
+$(BUILD)/unit-tests: $(sort $(wildcard tests/unit/*.c)) tests/unit/unit.h $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LAB_CFLAGS) -Itests/unit -o $@ $(filter %.c,$^) $(LIBCOMMON) -lcunit $(LDFLAGS)
+
+unit: $(BUILD)/unit-tests
+	$(Q)cd $(BUILD) && ./unit-tests
+
+PYTEST_ARGS ?=
+pytest: all
+	$(Q)$(PYTEST) tests $(PYTEST_ARGS)
+
+# The quick suite a student runs often. On a fresh machine it installs what
+# is missing first, so `sudo make test` alone does everything.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory pytest
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh $(STEPS)
+
+# Each docs page holds the diff from the step before; regenerate it.
+docs:
+	$(Q)$(PYTHON) tools/mkdocs.py
+
+check-docs:
+	$(Q)$(PYTHON) tools/mkdocs.py --check
+
+clean:
+	$(Q)rm -rf $(BUILD) $(ROOTFS) $(STEPS) results.json report.xml
+	$(Q)rm -rf handout handout.tar.gz
+
+help:
+	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
+
+# Entry points that belong to one subsystem each (grading, benchmarks, the
+# course VM, the slow checks) live in mk/.
+-include $(sort $(wildcard mk/*.mk))

@@ -1,0 +1,365 @@
+/*
+ * cgroup.c - one control group per container, on cgroup v1 or v2.
+ *
+ * A cgroup is a directory in a special filesystem: mkdir creates a group, the
+ * kernel fills it with control files, writing a pid to cgroup.procs moves a
+ * process in, and rmdir removes the group once no process is left in it.
+ *
+ * Each container gets <root>/lab/<name>. The two versions differ in where the
+ * controller is and which files hold the limit:
+ *
+ *   v1 (and hybrid): <root> = /sys/fs/cgroup/cpu    cpu.cfs_period_us, cpu.cfs_quota_us
+ *   v2:              <root> = /sys/fs/cgroup        cpu.max ("quota period" or "max period"),
+ *                    and "+cpu" in each parent's cgroup.subtree_control
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lab.h"
+
+#define CG_MOUNT "/sys/fs/cgroup"
+
+const char *cg_version_name(enum cg_version v)
+{
+    return v == CG_V2 ? "cgroup v2" : v == CG_V1 ? "cgroup v1" : "no cgroup";
+}
+
+/* Whether the comma- or space-separated list holds word exactly. */
+static bool has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (const char *p = list; (p = strstr(p, word)); p += n) {
+        bool starts = p == list || p[-1] == ',' || p[-1] == ' ';
+        bool ends = p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\n';
+
+        if (starts && ends)
+            return true;
+    }
+    return false;
+}
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, len - 1);
+    int err = n < 0 ? -errno : 0;
+    close(fd);
+    buf[n < 0 ? 0 : n] = '\0';
+    return err;
+}
+
+static bool v2_has_controller(const char *root, const char *controller)
+{
+    char path[PATH_MAX], list[512];
+
+    if (path_join(path, sizeof(path), root, "cgroup.controllers") < 0 ||
+        read_small(path, list, sizeof(list)) < 0)
+        return false;
+    return has_word(list, controller);
+}
+
+static int set_layout(struct cg_layout *l, enum cg_version v, const char *controller,
+                      const char *root)
+{
+    l->version = v;
+    if (path_printf(l->controller, sizeof(l->controller), "%s", controller) < 0 ||
+        path_printf(l->root, sizeof(l->root), "%s", root) < 0)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+/* mountinfo(5): "... mount-point options [optional fields] - fstype source superopts" */
+static bool parse_mount_line(char *line, char **mnt, char **fstype, char **superopts)
+{
+    char *sep = strstr(line, " - ");
+    char *field, *save;
+    int i = 0;
+
+    *mnt = *fstype = *superopts = NULL;
+    if (!sep)
+        return false;
+    *sep = '\0';
+    for (field = strtok_r(line, " ", &save); field; field = strtok_r(NULL, " ", &save))
+        if (++i == 5)
+            *mnt = field;
+    *fstype = strtok_r(sep + 3, " ", &save);
+    (void)strtok_r(NULL, " ", &save); /* the source */
+    *superopts = strtok_r(NULL, " \n", &save);
+    return *mnt && *fstype && *superopts;
+}
+
+int cg_detect_from(struct cg_layout *l, const char *controller, FILE *mountinfo)
+{
+    char line[4096], v2root[PATH_MAX] = "";
+
+    while (fgets(line, sizeof(line), mountinfo)) {
+        char *mnt, *fstype, *superopts;
+
+        if (!parse_mount_line(line, &mnt, &fstype, &superopts))
+            continue;
+        if (strcmp(fstype, "cgroup") == 0 && has_word(superopts, controller))
+            return set_layout(l, CG_V1, controller, mnt);
+        if (strcmp(fstype, "cgroup2") == 0 && !v2root[0] && v2_has_controller(mnt, controller))
+            snprintf(v2root, sizeof(v2root), "%s", mnt);
+    }
+    if (v2root[0])
+        return set_layout(l, CG_V2, controller, v2root);
+    return -ENOENT;
+}
+
+int cg_detect(struct cg_layout *l, const char *controller)
+{
+    struct statfs sfs;
+    FILE *mi;
+    int err;
+
+    if (statfs(CG_MOUNT, &sfs) < 0)
+        return -errno;
+    if (sfs.f_type == CGROUP2_SUPER_MAGIC) {
+        if (!v2_has_controller(CG_MOUNT, controller))
+            return -ENOENT;
+        return set_layout(l, CG_V2, controller, CG_MOUNT);
+    }
+    /* A tmpfs there: cgroup v1, or hybrid with v2 beside it at unified/. */
+    mi = fopen("/proc/self/mountinfo", "re");
+    if (!mi)
+        return -errno;
+    err = cg_detect_from(l, controller, mi);
+    fclose(mi);
+    return err;
+}
+
+static int write_file(struct cg_group *g, const char *dir, const char *file, const char *fmt,
+                      ...) LAB_PRINTF(4, 5);
+static int write_file(struct cg_group *g, const char *dir, const char *file, const char *fmt,
+                      ...)
+{
+    char path[PATH_MAX], value[64];
+    va_list ap;
+    int fd, err = 0;
+
+    if (path_join(path, sizeof(path), dir, file) < 0)
+        return -ENAMETOOLONG;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof(value), fmt, ap);
+    va_end(ap);
+    snprintf(g->what, sizeof(g->what), "write %s", path);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, value, strlen(value)) < 0)
+        err = -errno;
+    close(fd);
+    return err;
+}
+
+/* cgroup v2 hands a controller to a child group only if the parent lists it
+ * in cgroup.subtree_control. Written only when missing. */
+static int v2_enable(struct cg_group *g, const char *dir)
+{
+    char path[PATH_MAX], list[512];
+    int err;
+
+    if (path_join(path, sizeof(path), dir, "cgroup.subtree_control") < 0)
+        return -ENAMETOOLONG;
+    snprintf(g->what, sizeof(g->what), "read %s", path);
+    if ((err = read_small(path, list, sizeof(list))) < 0)
+        return err;
+    if (has_word(list, g->layout.controller))
+        return 0;
+    return write_file(g, dir, "cgroup.subtree_control", "+%s", g->layout.controller);
+}
+
+static int make_dir(struct cg_group *g, const char *path, bool may_exist)
+{
+    snprintf(g->what, sizeof(g->what), "mkdir %s", path);
+    if (mkdir(path, 0755) < 0 && !(may_exist && errno == EEXIST))
+        return -errno;
+    return 0;
+}
+
+/* lab/ and lab/<name>. Another container may remove an empty lab/ between
+ * the two mkdirs; then the second fails with ENOENT and we go round again. */
+static int make_dirs(struct cg_group *g, const char *parent)
+{
+    int err = -ENOENT;
+
+    for (int tries = 0; tries < 50 && err == -ENOENT; tries++) {
+        if ((err = make_dir(g, parent, true)) < 0)
+            return err;
+        if (g->layout.version == CG_V2 && (err = v2_enable(g, parent)) < 0)
+            continue;
+        err = make_dir(g, g->path, false);
+    }
+    return err;
+}
+
+int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name)
+{
+    char parent[PATH_MAX];
+    int err;
+
+    memset(g, 0, sizeof(*g));
+    g->dir_fd = -1;
+    g->layout = *l;
+    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0 ||
+        path_join(g->path, sizeof(g->path), parent, name) < 0)
+        return -ENAMETOOLONG;
+    if (l->version == CG_V2 && (err = v2_enable(g, l->root)) < 0)
+        return err;
+    err = make_dirs(g, parent);
+    /* Our name is taken only if a killed run with our (reused) pid left its
+     * group behind: an empty group, which rmdir removes. */
+    if (err == -EEXIST && rmdir(g->path) == 0)
+        err = make_dirs(g, parent);
+    if (err < 0)
+        return err;
+    g->created = true;
+    snprintf(g->what, sizeof(g->what), "open %s", g->path);
+    g->dir_fd = open(g->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (g->dir_fd < 0) {
+        err = -errno;
+        cg_remove(g);
+        return err;
+    }
+    return 0;
+}
+
+int cg_set_cpu_limit(struct cg_group *g, long quota_us, long period_us)
+{
+    int err;
+
+    if (g->layout.version == CG_V2) {
+        if (quota_us > 0)
+            return write_file(g, g->path, "cpu.max", "%ld %ld", quota_us, period_us);
+        return write_file(g, g->path, "cpu.max", "max %ld", period_us);
+    }
+    /* v1 checks the quota against the period: set the period first. */
+    if ((err = write_file(g, g->path, "cpu.cfs_period_us", "%ld", period_us)) < 0)
+        return err;
+    return write_file(g, g->path, "cpu.cfs_quota_us", "%ld", quota_us > 0 ? quota_us : -1L);
+}
+
+int cg_add_pid(struct cg_group *g, pid_t pid)
+{
+    return write_file(g, g->path, "cgroup.procs", "%d", (int)pid);
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* After the last task has been reaped the kernel may still hold the group
+ * busy for a moment while it finishes the exit: retry, with growing pauses,
+ * for up to about two seconds. */
+static int rmdir_retry(const char *path)
+{
+    long wait_ms = 1;
+
+    for (long waited = 0; rmdir(path) < 0; waited += wait_ms, wait_ms *= 2) {
+        if (errno == ENOENT)
+            return 0;
+        if (errno != EBUSY || waited > 2000)
+            return -errno;
+        pause_ms(wait_ms);
+    }
+    return 0;
+}
+
+int cg_remove(struct cg_group *g)
+{
+    char parent[PATH_MAX];
+    int err;
+
+    if (g->dir_fd >= 0) {
+        close(g->dir_fd);
+        g->dir_fd = -1;
+    }
+    if (!g->created)
+        return 0;
+    snprintf(g->what, sizeof(g->what), "rmdir %s", g->path);
+    if ((err = rmdir_retry(g->path)) < 0)
+        return err;
+    g->created = false;
+    /* The parent goes too once the last container is gone; while others
+     * still run it is busy, which is fine. */
+    if (path_join(parent, sizeof(parent), g->layout.root, CG_PARENT) == 0)
+        (void)rmdir(parent);
+    return 0;
+}
+
+static bool process_alive(pid_t pid)
+{
+    return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed)
+{
+    char parent[PATH_MAX], path[PATH_MAX];
+    struct dirent *e;
+    DIR *d;
+
+    *removed = 0;
+    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0)
+        return -ENAMETOOLONG;
+    if (!(d = opendir(parent)))
+        return errno == ENOENT ? 0 : -errno;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+
+        /* Groups are named after the pid of the lab process that owns them. */
+        if (e->d_type != DT_DIR || *end != '\0' || pid <= 0 || end == e->d_name)
+            continue;
+        if (strcmp(e->d_name, keep_name) == 0 || process_alive((pid_t)pid))
+            continue;
+        if (path_join(path, sizeof(path), parent, e->d_name) == 0 && rmdir(path) == 0)
+            (*removed)++;
+    }
+    closedir(d);
+    return 0;
+}
+
+pid_t cg_clone_into(struct cg_group *g, int (*fn)(void *), void *arg, int flags)
+{
+    struct clone_args args = {
+        .flags = (uint64_t)(flags & ~0xff) | CLONE_INTO_CGROUP,
+        .exit_signal = (uint64_t)(flags & 0xff),
+        .cgroup = (uint64_t)g->dir_fd,
+    };
+    long pid;
+
+    if (g->layout.version != CG_V2)
+        return -EOPNOTSUPP;
+    /* Without a stack clone3 behaves like fork(2): the child returns here,
+     * on its own copy of this stack. */
+    pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid < 0)
+        return -errno;
+    if (pid == 0)
+        _exit(fn(arg));
+    return (pid_t)pid;
+}

@@ -1,0 +1,302 @@
+/*
+ * lab.h - the plumbing every step links with.
+ *
+ * A step file shows the kernel calls it teaches; everything beneath them lives
+ * here, one concern per file, each with its own prefix:
+ *
+ *   log.c      say(), die(): narration and one-line errors        (lab_, say, die)
+ *   start.c    lab_start(): options, --help, --version, root check
+ *   opt.c      the option parser shared by all steps              (opt_)
+ *   parse.c    checked parsers for option values                  (parse_)
+ *   proc.c     child stack, exec, wait, exit status, signals      (proc_, sig_)
+ *   sync.c     the parent/child sync pipe                         (sync_)
+ *   env.c      the container's clean environment                  (env_)
+ *   path.c     building and resolving paths inside a rootfs       (path_)
+ *   cgroup.c   cgroup v1/v2 groups and limits                     (cg_)
+ *   netlink.c  rtnetlink messages for links, addresses, routes    (nl_)
+ *   ipam.c     choosing a container's addresses                   (ipam_)
+ *
+ * Library functions return 0 (or a value >= 0) on success and -errno on
+ * failure; they never print and never exit. Only the step reports, through
+ * say() and die().
+ */
+#ifndef LAB_H
+#define LAB_H
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define LAB_VERSION "1.0.0"
+#define LAB_EXIT_FAILED 125   /* the lab itself failed (docker run's 125) */
+#define LAB_EXIT_NOEXEC 126   /* command found but could not be executed */
+#define LAB_EXIT_NOTFOUND 127 /* command not found */
+
+#define LAB_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* ---- log.c: who we are, narration on stderr, errors ------------------- */
+
+void lab_init(int step);
+const char *lab_name(void);             /* "step-05" */
+int lab_step(void);                     /* 5 */
+void lab_set_quiet(bool quiet);
+void lab_set_timings(bool timings);
+void lab_enter_child(void);             /* narrate as [child], die with _exit */
+void lab_set_cleanup(void (*fn)(void *), void *arg);
+
+/* One line per mechanism: "step-05 [parent]: what happened". */
+void say(const char *fmt, ...) LAB_PRINTF(1, 2);
+/* "step-05: what: strerror(errno)", then exit 125. */
+_Noreturn void die(const char *fmt, ...) LAB_PRINTF(1, 2);
+/* The same with an explicit error number (for -errno results). */
+_Noreturn void die_errno(int errnum, const char *fmt, ...) LAB_PRINTF(2, 3);
+/* "step-05: message", then exit 125: for refusals that have no errno. */
+_Noreturn void die_msg(const char *fmt, ...) LAB_PRINTF(1, 2);
+/* The same, with an explicit exit status (126, 127 for exec failures). */
+_Noreturn void die_status(int status, int errnum, const char *fmt, ...) LAB_PRINTF(3, 4);
+
+/* ---- opt.c: the command line shared by every step --------------------- */
+
+#define LAB_MAX_ENV 64
+#define LAB_MAX_VOLUMES 16
+#define LAB_HOSTNAME_MAX 64
+#define LAB_CPU_PERIOD_DEFAULT 100000L /* us, the kernel's and docker's default */
+
+struct lab_volume {
+    char host[PATH_MAX];      /* absolute, resolved on the host */
+    char container[PATH_MAX]; /* absolute, normalised, inside the rootfs */
+    bool readonly;
+};
+
+struct lab_ipv4 {
+    struct in_addr addr; /* the container's address */
+    int prefix;          /* 16..30 */
+};
+
+struct lab_opts {
+    char *const *argv;                 /* the command; never empty */
+    bool quiet;
+    bool timings;
+    char rootfs[PATH_MAX];             /* absolute; "" before step 03 */
+    const char *env[LAB_MAX_ENV];      /* NAME=VALUE from -e */
+    int nenv;
+    char hostname[LAB_HOSTNAME_MAX + 1]; /* "" means: derive one */
+    bool net;
+    bool ip_set;
+    struct lab_ipv4 ip;
+    long cpu_period_us;                /* LAB_CPU_PERIOD_DEFAULT unless given */
+    long cpu_quota_us;                 /* 0: no CPU cap */
+    struct lab_volume volumes[LAB_MAX_VOLUMES];
+    int nvolumes;
+};
+
+enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
+
+/*
+ * Parses the options that steps 1..step know into *o. On OPT_ERROR, err holds
+ * one line (without the program name) saying which option and why.
+ */
+enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[],
+                          char *err, size_t errlen);
+void opt_usage(FILE *out, int step);
+
+/* ---- start.c: the common start of every step ------------------------- */
+
+/* Parses options (exits on --help, --version, or a bad option), then
+ * refuses to go on unless run as root. */
+void lab_start(struct lab_opts *o, int step, int argc, char *argv[]);
+
+/* ---- parse.c: checked value parsers (0 or -EINVAL, *why says why) ----- */
+
+int parse_hostname(const char *s, const char **why);
+int parse_cpus(const char *s, long ncpus, long *quota_us, const char **why);
+int parse_microseconds(const char *s, long min, long max, long *out, const char **why);
+int parse_ipv4_prefix(const char *s, struct lab_ipv4 *out, const char **why);
+int parse_volume(const char *s, struct lab_volume *out, const char **why);
+int parse_env(const char *s, const char **why);
+
+/* ---- proc.c: the child process ---------------------------------------- */
+
+#define LAB_STACK_SIZE (1024 * 1024)
+
+/* Top of a fresh stack for clone(2); the stack grows down on every
+ * architecture the lab runs on. */
+void *proc_stack_top(void);
+/* "CLONE_NEWPID|CLONE_NEWNS": the namespace flags in flags, for narration. */
+const char *proc_clone_flags_name(int flags);
+/* Runs argv in place of the caller. Never returns: exits 127 if the command
+ * is missing, 126 if it cannot be executed. */
+_Noreturn void proc_exec(char *const argv[]);
+/* Waits for pid, retrying on EINTR; returns its wait status or -errno. */
+int proc_wait(pid_t pid, int *wstatus);
+/* docker run's convention: the exit code, or 128+N for death by signal N. */
+int proc_exit_status(int wstatus);
+
+/* The parent ignores SIGINT/SIGQUIT (the terminal's Ctrl-C belongs to the
+ * container) and passes SIGTERM/SIGHUP on to the child once it exists. */
+int sig_forward_begin(void);
+void sig_forward_to(pid_t pid);
+/* In the child, before exec: the default dispositions again. */
+int sig_reset(void);
+
+/* ---- sync.c: parent and child meet on a pipe, never by sleeping ------- */
+
+struct sync_pipe {
+    int rd, wr;
+};
+
+int sync_open(struct sync_pipe *s);
+/* Parent: the child may go on. */
+int sync_release(struct sync_pipe *s);
+/* Child: block until released; -EPIPE if the parent died first. */
+int sync_wait(struct sync_pipe *s);
+void sync_close(struct sync_pipe *s);
+
+/* ---- env.c: the environment the command starts with ------------------- */
+
+#define LAB_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Replaces the environment with docker run's: PATH, HOME, HOSTNAME, TERM
+ * from the host if set, then each NAME=VALUE of extra. */
+int env_reset(const char *const extra[], int nextra);
+
+/* ---- path.c: paths built from input ----------------------------------- */
+
+/* snprintf into buf; -ENAMETOOLONG instead of a silently cut path. */
+int path_join(char *buf, size_t len, const char *dir, const char *name) ;
+int path_printf(char *buf, size_t len, const char *fmt, ...) LAB_PRINTF(3, 4);
+/* The directory of this program, from /proc/self/exe. */
+int path_exe_dir(char *buf, size_t len);
+/* Opens (creating it if missing, as a directory or an empty file) the path
+ * rel below root_fd without ever leaving it: a ".." or a symlink that climbs
+ * out fails with -EXDEV. Returns an O_PATH fd or -errno. */
+int path_open_beneath(int root_fd, const char *rel, bool as_dir);
+
+/* ---- cgroup.c: one group per container, on cgroup v1 or v2 ------------- */
+
+enum cg_version { CG_NONE = 0, CG_V1 = 1, CG_V2 = 2 };
+
+#define CG_PARENT "lab"
+
+/* Where one controller lives: found by cg_detect(), or set by tests to point
+ * at a fake tree. */
+struct cg_layout {
+    enum cg_version version;
+    char controller[16];        /* "cpu" */
+    char root[PATH_MAX];        /* the hierarchy's mount point */
+};
+
+struct cg_group {
+    struct cg_layout layout;
+    char path[PATH_MAX];        /* root/lab/<name> */
+    int dir_fd;                 /* the group's directory, for CLONE_INTO_CGROUP */
+    bool created;
+    char what[PATH_MAX + 64];   /* what the last failed operation tried */
+};
+
+/* statfs(2) of /sys/fs/cgroup first (cgroup2 there means v2 only), then the
+ * mount table: a v1 hierarchy holding the controller wins over the unified
+ * one, as the kernel binds a controller to one hierarchy at a time. */
+int cg_detect(struct cg_layout *l, const char *controller);
+/* The same, from a mountinfo file: for tests. */
+int cg_detect_from(struct cg_layout *l, const char *controller, FILE *mountinfo);
+const char *cg_version_name(enum cg_version v);
+/* Removes the groups under lab/ whose lab process is gone (killed by
+ * SIGKILL, say), except keep_name. */
+int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed);
+int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name);
+/* quota_us <= 0 removes the cap. */
+int cg_set_cpu_limit(struct cg_group *g, long quota_us, long period_us);
+int cg_add_pid(struct cg_group *g, pid_t pid);
+/* rmdir, retrying while the kernel still holds the last tasks; also removes
+ * the lab/ parent when it is empty. Safe to call twice. */
+int cg_remove(struct cg_group *g);
+/* Like clone(2), but the child starts inside the group: clone3(2) with
+ * CLONE_INTO_CGROUP (cgroup v2, Linux 5.7+). -ENOSYS, -EINVAL, -E2BIG or
+ * -EOPNOTSUPP where that cannot be done; the caller then falls back. */
+pid_t cg_clone_into(struct cg_group *g, int (*fn)(void *), void *arg, int flags);
+
+/* ---- netlink.c: rtnetlink ---------------------------------------------- */
+
+#define NL_MSG_MAX 1024
+
+/* A message under construction: the header, a fixed part, attributes. */
+struct nl_msg {
+    union {
+        char buf[NL_MSG_MAX];
+        uint32_t align_; /* nlmsghdr wants 4-byte alignment */
+    };
+    size_t len;
+    bool overflow;
+};
+
+struct nl_sock {
+    int fd;
+    uint32_t seq;
+};
+
+void nl_msg_init(struct nl_msg *m, uint16_t type, uint16_t flags);
+void *nl_msg_put(struct nl_msg *m, const void *data, size_t len);
+void nl_attr_put(struct nl_msg *m, uint16_t type, const void *data, size_t len);
+void nl_attr_put_u32(struct nl_msg *m, uint16_t type, uint32_t v);
+void nl_attr_put_str(struct nl_msg *m, uint16_t type, const char *s);
+size_t nl_nest_begin(struct nl_msg *m, uint16_t type);
+void nl_nest_end(struct nl_msg *m, size_t nest);
+
+int nl_open(struct nl_sock *s);
+void nl_close(struct nl_sock *s);
+/* Sends m and waits for the kernel's acknowledgement: 0 or -errno. */
+int nl_talk(struct nl_sock *s, struct nl_msg *m);
+
+int nl_veth_create(struct nl_sock *s, const char *name, const char *peer, pid_t peer_pid);
+int nl_link_move(struct nl_sock *s, const char *name, pid_t pid);
+int nl_link_rename(struct nl_sock *s, const char *name, const char *newname);
+int nl_link_up(struct nl_sock *s, const char *name);
+int nl_link_delete(struct nl_sock *s, const char *name);
+int nl_addr_add(struct nl_sock *s, const char *name, struct in_addr a, int prefix);
+int nl_route_add_default(struct nl_sock *s, const char *name, struct in_addr via);
+/* Calls cb(ctx, ifindex, address, prefix) for every IPv4 address of the
+ * namespace; a negative return from cb stops the dump. */
+int nl_addr_dump_v4(struct nl_sock *s, int (*cb)(void *, int, struct in_addr, int), void *ctx);
+
+/* Builders for the messages above, separate so that tests can check them
+ * byte for byte without a kernel. */
+void nl_build_veth_create(struct nl_msg *m, const char *name, const char *peer, pid_t peer_pid);
+void nl_build_link_move(struct nl_msg *m, int ifindex, pid_t pid);
+void nl_build_link_rename(struct nl_msg *m, int ifindex, const char *newname);
+void nl_build_link_up(struct nl_msg *m, int ifindex);
+void nl_build_link_delete(struct nl_msg *m, int ifindex);
+void nl_build_addr_add(struct nl_msg *m, int ifindex, struct in_addr a, int prefix);
+void nl_build_route_add_default(struct nl_msg *m, int ifindex, struct in_addr via);
+
+/* ---- ipam.c: addresses for a container's veth pair --------------------- */
+
+#define IPAM_POOL "10.200.0.0/16" /* split into /30s: host .1, container .2 */
+#define IPAM_POOL_PREFIX 16
+#define IPAM_PREFIX 30
+
+struct ipam_lease {
+    struct in_addr host;      /* the host end's address */
+    struct in_addr container; /* eth0's address */
+    int prefix;
+    int lock_fd;              /* held while the addresses are being claimed */
+};
+
+/* The two ends of the subnet of a given container address. */
+int ipam_from_request(const struct lab_ipv4 *req, struct ipam_lease *out);
+/* The i-th /30 of the pool. */
+void ipam_from_index(unsigned i, struct ipam_lease *out);
+/* Whether a.b.c.d/p and w.x.y.z/q share any address. */
+bool ipam_overlaps(struct in_addr a, int pa, struct in_addr b, int pb);
+/* Takes the lab's network lock, then picks (or checks, when req is given) a
+ * subnet that no address on the host already covers. On -EADDRINUSE,
+ * *clash names what overlaps. The lock is held until ipam_unlock(). */
+int ipam_claim(const struct lab_ipv4 *req, unsigned seed, struct ipam_lease *out,
+               char *clash, size_t clashlen);
+void ipam_unlock(struct ipam_lease *l);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * opt.c - the command line every step shares.
+ *
+ *     ./step-NN [OPTIONS] [--] [COMMAND [ARG...]]      default COMMAND: /bin/sh
+ *
+ * One table lists every option with the step that introduces it. A step
+ * accepts the options of the steps up to its own; an option from a later step
+ * is refused with a hint saying which step adds it. Parsing stops at the first
+ * argument that is not an option (getopt's leading '+'), so options of the
+ * command itself are left alone: ./step-01 ls -l.
+ *
+ * As with docker run, an option given twice keeps its last value, while -e and
+ * -v add up.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lab.h"
+
+enum {
+    KEY_ROOTFS = 1000,
+    KEY_HOSTNAME,
+    KEY_NET,
+    KEY_IP,
+    KEY_CPUS,
+    KEY_CPU_PERIOD,
+    KEY_CPU_QUOTA,
+    KEY_TIMINGS,
+};
+
+struct opt_def {
+    const char *name;
+    int key;      /* the short option, or a KEY_ above */
+    int since;    /* the step that introduces it */
+    const char *arg;
+    const char *help;
+};
+
+static const struct opt_def defs[] = {
+    { "help", 'h', 1, NULL, "show this help and exit" },
+    { "version", 'V', 1, NULL, "show the version and exit" },
+    { "quiet", 'q', 1, NULL, "no narration on stderr" },
+    { "timings", KEY_TIMINGS, 1, NULL, "narrate with the time each mechanism took" },
+    { "rootfs", KEY_ROOTFS, 3, "DIR",
+      "root filesystem (default: $LAB_ROOTFS, else rootfs/busybox next to this program)" },
+    { "env", 'e', 3, "NAME[=VALUE]", "set a variable in the container (repeatable)" },
+    { "hostname", KEY_HOSTNAME, 5, "NAME", "the container's hostname (default: lab<pid>)" },
+    { "net", KEY_NET, 6, NULL, "connect the container to the host with a veth pair" },
+    { "ip", KEY_IP, 6, "ADDR/PREFIX", "the container's address (implies --net; /16../30)" },
+    { "cpus", KEY_CPUS, 7, "N", "cap CPU use at N CPUs, as docker run --cpus (0.01..)" },
+    { "cpu-period", KEY_CPU_PERIOD, 7, "US", "CFS period in microseconds (1000..1000000)" },
+    { "cpu-quota", KEY_CPU_QUOTA, 7, "US", "CPU time per period in microseconds (1000..)" },
+    { "volume", 'v', 8, "HOST:CONT[:ro|:rw]", "bind-mount a host path (repeatable)" },
+};
+#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+
+#define CPU_US_MIN 1000L          /* the kernel refuses a period or quota below 1 ms */
+#define CPU_PERIOD_MAX 1000000L   /* ... and a period above 1 s */
+#define CPU_QUOTA_MAX 1000000000L /* far below the kernel's own ceiling */
+
+/* Everything parse_one() needs besides the option itself. */
+struct parse_state {
+    struct lab_opts *o;
+    char *err;
+    size_t errlen;
+    bool cpus_set, period_set, quota_set;
+};
+
+static int fail(struct parse_state *ps, const char *fmt, ...) LAB_PRINTF(2, 3);
+static int fail(struct parse_state *ps, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(ps->err, ps->errlen, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+static const struct opt_def *find_by_key(int key)
+{
+    for (size_t i = 0; i < NDEFS; i++)
+        if (defs[i].key == key)
+            return &defs[i];
+    return NULL;
+}
+
+/* The option as the user typed it: "--hostname" or "-v". */
+static const char *shown(const struct opt_def *d, char *buf, size_t len)
+{
+    if (d->key < 256)
+        snprintf(buf, len, "-%c/--%s", d->key, d->name);
+    else
+        snprintf(buf, len, "--%s", d->name);
+    return buf;
+}
+
+static int set_rootfs(struct parse_state *ps, const char *dir, const char *from)
+{
+    struct stat st;
+    char resolved[PATH_MAX];
+
+    if (dir[0] == '\0')
+        return fail(ps, "%s: is empty", from);
+    if (!realpath(dir, resolved))
+        return fail(ps, "%s %s: %s", from, dir, strerror(errno));
+    if (stat(resolved, &st) < 0)
+        return fail(ps, "%s %s: %s", from, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fail(ps, "%s %s: %s", from, dir, strerror(ENOTDIR));
+    if (strcmp(resolved, "/") == 0)
+        return fail(ps, "%s %s: is the host's own root, not a container's", from, dir);
+    strcpy(ps->o->rootfs, resolved); /* both are PATH_MAX */
+    return 0;
+}
+
+/* No --rootfs: $LAB_ROOTFS, else rootfs/busybox next to the program. */
+static int default_rootfs(struct parse_state *ps)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    const char *env = getenv("LAB_ROOTFS");
+
+    if (env)
+        return set_rootfs(ps, env, "$LAB_ROOTFS");
+    if (path_exe_dir(dir, sizeof(dir)) < 0 ||
+        path_join(path, sizeof(path), dir, "rootfs/busybox") < 0)
+        return fail(ps, "cannot find the directory of this program");
+    if (access(path, F_OK) < 0)
+        return fail(ps, "rootfs %s: %s (build it with: make rootfs)", path, strerror(errno));
+    return set_rootfs(ps, path, "rootfs");
+}
+
+static int add_volume(struct parse_state *ps, const char *spec)
+{
+    struct lab_opts *o = ps->o;
+    struct lab_volume *v = &o->volumes[o->nvolumes];
+    char resolved[PATH_MAX];
+    const char *why;
+
+    if (o->nvolumes == LAB_MAX_VOLUMES)
+        return fail(ps, "-v %s: more than %d volumes", spec, LAB_MAX_VOLUMES);
+    if (parse_volume(spec, v, &why) < 0)
+        return fail(ps, "-v %s: %s", spec, why);
+    if (!realpath(v->host, resolved))
+        return fail(ps, "-v %s: host path %s: %s", spec, v->host, strerror(errno));
+    strcpy(v->host, resolved);
+    o->nvolumes++;
+    return 0;
+}
+
+static int add_env(struct parse_state *ps, const char *spec)
+{
+    struct lab_opts *o = ps->o;
+    const char *why;
+
+    if (parse_env(spec, &why) < 0)
+        return fail(ps, "-e %s: %s", spec, why);
+    if (o->nenv == LAB_MAX_ENV)
+        return fail(ps, "-e %s: more than %d variables", spec, LAB_MAX_ENV);
+    o->env[o->nenv++] = spec;
+    return 0;
+}
+
+static int parse_one(struct parse_state *ps, int key, const char *arg)
+{
+    struct lab_opts *o = ps->o;
+    const char *why;
+
+    switch (key) {
+    case 'q':
+        o->quiet = true;
+        return 0;
+    case KEY_TIMINGS:
+        o->timings = true;
+        return 0;
+    case KEY_ROOTFS:
+        return set_rootfs(ps, arg, "--rootfs");
+    case 'e':
+        return add_env(ps, arg);
+    case KEY_HOSTNAME:
+        if (parse_hostname(arg, &why) < 0)
+            return fail(ps, "--hostname '%s': %s", arg, why);
+        strcpy(o->hostname, arg); /* parse_hostname checked the length */
+        return 0;
+    case KEY_NET:
+        o->net = true;
+        return 0;
+    case KEY_IP:
+        if (parse_ipv4_prefix(arg, &o->ip, &why) < 0)
+            return fail(ps, "--ip '%s': %s", arg, why);
+        o->ip_set = o->net = true;
+        return 0;
+    case KEY_CPUS:
+        if (parse_cpus(arg, sysconf(_SC_NPROCESSORS_ONLN), &o->cpu_quota_us, &why) < 0)
+            return fail(ps, "--cpus '%s': %s", arg, why);
+        ps->cpus_set = true;
+        return 0;
+    case KEY_CPU_PERIOD:
+        if (parse_microseconds(arg, CPU_US_MIN, CPU_PERIOD_MAX, &o->cpu_period_us, &why) < 0)
+            return fail(ps, "--cpu-period '%s': %s (1000..1000000 us, the kernel's limits)",
+                        arg, why);
+        ps->period_set = true;
+        return 0;
+    case KEY_CPU_QUOTA:
+        if (parse_microseconds(arg, CPU_US_MIN, CPU_QUOTA_MAX, &o->cpu_quota_us, &why) < 0)
+            return fail(ps, "--cpu-quota '%s': %s (at least 1000 us, the kernel's minimum)",
+                        arg, why);
+        ps->quota_set = true;
+        return 0;
+    case 'v':
+        return add_volume(ps, arg);
+    }
+    return fail(ps, "internal error: option %d has no parser", key);
+}
+
+/* The option getopt stopped at, without any "=value". */
+static void offending(char *argv[], int optind_, char *buf, size_t len)
+{
+    const char *arg = argv[optind_ - 1];
+    size_t n = strcspn(arg, "=");
+
+    snprintf(buf, len, "%.*s", (int)(n < 64 ? n : 64), arg);
+}
+
+/* "--hostname" at step 03: say which step brings it, not just "unknown". */
+static int unknown_option(struct parse_state *ps, int step, const char *typed, int short_opt)
+{
+    for (size_t i = 0; i < NDEFS; i++) {
+        bool same = short_opt ? defs[i].key == short_opt
+                              : strncmp(typed, "--", 2) == 0 && strcmp(typed + 2, defs[i].name) == 0;
+        if (same && defs[i].since > step)
+            return fail(ps, "%s: not known yet: step %02d adds it", typed, defs[i].since);
+    }
+    return fail(ps, "%s: unknown option (see --help)", typed);
+}
+
+/* getopt's tables for the options a step knows. */
+static void build_tables(int step, struct option *longs, char *shorts)
+{
+    size_t nl = 0, ns = 0;
+
+    shorts[ns++] = '+'; /* stop at the command */
+    shorts[ns++] = ':'; /* report a missing value as ':' */
+    for (size_t i = 0; i < NDEFS; i++) {
+        if (defs[i].since > step)
+            continue;
+        longs[nl++] = (struct option){ defs[i].name, defs[i].arg ? required_argument : no_argument,
+                                       NULL, defs[i].key };
+        if (defs[i].key < 256) {
+            shorts[ns++] = (char)defs[i].key;
+            if (defs[i].arg)
+                shorts[ns++] = ':';
+        }
+    }
+    longs[nl] = (struct option){ 0 };
+    shorts[ns] = '\0';
+}
+
+static int finish(struct parse_state *ps, int step)
+{
+    struct lab_opts *o = ps->o;
+
+    if (ps->cpus_set && (ps->period_set || ps->quota_set))
+        return fail(ps, "--cpus cannot be combined with --cpu-period or --cpu-quota "
+                        "(as in docker run)");
+    if (step >= 3 && o->rootfs[0] == '\0')
+        return default_rootfs(ps);
+    return 0;
+}
+
+static char *const default_command[] = { "/bin/sh", NULL };
+
+enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], char *err,
+                          size_t errlen)
+{
+    struct option longs[NDEFS + 1];
+    char shorts[2 * NDEFS + 3];
+    struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
+    char typed[80];
+    int key;
+
+    memset(o, 0, sizeof(*o));
+    o->cpu_period_us = LAB_CPU_PERIOD_DEFAULT;
+    build_tables(step, longs, shorts);
+    opterr = 0;
+    optind = 0; /* glibc: start afresh, so that tests can parse many times */
+    while ((key = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        if (key == 'h')
+            return OPT_HELP;
+        if (key == 'V')
+            return OPT_VERSION;
+        if (key == ':') {
+            const struct opt_def *d = find_by_key(optopt);
+            char name[64];
+
+            offending(argv, optind, typed, sizeof(typed));
+            fail(&ps, "%s: needs a value (%s)", d ? shown(d, name, sizeof(name)) : typed,
+                 d && d->arg ? d->arg : "?");
+            return OPT_ERROR;
+        }
+        if (key == '?') {
+            if (optopt)
+                snprintf(typed, sizeof(typed), "-%c", optopt);
+            else
+                offending(argv, optind, typed, sizeof(typed));
+            unknown_option(&ps, step, typed, optopt);
+            return OPT_ERROR;
+        }
+        if (parse_one(&ps, key, optarg) < 0)
+            return OPT_ERROR;
+    }
+    if (finish(&ps, step) < 0)
+        return OPT_ERROR;
+    o->argv = optind < argc ? argv + optind : default_command;
+    return OPT_RUN;
+}
+
+void opt_usage(FILE *out, int step)
+{
+    fprintf(out, "Usage: step-%02d [OPTIONS] [--] [COMMAND [ARG...]]\n", step);
+    fprintf(out, "Runs COMMAND (default /bin/sh) in a container; needs root.\n\nOptions:\n");
+    for (size_t i = 0; i < NDEFS; i++) {
+        char left[64];
+
+        if (defs[i].since > step)
+            continue;
+        if (defs[i].key < 256)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", defs[i].key, defs[i].name,
+                     defs[i].arg ? " " : "", defs[i].arg ? defs[i].arg : "");
+        else
+            snprintf(left, sizeof(left), "    --%s%s%s", defs[i].name, defs[i].arg ? " " : "",
+                     defs[i].arg ? defs[i].arg : "");
+        fprintf(out, "  %-30s %s\n", left, defs[i].help);
+    }
+    fprintf(out, "\nExit status: the command's own; 128+N if it died of signal N;\n"
+                 "125 if the lab failed; 126 if COMMAND cannot run; 127 if not found.\n");
+}

@@ -1,0 +1,130 @@
+/*
+ * proc.c - the child process: its stack, its exec, its end, and the signals
+ * the parent passes on while it waits.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lab.h"
+
+/* clone(2) without CLONE_VM gives the child a copy of the parent's memory,
+ * but it still needs a stack to start on; it never returns to the parent's. */
+void *proc_stack_top(void)
+{
+    char *stack = mmap(NULL, LAB_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+    if (stack == MAP_FAILED)
+        return NULL;
+    return stack + LAB_STACK_SIZE;
+}
+
+const char *proc_clone_flags_name(int flags)
+{
+    static const struct {
+        int flag;
+        const char *name;
+    } names[] = {
+        { CLONE_NEWPID, "CLONE_NEWPID" }, { CLONE_NEWNS, "CLONE_NEWNS" },
+        { CLONE_NEWUTS, "CLONE_NEWUTS" }, { CLONE_NEWNET, "CLONE_NEWNET" },
+        { CLONE_NEWIPC, "CLONE_NEWIPC" }, { CLONE_NEWUSER, "CLONE_NEWUSER" },
+        { CLONE_NEWCGROUP, "CLONE_NEWCGROUP" },
+    };
+    static char buf[160];
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (flags & names[i].flag)
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "", names[i].name);
+    return n ? buf : "no new namespace";
+}
+
+_Noreturn void proc_exec(char *const argv[])
+{
+    execvp(argv[0], argv);
+    /* docker run's codes: 127 when there is no such command, 126 when there
+     * is one that cannot be run (no permission, not an executable). */
+    if (errno == ENOENT || errno == ENOTDIR)
+        die_status(LAB_EXIT_NOTFOUND, errno, "exec %s", argv[0]);
+    die_status(LAB_EXIT_NOEXEC, errno, "exec %s", argv[0]);
+}
+
+int proc_wait(pid_t pid, int *wstatus)
+{
+    while (waitpid(pid, wstatus, 0) < 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    return 0;
+}
+
+int proc_exit_status(int wstatus)
+{
+    if (WIFEXITED(wstatus))
+        return WEXITSTATUS(wstatus);
+    if (WIFSIGNALED(wstatus))
+        return 128 + WTERMSIG(wstatus);
+    return LAB_EXIT_FAILED;
+}
+
+static volatile sig_atomic_t forward_pid;
+static volatile sig_atomic_t pending_signal;
+
+static void forward(int sig)
+{
+    int saved = errno;
+
+    if (forward_pid > 0)
+        kill(forward_pid, sig);
+    else
+        pending_signal = sig; /* the child does not exist yet */
+    errno = saved;
+}
+
+int sig_forward_begin(void)
+{
+    struct sigaction ignore = { .sa_handler = SIG_IGN };
+    struct sigaction pass = { .sa_handler = forward, .sa_flags = SA_RESTART };
+
+    sigemptyset(&pass.sa_mask);
+    sigemptyset(&ignore.sa_mask);
+    if (sigaction(SIGINT, &ignore, NULL) < 0 || sigaction(SIGQUIT, &ignore, NULL) < 0 ||
+        sigaction(SIGTERM, &pass, NULL) < 0 || sigaction(SIGHUP, &pass, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+void sig_forward_to(pid_t pid)
+{
+    forward_pid = pid;
+    if (pending_signal)
+        kill(pid, pending_signal);
+}
+
+/*
+ * The child starts with the parent's dispositions, and an ignored signal
+ * stays ignored across execve(2): put them back to the defaults. And if the
+ * parent dies (even by SIGKILL), the kernel kills the child too, so that no
+ * container outlives the process that would clean up after it.
+ */
+int sig_reset(void)
+{
+    const int sigs[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP };
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+    sigemptyset(&dfl.sa_mask);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (sigaction(sigs[i], &dfl, NULL) < 0)
+            return -errno;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        return -errno;
+    return 0;
+}
