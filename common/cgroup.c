@@ -163,7 +163,7 @@ static int write_file(struct cg_group *g, const char *dir, const char *file, con
     vsnprintf(value, sizeof(value), fmt, ap);
     va_end(ap);
     snprintf(g->what, sizeof(g->what), "write %s", path);
-    fd = open(path, O_WRONLY | O_CLOEXEC);
+    fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     if (write(fd, value, strlen(value)) < 0)

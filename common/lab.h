@@ -12,6 +12,7 @@
  *   sync.c     the parent/child sync pipe                         (sync_)
  *   env.c      the container's clean environment                  (env_)
  *   path.c     building and resolving paths inside a rootfs       (path_)
+ *   ns.c       which namespaces a process is in                   (ns_)
  *   cgroup.c   cgroup v1/v2 groups and limits                     (cg_)
  *   netlink.c  rtnetlink messages for links, addresses, routes    (nl_)
  *   ipam.c     choosing a container's addresses                   (ipam_)
@@ -175,6 +176,21 @@ int path_exe_dir(char *buf, size_t len);
  * rel below root_fd without ever leaving it: a ".." or a symlink that climbs
  * out fails with -EXDEV. Returns an O_PATH fd or -errno. */
 int path_open_beneath(int root_fd, const char *rel, bool as_dir);
+
+/* ---- ns.c: namespace identities ----------------------------------------- */
+
+#define NS_KINDS 6
+
+struct ns_ids {
+    dev_t dev[NS_KINDS];
+    ino_t ino[NS_KINDS];
+};
+
+int ns_snapshot(struct ns_ids *ids);
+/* The name of the first CLONE_NEW* flag in flags whose namespace the caller
+ * still shares with host (a snapshot taken before clone), or NULL when all of
+ * them are new. */
+const char *ns_not_new(const struct ns_ids *host, int flags);
 
 /* ---- cgroup.c: one group per container, on cgroup v1 or v2 ------------- */
 

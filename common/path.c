@@ -35,7 +35,7 @@ int path_join(char *buf, size_t len, const char *dir, const char *name)
 {
     size_t dl = strlen(dir);
 
-    while (dl > 1 && dir[dl - 1] == '/')
+    while (dl > 0 && dir[dl - 1] == '/')
         dl--;
     while (*name == '/')
         name++;

@@ -34,10 +34,14 @@
 
 #include "lab.h"
 
+/* The namespaces without which this step would change the host itself. */
+#define MUST_BE_NEW CLONE_NEWNS
+
 /* What the child needs from the parent; clone(2) hands it over as arg. */
 struct container {
     const struct lab_opts *opts;
     struct sync_pipe sync;  /* the parent says "go" once it is ready */
+    struct ns_ids host_ns;  /* the parent's namespaces, taken before clone */
 };
 
 /* Runs in the child, in the new namespaces: finish the container's view of
@@ -53,6 +57,13 @@ static int child_main(void *arg)
     /* Sync point GO: wait until the parent has done its part. */
     if (sync_wait(&c->sync) < 0)
         _exit(LAB_EXIT_FAILED); /* the parent is gone; nobody to report to */
+
+    /* Safety net: without its new namespaces (a CLONE_NEW* flag forgotten),
+     * the code below would remount and mount things on the host itself. */
+    const char *shared = ns_not_new(&c->host_ns, MUST_BE_NEW);
+    if (shared)
+        die_msg("still in the host's namespace (is %s set?): refusing to change the host",
+                shared);
 
     /* LAB:BEGIN private-mounts */
     /* The new mount namespace starts as a copy of the host's mount table, and
@@ -94,6 +105,8 @@ int main(int argc, char *argv[])
     lab_start(&opts, 2, argc, argv);
     if ((err = sync_open(&c.sync)) < 0)
         die_errno(err, "pipe");
+    if ((err = ns_snapshot(&c.host_ns)) < 0)
+        die_errno(err, "read /proc/self/ns");
     lab_set_cleanup(cleanup, &c);
 
     /* 2. While the container runs, Ctrl-C is for it, SIGTERM is passed on. */

@@ -1,0 +1,329 @@
+"""Helpers for the step harness: run a step, watch it from the host, and
+compare the host's state before and after.
+
+Tests treat every step as a black box: they run ./step-NN with options and a
+command, read what the command printed inside the container, and look at the
+same container from the host (/proc/PID/status, /proc/PID/mountinfo, the
+cgroup tree, the network links).
+"""
+
+import os
+import re
+import resource
+import select
+import signal
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT_SCALE = float(os.environ.get("LAB_TIMEOUT_SCALE") or 1)
+
+
+def scaled(seconds):
+    """Every time limit goes through here, so slow machines can stretch them."""
+    return seconds * TIMEOUT_SCALE
+
+
+def step_sources():
+    """{5: Path('steps/step-05-uts-hostname.c'), ...} for the steps that exist."""
+    found = {}
+    for path in sorted((REPO / "steps").glob("step-[0-9][0-9]-*.c")):
+        found[int(path.name[5:7])] = path
+    return found
+
+
+def bin_dir():
+    return Path(os.environ.get("LAB_BIN_DIR") or REPO)
+
+
+def step_bin(step):
+    return bin_dir() / f"step-{step:02d}"
+
+
+def default_rootfs():
+    return Path(os.environ.get("LAB_TEST_ROOTFS") or REPO / "rootfs" / "busybox")
+
+
+def base_args(step):
+    """Options every run gets: the rootfs, where the binary may not find it
+    by itself (a build outside the repository, such as a sanitizer build)."""
+    if step >= 3 and bin_dir() != REPO:
+        return ["--rootfs", str(default_rootfs())]
+    return []
+
+
+@dataclass
+class Result:
+    step: int
+    argv: list
+    rc: int
+    out: str
+    err: str
+    wall: float
+    cpu: float  # user+sys seconds of the step and everything it waited for
+
+    def describe(self):
+        """What a student needs to see when a check fails."""
+        return (
+            f"command: {' '.join(self.argv)}\n"
+            f"exit status: {self.rc}\n"
+            f"stdout: {self.out[-2000:]!r}\n"
+            f"stderr: {self.err[-2000:]!r}"
+        )
+
+    @property
+    def err_lines(self):
+        """stderr without the narration lines."""
+        return [l for l in self.err.splitlines() if not re.match(r"^step-\d\d \[", l)]
+
+
+def _children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(step, *args, timeout=10, stdin=None, env=None, cwd=None, preexec=None, raw_args=False):
+    """Runs ./step-NN [base args] ARGS to the end and returns a Result. A run
+    that outlives its time limit is killed with its whole process group."""
+    argv = [str(step_bin(step))] + ([] if raw_args else base_args(step)) + [str(a) for a in args]
+    full_env = dict(os.environ, **(env or {}))
+    cpu0, t0 = _children_cpu(), time.monotonic()
+    p = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=full_env,
+        cwd=cwd,
+        start_new_session=True,
+        preexec_fn=preexec,
+    )
+    try:
+        out, err = p.communicate(stdin.encode() if stdin is not None else None, timeout=scaled(timeout))
+    except subprocess.TimeoutExpired:
+        kill_group(p)
+        out, err = p.communicate()
+        raise AssertionError(
+            f"step-{step:02d} did not finish within {scaled(timeout):.0f} s: {' '.join(argv)}\n"
+            f"stdout so far: {out.decode(errors='replace')[-1000:]!r}\n"
+            f"stderr so far: {err.decode(errors='replace')[-1000:]!r}"
+        )
+    return Result(step, argv, p.returncode, out.decode(errors="replace"),
+                  err.decode(errors="replace"), time.monotonic() - t0, _children_cpu() - cpu0)
+
+
+def kill_group(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class Running:
+    """A step left running while the test looks at it from the host.
+
+    The container's command should print a line the test waits for (by
+    convention "ready") and then block reading stdin; finish() releases it.
+    """
+
+    def __init__(self, step, *args, env=None, cwd=None):
+        self.step = step
+        self.argv = [str(step_bin(step))] + base_args(step) + [str(a) for a in args]
+        self.p = subprocess.Popen(
+            self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=dict(os.environ, **(env or {})), cwd=cwd, start_new_session=True,
+        )
+        self.out = b""
+        self.result = None
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def wait_for(self, marker="ready", timeout=10):
+        """Reads stdout until a line equal to marker arrives."""
+        deadline = time.monotonic() + scaled(timeout)
+        while (marker + "\n").encode() not in self.out:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.p.poll() is not None and not select.select([self.p.stdout], [], [], 0)[0]:
+                err = self._drain_err()
+                self.kill()
+                raise AssertionError(
+                    f"step-{self.step:02d} never printed {marker!r}: {' '.join(self.argv)}\n"
+                    f"exit status: {self.p.returncode}\nstdout: {self.out.decode(errors='replace')!r}\n"
+                    f"stderr: {err!r}")
+            if select.select([self.p.stdout], [], [], min(left, 0.2))[0]:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+                if not chunk and self.p.poll() is not None:
+                    continue
+                self.out += chunk
+        return self.out.decode(errors="replace")
+
+    def _drain_err(self):
+        try:
+            self.p.wait(timeout=1)
+            return self.p.stderr.read().decode(errors="replace")
+        except subprocess.TimeoutExpired:
+            return "(still running)"
+
+    def child_pid(self):
+        """The container's PID 1, as the host numbers it."""
+        deadline = time.monotonic() + scaled(5)
+        while time.monotonic() < deadline:
+            try:
+                kids = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            except FileNotFoundError:
+                kids = []
+            if kids:
+                return int(kids[0])
+            time.sleep(0.01)
+        raise AssertionError(f"step-{self.step:02d} (pid {self.pid}) has no child process")
+
+    def finish(self, stdin="\n", timeout=10):
+        """Lets the command go on, waits for the end; returns a Result."""
+        t0 = time.monotonic()
+        try:
+            out, err = self.p.communicate(stdin.encode(), timeout=scaled(timeout))
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"step-{self.step:02d} did not finish: {' '.join(self.argv)}")
+        self.result = Result(self.step, self.argv, self.p.returncode,
+                             (self.out + out).decode(errors="replace"),
+                             err.decode(errors="replace"), time.monotonic() - t0, 0.0)
+        return self.result
+
+    def wait(self, timeout=10):
+        return self.finish(stdin="", timeout=timeout)
+
+    def kill(self):
+        kill_group(self.p)
+        try:
+            self.p.communicate(timeout=scaled(5))
+        except (subprocess.TimeoutExpired, ValueError):
+            pass
+
+
+def nspid(pid):
+    """The NSpid line of /proc/PID/status: the pid in each PID namespace,
+    from the host's outwards in."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("NSpid:"):
+            return [int(x) for x in line.split()[1:]]
+    raise AssertionError(f"no NSpid in /proc/{pid}/status")
+
+
+def ns_id(pid, kind):
+    return os.readlink(f"/proc/{pid}/ns/{kind}")
+
+
+# ---- the host's state -----------------------------------------------------------
+
+def mount_table(pid="self"):
+    """The mounts as a multiset of comparable tuples. Peer-group numbers are
+    dropped (they change when nothing meaningful did); the tags stay."""
+    table = Counter()
+    for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines():
+        left, right = line.split(" - ", 1)
+        f = left.split()
+        tags = tuple(sorted(t.split(":")[0] for t in f[6:]))
+        table[(f[4], f[3], f[5], tags, right)] += 1
+    return table
+
+
+def cgroup_roots():
+    """The mount points of every cgroup hierarchy."""
+    roots = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, right = line.split(" - ", 1)
+        if right.split()[0] in ("cgroup", "cgroup2"):
+            roots.append(left.split()[4])
+    return roots
+
+
+def lab_cgroups():
+    """Every directory named lab* at the top of a cgroup hierarchy, and
+    everything below it."""
+    found = set()
+    for root in cgroup_roots():
+        try:
+            tops = [e for e in os.scandir(root) if e.is_dir() and e.name.startswith("lab")]
+        except OSError:
+            continue
+        for top in tops:
+            for dirpath, _, _ in os.walk(top.path):
+                found.add(dirpath)
+    return found
+
+
+def links():
+    return set(os.listdir("/sys/class/net"))
+
+
+@dataclass
+class HostState:
+    mounts: Counter = field(default_factory=Counter)
+    cgroups: set = field(default_factory=set)
+    links: set = field(default_factory=set)
+    hostname: str = ""
+
+    @classmethod
+    def now(cls):
+        return cls(mount_table(), lab_cgroups(), links(), os.uname().nodename)
+
+    def diff(self, later):
+        """What changed, one line per difference, for the failure message."""
+        lines = []
+        for m in sorted((later.mounts - self.mounts).elements()):
+            lines.append(f"new mount: {m[0]} ({m[4]})")
+        for m in sorted((self.mounts - later.mounts).elements()):
+            lines.append(f"mount gone or changed: {m[0]} ({m[4]})")
+        lines += [f"new cgroup: {c}" for c in sorted(later.cgroups - self.cgroups)]
+        lines += [f"cgroup gone: {c}" for c in sorted(self.cgroups - later.cgroups)]
+        lines += [f"new network link: {l}" for l in sorted(later.links - self.links)]
+        lines += [f"network link gone: {l}" for l in sorted(self.links - later.links)]
+        if self.hostname != later.hostname:
+            lines.append(f"hostname changed: {self.hostname!r} -> {later.hostname!r}")
+        return lines
+
+
+def restore(before):
+    """Removes what a failed step left on the host, so that the next test
+    starts clean: new mounts, lab cgroups, new links; the hostname back."""
+    now = HostState.now()
+    for name in sorted(now.links - before.links):
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+    for path in sorted(now.cgroups - before.cgroups, key=len, reverse=True):
+        _remove_cgroup(path)
+    new_mounts = {m[0] for m in (now.mounts - before.mounts)}
+    for mnt in sorted(new_mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+    if now.hostname != before.hostname:
+        subprocess.run(["hostname", before.hostname], capture_output=True)
+
+
+def _remove_cgroup(path):
+    for _ in range(100):
+        try:
+            for pid in Path(path, "cgroup.procs").read_text().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
+
+
+def wait_until(predicate, timeout=5, interval=0.01):
+    deadline = time.monotonic() + scaled(timeout)
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,98 @@
+/*
+ * main.c - runs every CUnit suite of common/, first with the basic interface
+ * (a summary on the terminal), then with the automated one, which writes
+ * unit-Results.xml in the current directory for CI.
+ */
+#define _GNU_SOURCE
+#include <CUnit/Automated.h>
+#include <CUnit/Basic.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+void unit_suite(const char *name, const struct unit_test *tests)
+{
+    CU_pSuite s = CU_add_suite(name, NULL, NULL);
+
+    for (; s && tests->name; tests++)
+        CU_add_test(s, tests->name, tests->fn);
+}
+
+char *unit_tmpdir(void)
+{
+    char *dir = strdup("/tmp/lab-unit-XXXXXX");
+
+    CU_ASSERT_FATAL(dir && mkdtemp(dir));
+    return dir;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void unit_tmpdir_remove(char *dir)
+{
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+void unit_write(const char *dir, const char *name, const char *text)
+{
+    char path[PATH_MAX];
+    FILE *f;
+
+    CU_ASSERT_FATAL(path_join(path, sizeof(path), dir, name) == 0);
+    f = fopen(path, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+const char *unit_read(const char *dir, const char *name)
+{
+    static char buf[4096];
+    char path[PATH_MAX];
+    ssize_t n;
+    int fd;
+
+    buf[0] = '\0';
+    if (path_join(path, sizeof(path), dir, name) < 0 || (fd = open(path, O_RDONLY)) < 0)
+        return buf;
+    n = read(fd, buf, sizeof(buf) - 1);
+    buf[n < 0 ? 0 : n] = '\0';
+    close(fd);
+    return buf;
+}
+
+int main(void)
+{
+    unsigned failed;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    add_opt_tests();
+    add_parse_tests();
+    add_proc_tests();
+    add_sync_tests();
+    add_env_tests();
+    add_path_tests();
+    add_ns_tests();
+    add_cgroup_tests();
+    add_netlink_tests();
+    add_ipam_tests();
+
+    CU_basic_set_mode(CU_BRM_NORMAL);
+    CU_basic_run_tests();
+    failed = CU_get_number_of_failures();
+    CU_set_output_filename("unit");
+    CU_automated_run_tests();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}

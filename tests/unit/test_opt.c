@@ -1,0 +1,270 @@
+/* test_opt.c - the shared option parser, step by step. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+static struct lab_opts o;
+static char err[512];
+
+/* Parses a NULL-terminated list of arguments as step `step` would. */
+static enum opt_result parse(int step, ...)
+{
+    static char *argv[32];
+    va_list ap;
+    int argc = 0;
+
+    argv[argc++] = "step";
+    va_start(ap, step);
+    while ((argv[argc] = va_arg(ap, char *)))
+        argc++;
+    va_end(ap);
+    err[0] = '\0';
+    return opt_parse(&o, step, argc, argv, err, sizeof(err));
+}
+
+static void default_command_is_sh(void)
+{
+    CU_ASSERT_EQUAL(parse(1, NULL), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.argv[0], "/bin/sh");
+    CU_ASSERT_PTR_NULL(o.argv[1]);
+    CU_ASSERT_FALSE(o.quiet);
+    CU_ASSERT_EQUAL(o.cpu_quota_us, 0);
+    CU_ASSERT_EQUAL(o.cpu_period_us, 100000);
+}
+
+static void parsing_stops_at_the_command(void)
+{
+    CU_ASSERT_EQUAL(parse(1, "-q", "ls", "-l", "--help", NULL), OPT_RUN);
+    CU_ASSERT_TRUE(o.quiet);
+    CU_ASSERT_STRING_EQUAL(o.argv[0], "ls");
+    CU_ASSERT_STRING_EQUAL(o.argv[1], "-l");
+    CU_ASSERT_STRING_EQUAL(o.argv[2], "--help");
+    CU_ASSERT_EQUAL(parse(1, "--", "-q", NULL), OPT_RUN);
+    CU_ASSERT_FALSE(o.quiet);
+    CU_ASSERT_STRING_EQUAL(o.argv[0], "-q");
+}
+
+static void help_and_version(void)
+{
+    CU_ASSERT_EQUAL(parse(1, "--help", NULL), OPT_HELP);
+    CU_ASSERT_EQUAL(parse(1, "-h", NULL), OPT_HELP);
+    CU_ASSERT_EQUAL(parse(4, "-V", NULL), OPT_VERSION);
+    CU_ASSERT_EQUAL(parse(8, "--version", NULL), OPT_VERSION);
+}
+
+static void unknown_option_is_one_line(void)
+{
+    CU_ASSERT_EQUAL(parse(8, "--frobnicate", "true", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--frobnicate"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown option"));
+    CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+    CU_ASSERT_EQUAL(parse(8, "-Z", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "-Z"));
+}
+
+static void later_options_name_their_step(void)
+{
+    CU_ASSERT_EQUAL(parse(2, "--rootfs", "/tmp", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "step 03 adds it"));
+    CU_ASSERT_EQUAL(parse(4, "--hostname=x", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--hostname"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "step 05 adds it"));
+    CU_ASSERT_EQUAL(parse(5, "--net", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "step 06"));
+    CU_ASSERT_EQUAL(parse(6, "--cpus", "1", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "step 07"));
+    CU_ASSERT_EQUAL(parse(7, "-v", "/a:/b", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "-v"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "step 08"));
+}
+
+static void missing_value_names_the_option(void)
+{
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    CU_ASSERT_EQUAL(parse(5, "--hostname", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--hostname"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs a value"));
+    CU_ASSERT_EQUAL(parse(8, "-v", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs a value"));
+    unsetenv("LAB_ROOTFS");
+}
+
+static void rootfs_resolves_and_checks(void)
+{
+    char *dir = unit_tmpdir(), cwd[PATH_MAX], path[PATH_MAX];
+
+    CU_ASSERT_FATAL(getcwd(cwd, sizeof(cwd)) != NULL);
+    CU_ASSERT_EQUAL(parse(3, "--rootfs", dir, NULL), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.rootfs, dir);
+    /* relative, from wherever we are */
+    CU_ASSERT_EQUAL(chdir("/tmp"), 0);
+    CU_ASSERT_EQUAL(parse(3, "--rootfs", dir + strlen("/tmp/"), NULL), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.rootfs, dir);
+    CU_ASSERT_EQUAL(chdir(cwd), 0);
+    /* missing, a file, empty, the host's root */
+    PATHF(path, "%s/nope", dir);
+    CU_ASSERT_EQUAL(parse(3, "--rootfs", path, NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file"));
+    unit_write(dir, "file", "x");
+    PATHF(path, "%s/file", dir);
+    CU_ASSERT_EQUAL(parse(3, "--rootfs", path, NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "Not a directory"));
+    CU_ASSERT_EQUAL(parse(3, "--rootfs", "", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "empty"));
+    CU_ASSERT_EQUAL(parse(3, "--rootfs", "/", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "host's own root"));
+    unit_tmpdir_remove(dir);
+}
+
+static void rootfs_from_the_environment(void)
+{
+    char *dir = unit_tmpdir();
+
+    setenv("LAB_ROOTFS", dir, 1);
+    CU_ASSERT_EQUAL(parse(3, NULL), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.rootfs, dir);
+    CU_ASSERT_EQUAL(parse(3, "--rootfs", "/tmp", NULL), OPT_RUN); /* the option wins */
+    CU_ASSERT_STRING_EQUAL(o.rootfs, "/tmp");
+    setenv("LAB_ROOTFS", "/no/such/dir", 1);
+    CU_ASSERT_EQUAL(parse(3, NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "$LAB_ROOTFS"));
+    unsetenv("LAB_ROOTFS");
+    unit_tmpdir_remove(dir);
+    CU_ASSERT_EQUAL(parse(2, NULL), OPT_RUN); /* before step 03: no rootfs at all */
+    CU_ASSERT_STRING_EQUAL(o.rootfs, "");
+}
+
+static void last_value_wins_and_lists_add_up(void)
+{
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    CU_ASSERT_EQUAL(parse(8, "--hostname", "one", "--hostname", "two", "-e", "A=1", "--env",
+                          "B=2", "-v", "/tmp:/a", "--volume", "/tmp:/b:ro", "--cpus", "0.5",
+                          "--cpus", "1", NULL), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.hostname, "two");
+    CU_ASSERT_EQUAL(o.nenv, 2);
+    CU_ASSERT_STRING_EQUAL(o.env[1], "B=2");
+    CU_ASSERT_EQUAL(o.nvolumes, 2);
+    CU_ASSERT_STRING_EQUAL(o.volumes[1].container, "/b");
+    CU_ASSERT_TRUE(o.volumes[1].readonly);
+    CU_ASSERT_EQUAL(o.cpu_quota_us, 100000);
+    unsetenv("LAB_ROOTFS");
+}
+
+static void bad_values_are_refused_with_reasons(void)
+{
+    struct {
+        int step;
+        const char *opt, *value, *expect;
+    } bad[] = {
+        { 5, "--hostname", "bad_name", "--hostname 'bad_name'" },
+        { 6, "--ip", "10.200.0.0/30", "network address" },
+        { 7, "--cpus", "0", "more than 0" },
+        { 7, "--cpu-period", "999", "1000..1000000" },
+        { 7, "--cpu-period", "1000001", "out of range" },
+        { 7, "--cpu-quota", "500", "1000 us" },
+        { 7, "--cpu-quota", "abc", "whole number" },
+        { 8, "-v", "rel:/data", "absolute host" },
+        { 8, "-v", "/no/such/host/dir:/data", "No such file" },
+        { 3, "-e", "=x", "empty name" },
+        { 0, NULL, NULL, NULL },
+    };
+
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    for (int i = 0; bad[i].opt; i++) {
+        CU_ASSERT_EQUAL(parse(bad[i].step, bad[i].opt, bad[i].value, NULL), OPT_ERROR);
+        if (!strstr(err, bad[i].expect))
+            fprintf(stderr, "\n%s %s: %s\n", bad[i].opt, bad[i].value, err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].expect));
+    }
+    unsetenv("LAB_ROOTFS");
+}
+
+static void cpu_options_combine_as_in_docker(void)
+{
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    CU_ASSERT_EQUAL(parse(7, "--cpu-period", "50000", "--cpu-quota", "10000", NULL), OPT_RUN);
+    CU_ASSERT_EQUAL(o.cpu_period_us, 50000);
+    CU_ASSERT_EQUAL(o.cpu_quota_us, 10000);
+    CU_ASSERT_EQUAL(parse(7, "--cpus", "0.5", "--cpu-quota", "10000", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot be combined"));
+    CU_ASSERT_EQUAL(parse(7, "--cpu-period", "20000", "--cpus", "0.5", NULL), OPT_ERROR);
+    unsetenv("LAB_ROOTFS");
+}
+
+static void ip_implies_net(void)
+{
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    CU_ASSERT_EQUAL(parse(6, "--ip", "10.200.9.6/30", NULL), OPT_RUN);
+    CU_ASSERT_TRUE(o.net);
+    CU_ASSERT_TRUE(o.ip_set);
+    CU_ASSERT_EQUAL(o.ip.prefix, 30);
+    CU_ASSERT_EQUAL(parse(6, "--net", NULL), OPT_RUN);
+    CU_ASSERT_TRUE(o.net);
+    CU_ASSERT_FALSE(o.ip_set);
+    unsetenv("LAB_ROOTFS");
+}
+
+static void too_many_volumes_and_variables(void)
+{
+    static char *argv[2 * LAB_MAX_ENV + 4];
+    int argc = 0;
+
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    argv[argc++] = "step";
+    for (int i = 0; i <= LAB_MAX_VOLUMES; i++) {
+        argv[argc++] = "-v";
+        argv[argc++] = "/tmp:/x";
+    }
+    argv[argc] = NULL;
+    CU_ASSERT_EQUAL(opt_parse(&o, 8, argc, argv, err, sizeof(err)), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "more than 16 volumes"));
+    argc = 1;
+    for (int i = 0; i <= LAB_MAX_ENV; i++) {
+        argv[argc++] = "-e";
+        argv[argc++] = "A=1";
+    }
+    argv[argc] = NULL;
+    CU_ASSERT_EQUAL(opt_parse(&o, 8, argc, argv, err, sizeof(err)), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "more than 64 variables"));
+    unsetenv("LAB_ROOTFS");
+}
+
+static void usage_lists_only_known_options(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    opt_usage(f, 4);
+    fclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "--rootfs"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "--quiet"));
+    CU_ASSERT_PTR_NULL(strstr(text, "--hostname"));
+    free(text);
+}
+
+void add_opt_tests(void)
+{
+    static const struct unit_test tests[] = {
+        { "the default command is /bin/sh", default_command_is_sh },
+        { "parsing stops at the command", parsing_stops_at_the_command },
+        { "--help and --version", help_and_version },
+        { "an unknown option is one line", unknown_option_is_one_line },
+        { "a later step's option names its step", later_options_name_their_step },
+        { "a missing value names the option", missing_value_names_the_option },
+        { "--rootfs is resolved and checked", rootfs_resolves_and_checks },
+        { "the rootfs from $LAB_ROOTFS", rootfs_from_the_environment },
+        { "the last value wins, lists add up", last_value_wins_and_lists_add_up },
+        { "bad values are refused with reasons", bad_values_are_refused_with_reasons },
+        { "CPU options combine as in docker", cpu_options_combine_as_in_docker },
+        { "--ip implies --net", ip_implies_net },
+        { "too many volumes or variables", too_many_volumes_and_variables },
+        { "usage lists only known options", usage_lists_only_known_options },
+        { NULL, NULL },
+    };
+    unit_suite("opt", tests);
+}
