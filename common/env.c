@@ -56,7 +56,7 @@ int env_reset(const char *const extra[], int nextra)
 
     if (nextra > LAB_MAX_ENV)
         return -E2BIG;
-    if (gethostname(hostname, sizeof(hostname) - 1) < 0)
+    if (gethostname(hostname, sizeof(hostname)) < 0)
         return -errno;
     /* Copy what we keep from the host before the environment is cleared. */
     if (t && strlen(t) < sizeof(term))

@@ -10,6 +10,7 @@ mechanism. `--step 05` runs everything that applies to step 05 only.
 import os
 import random
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,7 +76,9 @@ def pytest_generate_tests(metafunc):
         return
     first = introduced_by(metafunc.definition.fspath) or 1
     wanted = metafunc.config.getoption("--step")
-    steps = [s for s in labtest.step_sources() if s >= first and (wanted is None or s == wanted)]
+    only = metafunc.definition.get_closest_marker("steps")
+    steps = [s for s in labtest.step_sources() if s >= first and (wanted is None or s == wanted)
+             and (only is None or s in only.args)]
     metafunc.parametrize("step", steps, ids=[f"step-{s:02d}" for s in steps])
 
 
@@ -90,8 +93,9 @@ def pytest_collection_modifyitems(config, items):
 def built_binaries(request):
     """Every step under test must be built: a missing binary is a failure to
     report, not a test to skip."""
+    wanted = request.config.getoption("--step")
     missing = [f"step-{s:02d}" for s in labtest.step_sources()
-               if not labtest.step_bin(s).exists()]
+               if (wanted is None or s == wanted) and not labtest.step_bin(s).exists()]
     if missing:
         pytest.fail(f"not built: {', '.join(missing)} in {labtest.bin_dir()}: run make", pytrace=False)
 
@@ -121,6 +125,15 @@ def host_unchanged(request):
 @pytest.fixture
 def rootfs():
     return labtest.default_rootfs()
+
+
+@pytest.fixture
+def rootfs_copy(tmp_path):
+    """A private copy of the rootfs that a test may change (hard links: the
+    busybox binary is shared, so it costs next to nothing)."""
+    copy = tmp_path / "rootfs"
+    subprocess.run(["cp", "-a", "--link", str(labtest.default_rootfs()), str(copy)], check=True)
+    return copy
 
 
 @pytest.fixture

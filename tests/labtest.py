@@ -148,18 +148,17 @@ class Running:
         deadline = time.monotonic() + scaled(timeout)
         while (marker + "\n").encode() not in self.out:
             left = deadline - time.monotonic()
-            if left <= 0 or self.p.poll() is not None and not select.select([self.p.stdout], [], [], 0)[0]:
+            chunk = None
+            if left > 0 and select.select([self.p.stdout], [], [], min(left, 0.2))[0]:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+                self.out += chunk
+            if left <= 0 or chunk == b"":  # out of time, or the step ended
                 err = self._drain_err()
                 self.kill()
                 raise AssertionError(
                     f"step-{self.step:02d} never printed {marker!r}: {' '.join(self.argv)}\n"
                     f"exit status: {self.p.returncode}\nstdout: {self.out.decode(errors='replace')!r}\n"
                     f"stderr: {err!r}")
-            if select.select([self.p.stdout], [], [], min(left, 0.2))[0]:
-                chunk = os.read(self.p.stdout.fileno(), 65536)
-                if not chunk and self.p.poll() is not None:
-                    continue
-                self.out += chunk
         return self.out.decode(errors="replace")
 
     def _drain_err(self):
