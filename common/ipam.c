@@ -181,3 +181,14 @@ void ipam_unlock(struct ipam_lease *l)
         close(l->lock_fd); /* closing the last fd releases the flock */
     l->lock_fd = -1;
 }
+
+const char *ipam_fmt(struct in_addr a, int prefix)
+{
+    static char bufs[4][INET_ADDRSTRLEN + 4];
+    static unsigned n;
+    char *buf = bufs[n++ % 4];
+
+    inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+    snprintf(buf + strlen(buf), 4, "/%d", prefix);
+    return buf;
+}

@@ -278,6 +278,8 @@ int nl_route_add_default(struct nl_sock *s, const char *name, struct in_addr via
 /* Calls cb(ctx, ifindex, address, prefix) for every IPv4 address of the
  * namespace; a negative return from cb stops the dump. */
 int nl_addr_dump_v4(struct nl_sock *s, int (*cb)(void *, int, struct in_addr, int), void *ctx);
+/* Deletes host ends named lab<pid> whose lab process is gone. */
+int nl_remove_stale_veths(struct nl_sock *s, int *removed);
 
 /* Builders for the messages above, separate so that tests can check them
  * byte for byte without a kernel. */
@@ -314,5 +316,7 @@ bool ipam_overlaps(struct in_addr a, int pa, struct in_addr b, int pb);
 int ipam_claim(const struct lab_ipv4 *req, unsigned seed, struct ipam_lease *out,
                char *clash, size_t clashlen);
 void ipam_unlock(struct ipam_lease *l);
+/* "10.200.0.1/30", in one of four static buffers (for narration). */
+const char *ipam_fmt(struct in_addr a, int prefix);
 
 #endif

@@ -17,6 +17,8 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -369,4 +371,41 @@ int nl_addr_dump_v4(struct nl_sock *s, int (*cb)(void *, int, struct in_addr, in
     if ((err = nl_send(s, &m)) < 0)
         return err;
     return nl_receive(s, one_address, &d);
+}
+
+/* ---- links left by a lab process that was killed ------------------------- */
+
+/* Deletes the host ends named lab<pid> whose lab process no longer exists.
+ * (Usually the kernel has done it already: when the killed container's
+ * network namespace went away it took its eth0, and a veth pair dies with
+ * either end. This covers the moment before that.) */
+int nl_remove_stale_veths(struct nl_sock *s, int *removed)
+{
+    struct if_nameindex *all = if_nameindex();
+    int err = 0;
+
+    *removed = 0;
+    if (!all)
+        return -errno;
+    for (struct if_nameindex *i = all; i->if_index; i++) {
+        char *end;
+        long pid;
+
+        if (strncmp(i->if_name, "lab", 3) != 0)
+            continue;
+        pid = strtol(i->if_name + 3, &end, 10);
+        if (end == i->if_name + 3 || *end != '\0' || pid <= 0)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        struct nl_msg m;
+        nl_build_link_delete(&m, (int)i->if_index);
+        int e = nl_talk(s, &m);
+        if (e == 0)
+            (*removed)++;
+        else if (e != -ENODEV && !err)
+            err = e;
+    }
+    if_freenameindex(all);
+    return err;
 }

@@ -131,6 +131,8 @@ int parse_ipv4_prefix(const char *s, struct lab_ipv4 *out, const char **why)
     long prefix;
     const char *pwhy;
 
+    if (s[0] == '\0')
+        return refuse(why, "is empty");
     if (!slash)
         return refuse(why, "needs a prefix, as in 10.200.0.2/30");
     if ((size_t)(slash - s) >= sizeof(addr))

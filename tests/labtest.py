@@ -64,6 +64,7 @@ class Result:
     err: str
     wall: float
     cpu: float  # user+sys seconds of the step and everything it waited for
+    pid: int = 0  # the step process's pid (the container's name is lab<pid>)
 
     def describe(self):
         """What a student needs to see when a check fails."""
@@ -112,7 +113,7 @@ def run(step, *args, timeout=10, stdin=None, env=None, cwd=None, preexec=None, r
             f"stderr so far: {err.decode(errors='replace')[-1000:]!r}"
         )
     return Result(step, argv, p.returncode, out.decode(errors="replace"),
-                  err.decode(errors="replace"), time.monotonic() - t0, _children_cpu() - cpu0)
+                  err.decode(errors="replace"), time.monotonic() - t0, _children_cpu() - cpu0, p.pid)
 
 
 def kill_group(p):
@@ -191,7 +192,7 @@ class Running:
             raise AssertionError(f"step-{self.step:02d} did not finish: {' '.join(self.argv)}")
         self.result = Result(self.step, self.argv, self.p.returncode,
                              (self.out + out).decode(errors="replace"),
-                             err.decode(errors="replace"), time.monotonic() - t0, 0.0)
+                             err.decode(errors="replace"), time.monotonic() - t0, 0.0, self.p.pid)
         return self.result
 
     def wait(self, timeout=10):
@@ -326,3 +327,34 @@ def wait_until(predicate, timeout=5, interval=0.01):
             return True
         time.sleep(interval)
     return predicate()
+
+
+# ---- network ----------------------------------------------------------------------
+
+BUSYBOX = REPO / "rootfs" / "busybox" / "bin" / "busybox"
+
+# Prints the container's eth0 address and its gateway (the host's end).
+SHOW_NET = ("echo addr=$(ip -o -4 addr show dev eth0 | awk '{print $4}'); "
+            "echo gw=$(ip route | awk '/default/ {print $3}'); ")
+
+
+def parse_net(out):
+    """{'addr': '10.200.1.2/30', 'gw': '10.200.1.1'} from SHOW_NET's lines."""
+    found = {}
+    for line in out.splitlines():
+        for key in ("addr", "gw"):
+            if line.startswith(key + "="):
+                found[key] = line.split("=", 1)[1].strip()
+    return found
+
+
+def ping_from_host(address, timeout=2):
+    """One ping from the host to an address of a veth pair the test made."""
+    r = subprocess.run([str(BUSYBOX), "ping", "-c1", f"-W{int(scaled(timeout))}", address],
+                       capture_output=True, text=True)
+    return r.returncode == 0
+
+
+def host_addresses(link):
+    r = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", link], capture_output=True, text=True)
+    return [line.split()[3] for line in r.stdout.splitlines()]

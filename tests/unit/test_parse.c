@@ -132,6 +132,7 @@ static void ipv4_prefix_refuses_bad_input(void)
     struct {
         const char *s, *reason;
     } bad[] = {
+        { "", "empty" },
         { "10.200.0.2", "needs a prefix" },
         { "10.200.0.2/", "prefix" },
         { "10.200.0.2/33", "prefix" },
