@@ -294,12 +294,12 @@ int cg_remove(struct cg_group *g)
     char parent[PATH_MAX];
     int err;
 
+    if (!g->created)
+        return 0;
     if (g->dir_fd >= 0) {
         close(g->dir_fd);
         g->dir_fd = -1;
     }
-    if (!g->created)
-        return 0;
     snprintf(g->what, sizeof(g->what), "rmdir %s", g->path);
     if ((err = rmdir_retry(g->path)) < 0)
         return err;

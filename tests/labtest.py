@@ -139,6 +139,7 @@ class Running:
         )
         self.out = b""
         self.result = None
+        self.cpu0 = _children_cpu()
 
     @property
     def pid(self):
@@ -192,7 +193,8 @@ class Running:
             raise AssertionError(f"step-{self.step:02d} did not finish: {' '.join(self.argv)}")
         self.result = Result(self.step, self.argv, self.p.returncode,
                              (self.out + out).decode(errors="replace"),
-                             err.decode(errors="replace"), time.monotonic() - t0, 0.0, self.p.pid)
+                             err.decode(errors="replace"), time.monotonic() - t0,
+                             _children_cpu() - self.cpu0, self.p.pid)
         return self.result
 
     def wait(self, timeout=10):
@@ -358,3 +360,34 @@ def ping_from_host(address, timeout=2):
 def host_addresses(link):
     r = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", link], capture_output=True, text=True)
     return [line.split()[3] for line in r.stdout.splitlines()]
+
+
+# ---- cgroups ----------------------------------------------------------------------
+
+def cpu_layout():
+    """('v1', '/sys/fs/cgroup/cpu') or ('v2', '/sys/fs/cgroup'): where this
+    machine's cpu controller is, found the way the lab finds it."""
+    v2 = None
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, right = line.split(" - ", 1)
+        fstype, _, superopts = right.split()[:3]
+        mnt = left.split()[4]
+        if fstype == "cgroup" and "cpu" in superopts.split(","):
+            return "v1", mnt
+        if fstype == "cgroup2" and v2 is None:
+            try:
+                if "cpu" in Path(mnt, "cgroup.controllers").read_text().split():
+                    v2 = mnt
+            except OSError:
+                pass
+    return ("v2", v2) if v2 else (None, None)
+
+
+def cpu_limit(group):
+    """(quota_us or None, period_us) as the group's files say."""
+    version, _ = cpu_layout()
+    if version == "v2":
+        quota, period = Path(group, "cpu.max").read_text().split()
+        return (None if quota == "max" else int(quota)), int(period)
+    quota = int(Path(group, "cpu.cfs_quota_us").read_text())
+    return (None if quota < 0 else quota), int(Path(group, "cpu.cfs_period_us").read_text())

@@ -62,6 +62,11 @@ cg=""
 
 fail() {
     echo "container.sh: $*" >&2
+    # Kill the container first (it is PID 1 of its namespace: everything in
+    # it goes too), so that no stray reader is left on the "go" pipe.
+    k=""
+    read -r k _ <"/proc/$upid/task/$upid/children" 2>/dev/null || true
+    [ -z "$k" ] || kill -9 "$k" 2>/dev/null || true
     kill -9 "$upid" 2>/dev/null || true
     wait "$upid" 2>/dev/null || true
     [ -z "$cg" ] || rmdir "$cg" 2>/dev/null || true

@@ -1,0 +1,142 @@
+"""Step 07: a cgroup per container, and a CPU cap.
+
+Each container has its group lab/<pid> from before its command starts
+until it ends. --cpus 0.2 holds a busy loop to 20% of one CPU, measured from
+the host (the CPU time of the step and all it waited for). Works on cgroup
+v1, hybrid and v2; the layout is found at run time.
+"""
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import labtest
+from labtest import Running, run
+
+LOOP = 'timeout 2 sh -c "while :; do :; done"; true'  # "; true": sh must not exec timeout as PID 1
+SECONDS = 2.0
+
+
+def group_of(pid):
+    version, root = labtest.cpu_layout()
+    assert version, "no cpu controller on this machine"
+    return Path(root, "lab", str(pid))
+
+
+def busy_share(step, *opts):
+    """The container's CPU use, in CPUs, during a 2-second busy loop; and
+    what the host saw of its group while it ran."""
+    c = Running(step, *opts, "sh", "-c", "echo ready; read _; " + LOOP)
+    c.wait_for("ready")
+    group = group_of(c.pid)
+    seen = (group.is_dir(), labtest.cpu_limit(group) if group.is_dir() else None)
+    r = c.finish(timeout=15)
+    assert r.rc == 0, r.describe()
+    return r.cpu / SECONDS, seen, r
+
+
+@pytest.mark.slow
+def test_cap_at_20_percent(step):
+    share, (exists, limit), r = busy_share(step, "--cpus", "0.2")
+    assert exists and limit == (20000, 100000), f"group of the container: exists={exists}, limit={limit}"
+    assert abs(share - 0.20) <= 0.03, f"--cpus 0.2: the loop used {share:.3f} CPU\n" + r.describe()
+
+
+@pytest.mark.slow
+def test_cap_at_50_percent(step):
+    share, (exists, limit), r = busy_share(step, "--cpus", "0.5")
+    assert exists and limit == (50000, 100000), f"group: exists={exists}, limit={limit}"
+    assert abs(share - 0.50) <= 0.05, f"--cpus 0.5: the loop used {share:.3f} CPU\n" + r.describe()
+
+
+@pytest.mark.slow
+def test_not_capped_without_the_option(step):
+    share, (exists, limit), r = busy_share(step)
+    assert exists and limit[0] is None, f"a group without a cap: exists={exists}, limit={limit}"
+    assert share > 0.75, f"without --cpus the loop used only {share:.3f} CPU\n" + r.describe()
+
+
+def test_period_and_quota_as_given(step):
+    c = Running(step, "--cpu-period", "50000", "--cpu-quota", "10000", "sh", "-c", "echo ready; read _")
+    try:
+        c.wait_for("ready")
+        limit = labtest.cpu_limit(group_of(c.pid))
+    finally:
+        r = c.finish()
+    assert r.rc == 0 and limit == (10000, 50000), f"limit {limit}\n" + r.describe()
+
+
+def test_command_starts_inside_its_group(step):
+    """The command's very first read of /proc/self/cgroup already shows the
+    group: it never ran a single instruction outside."""
+    c = Running(step, "cat", "/proc/self/cgroup")
+    r = c.wait()
+    assert r.rc == 0, r.describe()
+    version, _ = labtest.cpu_layout()
+    want = f"/lab/{c.pid}"
+    lines = [l for l in r.out.splitlines()
+             if (version == "v1" and "cpu" in l.split(":")[1].split(",")) or (version == "v2" and l.startswith("0::"))]
+    assert lines and lines[0].split(":", 2)[2] == want, f"expected the cpu group {want}\n" + r.describe()
+
+
+def test_started_inside_by_clone3_on_cgroup_v2(step):
+    version, _ = labtest.cpu_layout()
+    if version != "v2":
+        pytest.skip(f"the cpu controller is on cgroup {version} here: "
+                    "CLONE_INTO_CGROUP needs it on v2 (the course VM runs this test)")
+    r = run(step, "true")
+    assert r.rc == 0 and "from birth (CLONE_INTO_CGROUP)" in r.err, r.describe()
+
+
+def test_group_gone_after_exit_kill_and_failed_start(step, tmp_path):
+    r = run(step, "true")
+    assert r.rc == 0 and f"lab/{r.pid}" in r.err, r.describe()
+    assert not group_of(r.pid).exists()
+    c = Running(step, "sh", "-c", "echo ready; read _")
+    c.wait_for("ready")
+    assert group_of(c.pid).is_dir()
+    os.kill(c.child_pid(), signal.SIGKILL)
+    assert c.wait().rc == 137
+    assert not group_of(c.pid).exists(), "the group should be gone when the step exits"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = run(step, "--rootfs", empty, "--cpus", "0.5", "true", raw_args=True)
+    assert r.rc == 125 and f"lab/{r.pid}" in r.err, r.describe()
+    assert not group_of(r.pid).exists()
+
+
+def test_stale_group_of_a_killed_run_is_removed(step):
+    p = subprocess.Popen(["true"])
+    p.wait()
+    _, root = labtest.cpu_layout()
+    Path(root, "lab").mkdir(exist_ok=True)
+    stale = Path(root, "lab", str(p.pid))
+    stale.mkdir()
+    try:
+        r = run(step, "true")
+        assert r.rc == 0, r.describe()
+        assert not stale.exists(), f"{stale} belongs to no running lab process: remove it"
+        assert "removed 1 cgroup" in r.err, r.describe()
+    finally:
+        if stale.exists():
+            stale.rmdir()
+
+
+@pytest.mark.parametrize("opts, reason", [
+    (["--cpus", "0"], "more than 0"),
+    (["--cpus", "-1"], "not a number"),
+    (["--cpus", "abc"], "not a number"),
+    (["--cpus", "0.001"], "0.01"),
+    (["--cpus", str(os.cpu_count() + 1)], "CPUs"),
+    (["--cpu-quota", "999"], "1000 us"),
+    (["--cpu-period", "999"], "1000..1000000"),
+    (["--cpu-period", "1000001"], "1000..1000000"),
+    (["--cpus", "0.5", "--cpu-quota", "20000"], "cannot be combined"),
+])
+def test_bad_cpu_options_are_refused(step, opts, reason):
+    r = run(step, *opts, "true")
+    assert r.rc == 125 and len(r.err_lines) == 1 and reason in r.err, r.describe()
+    assert r.out == ""
