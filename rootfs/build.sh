@@ -39,7 +39,7 @@ chmod 0755 "$tmp/bin/busybox"
     ln -sf "${up}bin/busybox" "$tmp/$applet"
 done
 
-mkdir -p "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/etc" "$tmp/tmp" "$tmp/root"
+mkdir -p "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/etc" "$tmp/tmp" "$tmp/root" "$tmp/mnt"
 chmod 1777 "$tmp/tmp"
 chmod 0700 "$tmp/root"
 cat > "$tmp/etc/passwd" <<'PASSWD'
