@@ -45,7 +45,7 @@ ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
         python3-pytest-timeout iproute2
 
-.PHONY: all steps rootfs deps test unit pytest demo docs check-docs clean help
+.PHONY: all steps rootfs deps test unit pytest demo docs check-docs check clean help
 .DELETE_ON_ERROR:
 
 all: steps rootfs
@@ -120,6 +120,11 @@ docs:
 
 check-docs:
 	$(Q)$(PYTHON) tools/mkdocs.py --check
+
+# Everything CI runs (.ci/run). The quick suite first; the slower proofs
+# (handout, sanitizers, static analysis, fuzzing, the course VM) add
+# themselves as prerequisites from mk/*.mk.
+check: test check-docs
 
 clean:
 	$(Q)rm -rf $(BUILD) $(ROOTFS) $(STEPS) results.json report.xml

@@ -184,11 +184,12 @@ void ipam_unlock(struct ipam_lease *l)
 
 const char *ipam_fmt(struct in_addr a, int prefix)
 {
-    static char bufs[4][INET_ADDRSTRLEN + 4];
+    static char bufs[4][INET_ADDRSTRLEN + 16];
     static unsigned n;
     char *buf = bufs[n++ % 4];
 
     inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
-    snprintf(buf + strlen(buf), 4, "/%d", prefix);
+    if (prefix >= 0)
+        snprintf(buf + strlen(buf), 16, "/%d", prefix);
     return buf;
 }

@@ -316,7 +316,8 @@ bool ipam_overlaps(struct in_addr a, int pa, struct in_addr b, int pb);
 int ipam_claim(const struct lab_ipv4 *req, unsigned seed, struct ipam_lease *out,
                char *clash, size_t clashlen);
 void ipam_unlock(struct ipam_lease *l);
-/* "10.200.0.1/30", in one of four static buffers (for narration). */
+/* "10.200.0.1/30" ("10.200.0.1" when prefix < 0), in one of four static
+ * buffers (for narration). */
 const char *ipam_fmt(struct in_addr a, int prefix);
 
 #endif

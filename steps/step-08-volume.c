@@ -188,9 +188,9 @@ static int child_main(void *arg)
         if ((err = nl_link_up(&nl, "eth0")) < 0)
             die_errno(err, "bring eth0 up");
         if ((err = nl_route_add_default(&nl, "eth0", c->lease.host)) < 0)
-            die_errno(err, "add the default route via %s", ipam_fmt(c->lease.host, 32));
+            die_errno(err, "add the default route via %s", ipam_fmt(c->lease.host, -1));
         say("lo up; eth0 %s up; default via %s", ipam_fmt(c->lease.container, c->lease.prefix),
-            ipam_fmt(c->lease.host, 32));
+            ipam_fmt(c->lease.host, -1));
     } else {
         say("lo up: the only link here (no --net)");
     }
