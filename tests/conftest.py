@@ -83,6 +83,12 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
+    # A test whose steps are all filtered out (--step, @steps) does not apply:
+    # drop it rather than report it as skipped.
+    empty = [i for i in items if "step" in getattr(i, "fixturenames", ()) and not hasattr(i, "callspec")]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [i for i in items if i not in empty]
     for item in items:
         limit = item.get_closest_marker("timeout")
         base = limit.args[0] if limit and limit.args else 60

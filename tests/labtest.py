@@ -158,7 +158,8 @@ class Running:
                 err = self._drain_err()
                 self.kill()
                 raise AssertionError(
-                    f"step-{self.step:02d} never printed {marker!r}: {' '.join(self.argv)}\n"
+                    f"the container should have printed {marker!r} and then waited; it did not\n"
+                    f"command: {' '.join(self.argv)}\n"
                     f"exit status: {self.p.returncode}\nstdout: {self.out.decode(errors='replace')!r}\n"
                     f"stderr: {err!r}")
         return self.out.decode(errors="replace")

@@ -10,6 +10,7 @@ previous step's file (for step 01, the whole program):
 
     mkdocs.py           rewrite the generated parts
     mkdocs.py --check   exit 1, naming each page that is stale or missing
+    mkdocs.py --quiet   rewrite what exists; say nothing of missing pages
 """
 
 import difflib
@@ -47,11 +48,14 @@ def page_for(step_file):
 
 def main(argv):
     check = "--check" in argv
+    quiet = "--quiet" in argv
     problems = []
     files = steps()
     for i, cur in enumerate(files):
         page = page_for(cur)
         if not page.exists():
+            if quiet:
+                continue
             problems.append(f"{page.relative_to(REPO)}: missing (every step has a page)")
             continue
         text = page.read_text()

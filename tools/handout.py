@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Writes the student version of the lab: every solution block replaced by a
+TODO that says what to do and which man pages to read.
+
+    handout.py [--out DIR] [--tar FILE] [--give NN]
+    handout.py --check-markers         only check the markers, write nothing
+    handout.py --leaks TARBALL         fail if the tarball holds solution code
+
+A solution block in a step file is
+
+    /* LAB:BEGIN <name> */
+    ... code ...
+    /* LAB:END */
+
+where <name> is a table of steps/blocks.toml. Every step file carries the
+blocks of its own step and of the steps before it (the student brings their
+earlier solutions along), so the handout holds no solution anywhere.
+--give NN keeps the blocks of steps up to NN (for a workshop that starts at
+step NN+1). Everything else is copied as it is; the docs' generated diffs are
+made again from the handout's step files, so that they show no solution
+either.
+"""
+
+import argparse
+import io
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BEGIN = re.compile(r"^(\s*)/\* LAB:BEGIN ([a-z0-9-]+) \*/\s*$")
+END = re.compile(r"^\s*/\* LAB:END \*/\s*$")
+ANY_MARKER = re.compile(r"LAB:(BEGIN|END)")
+
+
+class MarkerError(Exception):
+    pass
+
+
+def load_catalog(root=REPO):
+    with open(root / "steps" / "blocks.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def step_of(path):
+    return int(Path(path).name[5:7])
+
+
+def blocks(path, catalog):
+    """[(name, first_line, last_line)] of a step file, 1-based and inclusive.
+    Raises MarkerError naming the file and line of any malformed marker."""
+    found, open_block = [], None
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        b, e = BEGIN.match(line), END.match(line)
+        where = f"{path}:{n}"
+        if not b and not e and ANY_MARKER.search(line):
+            raise MarkerError(f"{where}: malformed marker (want '/* LAB:BEGIN name */' or '/* LAB:END */')")
+        if b:
+            if open_block:
+                raise MarkerError(f"{where}: LAB:BEGIN {b.group(2)} inside block "
+                                  f"{open_block[0]} (opened at line {open_block[1]}): blocks do not nest")
+            name = b.group(2)
+            if name not in catalog:
+                raise MarkerError(f"{where}: unknown block name {name!r} (not in steps/blocks.toml)")
+            if catalog[name]["step"] > step_of(path):
+                raise MarkerError(f"{where}: block {name} belongs to step {catalog[name]['step']:02d}, "
+                                  f"after this one")
+            open_block = (name, n)
+        elif e:
+            if not open_block:
+                raise MarkerError(f"{where}: LAB:END without LAB:BEGIN")
+            found.append((open_block[0], open_block[1], n))
+            open_block = None
+    if open_block:
+        raise MarkerError(f"{path}:{open_block[1]}: LAB:BEGIN {open_block[0]} has no LAB:END")
+    return found
+
+
+def todo_comment(indent, name, entry, file_step, width=80):
+    """The comment that replaces a block, wrapped to fit the code."""
+    first = entry["step"]
+    head = f"TODO(step {first:02d}, {name})"
+    if first < file_step:
+        head += f" - as in your step-{first:02d}, bring your solution along"
+    words = (head + ": " + " ".join(entry["todo"].split())).split()
+    words += ["Read:"] + ", ".join(entry["man"]).split() + []
+    lines, cur = [], ""
+    for w in words:
+        if cur and len(indent) + 3 + len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    lines.append(cur + " */")
+    out = [f"{indent}/* {lines[0]}"] + [f"{indent} * {l}" for l in lines[1:]]
+    return "\n".join(out) + "\n"
+
+
+def strip_file(path, catalog, give=0):
+    """The step file's text with its blocks replaced (except given ones)."""
+    lines = Path(path).read_text().splitlines(keepends=True)
+    spans = blocks(path, catalog)
+    out, i = [], 0
+    for name, first, last in spans:
+        out.extend(lines[i:first - 1])
+        if catalog[name]["step"] <= give:
+            out.extend(lines[first - 1:last])
+        else:
+            indent = BEGIN.match(lines[first - 1]).group(1)
+            out.append(todo_comment(indent, name, catalog[name], step_of(path)))
+        i = last
+    out.extend(lines[i:])
+    return "".join(out)
+
+
+def step_files(root=REPO):
+    return sorted((root / "steps").glob("step-[0-9][0-9]-*.c"))
+
+
+def tree_files(root=REPO):
+    """The files of the lab as its author has them: tracked and new ones,
+    without build outputs (git's ignore rules say which)."""
+    if (root / ".git").exists():
+        out = subprocess.run(["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
+                             check=True, capture_output=True).stdout.decode()
+        return sorted(p for p in out.split("\0") if p and (root / p).is_file())
+    skip = {"build", "handout", ".git", "__pycache__", ".pytest_cache"}
+    files = []
+    for dirpath, dirnames, names in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in skip and not (d == "busybox" and dirpath.endswith("rootfs"))]
+        files += [os.path.relpath(os.path.join(dirpath, n), root) for n in names]
+    return sorted(f for f in files if not re.fullmatch(r"step-\d\d", f))
+
+
+# Code handed to students as it is: a line found there is no secret.
+GIVEN_DIRS = ("common", "rootfs", "tests")
+# Instructor material, left out of the handout: the benchmarks run the
+# solution and hold code of their own that does what the steps do.
+NOT_HANDED_OUT = ("bench/", "mk/bench.mk")
+
+
+def solution_lines(catalog, give=0, root=REPO):
+    """The code lines that only solution blocks hold: each significant line
+    (not a comment, not trivial) of a block that appears nowhere in the code
+    students are given (outside the blocks, common/, rootfs/, tests/)."""
+    inside, outside = set(), set()
+    for d in GIVEN_DIRS:
+        for f in (root / d).rglob("*"):
+            if f.is_file() and f.suffix in (".c", ".h", ".py", ".sh"):
+                outside.update(l.strip() for l in f.read_text(errors="replace").splitlines())
+    for path in step_files(root):
+        lines = path.read_text().splitlines()
+        in_block = set()
+        for name, first, last in blocks(path, catalog):
+            if catalog[name]["step"] <= give:
+                continue
+            in_block.update(range(first, last + 1))
+        for n, line in enumerate(lines, 1):
+            s = line.strip()
+            (inside if n in in_block else outside).add(s)
+    def significant(s):
+        return len(s) >= 16 and not s.startswith(("/*", "*", "//")) and "LAB:" not in s
+    return sorted(s for s in inside - outside if significant(s))
+
+
+def write_handout(out_dir, tar_path, give):
+    catalog = load_catalog()
+    for path in step_files():
+        blocks(path, catalog)  # refuse malformed markers before writing anything
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        subprocess.run(["rm", "-rf", str(out_dir)], check=True)
+    for rel in tree_files():
+        if rel.startswith(NOT_HANDED_OUT):
+            continue
+        src, dst = REPO / rel, out_dir / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if re.fullmatch(r"steps/step-\d\d-.*\.c", rel):
+            dst.write_text(strip_file(src, catalog, give))
+        else:
+            dst.write_bytes(src.read_bytes())
+        dst.chmod(src.stat().st_mode & 0o777)
+    subprocess.run([sys.executable, str(out_dir / "tools" / "mkdocs.py"), "--quiet"], check=True)
+    if tar_path:
+        with tarfile.open(tar_path, "w:gz") as tar:
+            tar.add(out_dir, arcname="lab-handout")
+    return out_dir
+
+
+def leaks(tar_path, give=0):
+    """Solution lines found in the tarball: [(member, line)]."""
+    wanted = solution_lines(load_catalog(), give)
+    found = []
+    with tarfile.open(tar_path) as tar:
+        for m in tar.getmembers():
+            if not m.isfile():
+                continue
+            text = tar.extractfile(m).read().decode(errors="replace")
+            found += [(m.name, s) for s in wanted if s in text]
+    return found, len(wanted)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(REPO / "handout"))
+    ap.add_argument("--tar", default=str(REPO / "handout.tar.gz"))
+    ap.add_argument("--give", type=int, default=0, help="keep the solutions of steps up to this one")
+    ap.add_argument("--check-markers", action="store_true")
+    ap.add_argument("--leaks", metavar="TARBALL")
+    args = ap.parse_args()
+    try:
+        if args.check_markers:
+            catalog = load_catalog()
+            for path in step_files():
+                blocks(path, catalog)
+            return 0
+        if args.leaks:
+            found, n = leaks(args.leaks, args.give)
+            for member, line in found:
+                print(f"handout: solution code in {member}: {line}", file=sys.stderr)
+            return 1 if found else 0
+        out = write_handout(args.out, args.tar, args.give)
+        print(f"handout: {os.path.relpath(out)}/ and {os.path.relpath(args.tar)}"
+              + (f" (steps up to {args.give:02d} given)" if args.give else ""))
+        return 0
+    except MarkerError as e:
+        print(f"make handout: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
