@@ -274,15 +274,15 @@ static void pause_ms(long ms)
 
 /* After the last task has been reaped the kernel may still hold the group
  * busy for a moment while it finishes the exit: retry, with growing pauses,
- * for up to about two seconds. */
-static int rmdir_retry(const char *path)
+ * for up to about limit_ms. */
+static int rmdir_retry(const char *path, long limit_ms)
 {
     long wait_ms = 1;
 
     for (long waited = 0; rmdir(path) < 0; waited += wait_ms, wait_ms *= 2) {
         if (errno == ENOENT)
             return 0;
-        if (errno != EBUSY || waited > 2000)
+        if (errno != EBUSY || waited > limit_ms)
             return -errno;
         pause_ms(wait_ms);
     }
@@ -301,7 +301,7 @@ int cg_remove(struct cg_group *g)
         g->dir_fd = -1;
     }
     snprintf(g->what, sizeof(g->what), "rmdir %s", g->path);
-    if ((err = rmdir_retry(g->path)) < 0)
+    if ((err = rmdir_retry(g->path, 2000)) < 0)
         return err;
     g->created = false;
     /* The parent goes too once the last container is gone; while others
@@ -336,7 +336,8 @@ int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *remov
             continue;
         if (strcmp(e->d_name, keep_name) == 0 || process_alive((pid_t)pid))
             continue;
-        if (path_join(path, sizeof(path), parent, e->d_name) == 0 && rmdir(path) == 0)
+        /* The killed run's container may still be on its way out. */
+        if (path_join(path, sizeof(path), parent, e->d_name) == 0 && rmdir_retry(path, 250) == 0)
             (*removed)++;
     }
     closedir(d);

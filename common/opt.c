@@ -305,11 +305,18 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
             return OPT_ERROR;
         }
         if (key == '?') {
-            if (optopt)
+            const struct opt_def *d = optopt ? find_by_key(optopt) : NULL;
+            char name[64];
+
+            offending(argv, optind, typed, sizeof(typed));
+            /* A known option that takes no value, given one: --net=1. */
+            if (d && d->since <= step && strncmp(typed, "--", 2) == 0) {
+                fail(&ps, "%s: takes no value", shown(d, name, sizeof(name)));
+                return OPT_ERROR;
+            }
+            if (optopt && optopt < 256)
                 snprintf(typed, sizeof(typed), "-%c", optopt);
-            else
-                offending(argv, optind, typed, sizeof(typed));
-            unknown_option(&ps, step, typed, optopt);
+            unknown_option(&ps, step, typed, optopt < 256 ? optopt : 0);
             return OPT_ERROR;
         }
         if (parse_one(&ps, key, optarg) < 0)

@@ -66,6 +66,18 @@ static void unknown_option_is_one_line(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "-Z"));
 }
 
+static void a_value_for_a_flag_is_refused(void)
+{
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    CU_ASSERT_EQUAL(parse(8, "--net=1", NULL), OPT_ERROR);
+    CU_ASSERT_STRING_EQUAL(err, "--net: takes no value");
+    CU_ASSERT_EQUAL(parse(8, "--quiet=yes", NULL), OPT_ERROR);
+    CU_ASSERT_STRING_EQUAL(err, "-q/--quiet: takes no value");
+    CU_ASSERT_EQUAL(parse(5, "--net=1", NULL), OPT_ERROR); /* not known yet wins */
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "step 06 adds it"));
+    unsetenv("LAB_ROOTFS");
+}
+
 static void later_options_name_their_step(void)
 {
     CU_ASSERT_EQUAL(parse(2, "--rootfs", "/tmp", NULL), OPT_ERROR);
@@ -255,6 +267,7 @@ void add_opt_tests(void)
         { "--help and --version", help_and_version },
         { "an unknown option is one line", unknown_option_is_one_line },
         { "a later step's option names its step", later_options_name_their_step },
+        { "a value for a flag is refused", a_value_for_a_flag_is_refused },
         { "a missing value names the option", missing_value_names_the_option },
         { "--rootfs is resolved and checked", rootfs_resolves_and_checks },
         { "the rootfs from $LAB_ROOTFS", rootfs_from_the_environment },
