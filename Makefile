@@ -99,8 +99,15 @@ $(BUILD)/unit-tests: $(sort $(wildcard tests/unit/*.c)) tests/unit/unit.h $(LIBC
 unit: $(BUILD)/unit-tests
 	$(Q)cd $(BUILD) && ./unit-tests
 
+# Programs the harness runs inside containers; static, for the busybox rootfs.
+TEST_HELPERS := $(BUILD)/segv
+
+$(BUILD)/segv: tests/helpers/segv.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O0 -static -o $@ $<
+
 PYTEST_ARGS ?=
-pytest: all
+pytest: all $(TEST_HELPERS)
 	$(Q)$(PYTEST) tests $(PYTEST_ARGS)
 
 # The quick suite a student runs often. On a fresh machine it installs what

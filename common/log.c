@@ -117,7 +117,7 @@ static _Noreturn void leave(int status)
 
 static void report(int errnum, const char *fmt, va_list ap)
 {
-    char what[1024];
+    char what[PATH_MAX + 512];
 
     vsnprintf(what, sizeof(what), fmt, ap);
     if (errnum)

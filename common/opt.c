@@ -83,6 +83,18 @@ static int fail(struct parse_state *ps, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* A value as it goes into an error message: at most 200 characters, so that
+ * the reason after it always fits in the message. */
+static const char *shorten(const char *value, char *buf, size_t len)
+{
+    if (strlen(value) <= 200)
+        return value;
+    snprintf(buf, len, "%.90s...%s", value, value + strlen(value) - 90);
+    return buf;
+}
+
+#define SHORT(v) shorten((v), (char[200]){ 0 }, 200)
+
 static const struct opt_def *find_by_key(int key)
 {
     for (size_t i = 0; i < NDEFS; i++)
@@ -109,13 +121,13 @@ static int set_rootfs(struct parse_state *ps, const char *dir, const char *from)
     if (dir[0] == '\0')
         return fail(ps, "%s: is empty", from);
     if (!realpath(dir, resolved))
-        return fail(ps, "%s %s: %s", from, dir, strerror(errno));
+        return fail(ps, "%s %s: %s", from, SHORT(dir), strerror(errno));
     if (stat(resolved, &st) < 0)
-        return fail(ps, "%s %s: %s", from, dir, strerror(errno));
+        return fail(ps, "%s %s: %s", from, SHORT(dir), strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return fail(ps, "%s %s: %s", from, dir, strerror(ENOTDIR));
+        return fail(ps, "%s %s: %s", from, SHORT(dir), strerror(ENOTDIR));
     if (strcmp(resolved, "/") == 0)
-        return fail(ps, "%s %s: is the host's own root, not a container's", from, dir);
+        return fail(ps, "%s %s: is the host's own root, not a container's", from, SHORT(dir));
     strcpy(ps->o->rootfs, resolved); /* both are PATH_MAX */
     return 0;
 }
@@ -144,11 +156,11 @@ static int add_volume(struct parse_state *ps, const char *spec)
     const char *why;
 
     if (o->nvolumes == LAB_MAX_VOLUMES)
-        return fail(ps, "-v %s: more than %d volumes", spec, LAB_MAX_VOLUMES);
+        return fail(ps, "-v %s: more than %d volumes", SHORT(spec), LAB_MAX_VOLUMES);
     if (parse_volume(spec, v, &why) < 0)
-        return fail(ps, "-v %s: %s", spec, why);
+        return fail(ps, "-v %s: %s", SHORT(spec), why);
     if (!realpath(v->host, resolved))
-        return fail(ps, "-v %s: host path %s: %s", spec, v->host, strerror(errno));
+        return fail(ps, "-v %s: host path %s: %s", SHORT(spec), SHORT(v->host), strerror(errno));
     strcpy(v->host, resolved);
     o->nvolumes++;
     return 0;
@@ -160,9 +172,9 @@ static int add_env(struct parse_state *ps, const char *spec)
     const char *why;
 
     if (parse_env(spec, &why) < 0)
-        return fail(ps, "-e %s: %s", spec, why);
+        return fail(ps, "-e %s: %s", SHORT(spec), why);
     if (o->nenv == LAB_MAX_ENV)
-        return fail(ps, "-e %s: more than %d variables", spec, LAB_MAX_ENV);
+        return fail(ps, "-e %s: more than %d variables", SHORT(spec), LAB_MAX_ENV);
     o->env[o->nenv++] = spec;
     return 0;
 }
@@ -185,7 +197,7 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         return add_env(ps, arg);
     case KEY_HOSTNAME:
         if (parse_hostname(arg, &why) < 0)
-            return fail(ps, "--hostname '%s': %s", arg, why);
+            return fail(ps, "--hostname '%s': %s", SHORT(arg), why);
         strcpy(o->hostname, arg); /* parse_hostname checked the length */
         return 0;
     case KEY_NET:
@@ -193,24 +205,24 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         return 0;
     case KEY_IP:
         if (parse_ipv4_prefix(arg, &o->ip, &why) < 0)
-            return fail(ps, "--ip '%s': %s", arg, why);
+            return fail(ps, "--ip '%s': %s", SHORT(arg), why);
         o->ip_set = o->net = true;
         return 0;
     case KEY_CPUS:
         if (parse_cpus(arg, sysconf(_SC_NPROCESSORS_ONLN), &o->cpu_quota_us, &why) < 0)
-            return fail(ps, "--cpus '%s': %s", arg, why);
+            return fail(ps, "--cpus '%s': %s", SHORT(arg), why);
         ps->cpus_set = true;
         return 0;
     case KEY_CPU_PERIOD:
         if (parse_microseconds(arg, CPU_US_MIN, CPU_PERIOD_MAX, &o->cpu_period_us, &why) < 0)
             return fail(ps, "--cpu-period '%s': %s (1000..1000000 us, the kernel's limits)",
-                        arg, why);
+                        SHORT(arg), why);
         ps->period_set = true;
         return 0;
     case KEY_CPU_QUOTA:
         if (parse_microseconds(arg, CPU_US_MIN, CPU_QUOTA_MAX, &o->cpu_quota_us, &why) < 0)
             return fail(ps, "--cpu-quota '%s': %s (at least 1000 us, the kernel's minimum)",
-                        arg, why);
+                        SHORT(arg), why);
         ps->quota_set = true;
         return 0;
     case 'v':

@@ -52,7 +52,7 @@ _Noreturn void proc_exec(char *const argv[])
     execvp(argv[0], argv);
     /* docker run's codes: 127 when there is no such command, 126 when there
      * is one that cannot be run (no permission, not an executable). */
-    if (errno == ENOENT || errno == ENOTDIR)
+    if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG)
         die_status(LAB_EXIT_NOTFOUND, errno, "exec %s", argv[0]);
     die_status(LAB_EXIT_NOEXEC, errno, "exec %s", argv[0]);
 }

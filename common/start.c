@@ -10,7 +10,7 @@
 
 void lab_start(struct lab_opts *o, int step, int argc, char *argv[])
 {
-    char err[512];
+    char err[1024];
 
     lab_init(step);
     switch (opt_parse(o, step, argc, argv, err, sizeof(err))) {

@@ -68,8 +68,9 @@ class Result:
 
     def describe(self):
         """What a student needs to see when a check fails."""
+        command = " ".join(self.argv)
         return (
-            f"command: {' '.join(self.argv)}\n"
+            f"command: {command if len(command) < 300 else command[:300] + '...'}\n"
             f"exit status: {self.rc}\n"
             f"stdout: {self.out[-2000:]!r}\n"
             f"stderr: {self.err[-2000:]!r}"

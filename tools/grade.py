@@ -129,9 +129,10 @@ def grade(steps, seed):
     bindir = WORK / "bin"
     bindir.mkdir(parents=True, exist_ok=True)
     points, default = points_table()
-    r = subprocess.run(["make", "-s", "--no-print-directory", "rootfs"], cwd=REPO, capture_output=True, text=True)
+    r = subprocess.run(["make", "-s", "--no-print-directory", "rootfs", "build/segv"], cwd=REPO,
+                       capture_output=True, text=True)
     if r.returncode != 0:
-        sys.exit(f"make grade: the rootfs does not build: {one_line(r.stderr)}")
+        sys.exit(f"make grade: the rootfs or the test helpers do not build: {one_line(r.stderr)}")
     report = []
     for step in steps:
         worth = float(points.get(f"{step:02d}", default))

@@ -1,0 +1,310 @@
+"""What every step keeps, whatever it is given: bad input refused in one
+line with the documented status, faults that leave nothing behind, and many
+containers at once. (The host check after every test, in conftest.py, makes
+"nothing behind" part of every row.)
+
+The bad-input matrix is a table: each row names the step that introduces the
+option, the arguments, the exit status, and words the one error line must
+hold. A row runs against that step and every later one; an option of a later
+step must be refused as "not known yet".
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import labtest
+from labtest import REPO, Running, run
+
+LONG = "x" * 5000                       # longer than PATH_MAX and every field
+NPROC = os.cpu_count()
+
+# (since, args, status, words in the error line)
+MATRIX = [
+    # any step
+    (1, ["--no-such-option"], 125, ["--no-such-option", "unknown option"]),
+    (1, ["-Z"], 125, ["-Z", "unknown option"]),
+    (1, ["--quiet=yes"], 125, ["takes no value"]),
+    (1, ["--" + LONG[:100]], 125, ["unknown option"]),
+    (1, ["/no/such/command"], 127, ["/no/such/command", "No such file"]),
+    (1, ["/etc/passwd"], 126, ["/etc/passwd", "Permission denied"]),
+    (1, ["/"], 126, ["exec /", "Permission denied"]),
+    (1, [LONG], 127, ["exec", "name too long"]),
+    # step 03: --rootfs and -e
+    (3, ["--rootfs"], 125, ["--rootfs", "needs a value"]),
+    (3, ["--rootfs", ""], 125, ["--rootfs", "empty"]),
+    (3, ["--rootfs", "/no/such/rootfs"], 125, ["/no/such/rootfs", "No such file"]),
+    (3, ["--rootfs", "/etc/passwd"], 125, ["/etc/passwd", "Not a directory"]),
+    (3, ["--rootfs", "/"], 125, ["host's own root"]),
+    (3, ["--rootfs", "../../../../../../../no-such-dir"], 125, ["No such file"]),
+    (3, ["--rootfs", "/" + LONG], 125, ["File name too long"]),
+    (3, ["-e", ""], 125, ["-e", "empty name"]),
+    (3, ["-e", "=value"], 125, ["-e", "empty name"]),
+    (3, ["-e"], 125, ["needs a value"]),
+    # step 05: --hostname
+    (5, ["--hostname", ""], 125, ["--hostname", "empty"]),
+    (5, ["--hostname", "a" * 65], 125, ["--hostname", "64 bytes"]),
+    (5, ["--hostname", LONG], 125, ["--hostname", "64 bytes"]),
+    (5, ["--hostname", "under_score"], 125, ["--hostname", "letters, digits"]),
+    (5, ["--hostname", "-lead"], 125, ["--hostname", "starts with '-'"]),
+    (5, ["--hostname", "a..b"], 125, ["--hostname", "empty label"]),
+    # step 06: --net, --ip
+    (6, ["--net=1"], 125, ["--net", "takes no value"]),
+    (6, ["--ip", ""], 125, ["--ip", "empty"]),
+    (6, ["--ip", "not-an-address/24"], 125, ["--ip", "not an IPv4 address"]),
+    (6, ["--ip", "10.200.0.2"], 125, ["--ip", "needs a prefix"]),
+    (6, ["--ip", "10.200.0.2/99"], 125, ["--ip", "prefix"]),
+    (6, ["--ip", "10.200.0.2/8"], 125, ["--ip", "/16../30"]),
+    (6, ["--ip", "10.200.0.4/30"], 125, ["--ip", "network address"]),
+    (6, ["--ip", "10.200.0.7/30"], 125, ["--ip", "broadcast address"]),
+    (6, ["--ip", "127.0.0.2/24"], 125, ["--ip", "unicast"]),
+    (6, ["--ip", LONG], 125, ["--ip"]),
+    # step 07: --cpus, --cpu-period, --cpu-quota
+    (7, ["--cpus", ""], 125, ["--cpus", "not a number"]),
+    (7, ["--cpus", "0"], 125, ["--cpus", "more than 0"]),
+    (7, ["--cpus", "-0.5"], 125, ["--cpus", "not a number"]),
+    (7, ["--cpus", "half"], 125, ["--cpus", "not a number"]),
+    (7, ["--cpus", "1e3"], 125, ["--cpus", "not a number"]),
+    (7, ["--cpus", "nan"], 125, ["--cpus", "not a number"]),
+    (7, ["--cpus", "0.005"], 125, ["--cpus", "0.01"]),
+    (7, ["--cpus", str(NPROC + 1)], 125, ["--cpus", "CPUs"]),
+    (7, ["--cpus", "9" * 40], 125, ["--cpus", "CPUs"]),
+    (7, ["--cpu-period", "999"], 125, ["--cpu-period", "1000..1000000"]),
+    (7, ["--cpu-period", "1000001"], 125, ["--cpu-period", "1000..1000000"]),
+    (7, ["--cpu-period", "-1000"], 125, ["--cpu-period", "whole number"]),
+    (7, ["--cpu-period", "1.5"], 125, ["--cpu-period", "whole number"]),
+    (7, ["--cpu-quota", "999"], 125, ["--cpu-quota", "1000 us"]),
+    (7, ["--cpu-quota", "9" * 30], 125, ["--cpu-quota", "out of range"]),
+    (7, ["--cpu-quota", ""], 125, ["--cpu-quota", "whole number"]),
+    (7, ["--cpus", "1", "--cpu-period", "50000"], 125, ["cannot be combined"]),
+    # step 08: -v
+    (8, ["-v", ""], 125, ["-v", "HOST:CONTAINER"]),
+    (8, ["-v", "tmp:/mnt"], 125, ["-v", "absolute host path"]),
+    (8, ["-v", "/tmp:mnt"], 125, ["-v", "absolute container path"]),
+    (8, ["-v", "/tmp:/../etc"], 125, ["-v", "'..'"]),
+    (8, ["-v", "/tmp:/mnt:rw:ro"], 125, ["-v", "three parts"]),
+    (8, ["-v", "/tmp:/mnt:noexec"], 125, ["-v", "unknown mode"]),
+    (8, ["-v", "/no/such/dir:/mnt"], 125, ["-v", "No such file"]),
+    (8, ["-v", ":/mnt"], 125, ["-v", "empty part"]),
+    (8, ["-v", "/" + LONG + ":/mnt"], 125, ["-v", "too long"]),
+    (8, ["-v", "/tmp:/" + LONG], 125, ["-v", "too long"]),
+]
+
+# Options, and the step that introduces each: an earlier step refuses them.
+LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname", "x"]),
+                 (6, ["--net"]), (6, ["--ip", "10.200.0.2/30"]), (7, ["--cpus", "1"]),
+                 (7, ["--cpu-period", "100000"]), (7, ["--cpu-quota", "10000"]),
+                 (8, ["-v", "/tmp:/mnt"])]
+
+SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
+
+
+def check_refusal(r, status, words):
+    assert r.rc == status, f"expected exit status {status}\n" + r.describe()
+    assert len(r.err_lines) == 1, "a refusal is exactly one line on stderr\n" + r.describe()
+    line = r.err_lines[0]
+    assert line.startswith(f"step-{r.step:02d}: "), "the line starts with the program's name\n" + r.describe()
+    for w in words:
+        assert w in line, f"the error line should say {w!r}\n" + r.describe()
+    assert "core dumped" not in r.err and not any(w in r.err for w in SANITIZER_WORDS), r.describe()
+
+
+@pytest.mark.parametrize("since, args, status, words", MATRIX,
+                         ids=[f"{' '.join(a)[:40]}" for _, a, _, _ in MATRIX])
+def test_bad_input_is_refused_in_one_line(step, since, args, status, words):
+    # No command after an option that lacks its value: it would become the value.
+    command = [] if status != 125 or "needs a value" in words else ["true"]
+    if since > step:
+        return check_refusal(run(step, *args, *command), 125, ["not known yet", f"step {since:02d} adds it"])
+    check_refusal(run(step, *args, *command), status, words)
+
+
+@pytest.mark.parametrize("since, args", LATER_OPTIONS, ids=[a[0] for _, a in LATER_OPTIONS])
+def test_options_of_later_steps_are_not_known_yet(step, since, args):
+    r = run(step, *args, "true")
+    if since > step:
+        check_refusal(r, 125, [args[0], "not known yet", f"step {since:02d} adds it"])
+    else:
+        assert "not known yet" not in r.err, r.describe()
+
+
+def test_a_rootfs_without_proc_or_sh(step, tmp_path, rootfs_copy):
+    if step < 3:
+        return
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    check_refusal(run(step, "--rootfs", empty, "true", raw_args=True), 125, ["proc"])
+    (rootfs_copy / "bin" / "sh").unlink()
+    check_refusal(run(step, "--rootfs", rootfs_copy, raw_args=True), 127, ["/bin/sh"])
+
+
+def test_options_given_twice(step, rng, tmp_path):
+    """As docker run: the last value wins; -e and -v add up."""
+    if step >= 3:
+        r = run(step, "-e", "A=1", "-e", "A=2", "-e", "B=3", "sh", "-c", "echo $A$B")
+        assert r.out == "23\n", r.describe()
+    if step >= 5:
+        one, two = f"first{rng.randrange(1000)}", f"second{rng.randrange(1000)}"
+        r = run(step, "--hostname", one, "--hostname", two, "hostname")
+        assert r.out.strip() == two, r.describe()
+    if step >= 7:
+        c = Running(step, "--cpus", "0.2", "--cpus", "0.5", "sh", "-c", "echo ready; read _")
+        try:
+            c.wait_for("ready")
+            _, root = labtest.cpu_layout()
+            assert labtest.cpu_limit(Path(root, "lab", str(c.pid)))[0] == 50000
+        finally:
+            c.finish()
+    if step >= 8:
+        a, b = tmp_path / "a", tmp_path / "b"
+        a.mkdir()
+        b.mkdir()
+        r = run(step, "-v", f"{a}:/mnt", "-v", f"{b}:/tmp", "sh", "-c", "touch /mnt/x /tmp/y")
+        assert r.rc == 0 and (a / "x").exists() and (b / "y").exists(), r.describe()
+
+
+# ---- faults ----------------------------------------------------------------------
+
+def segv_command(step, rootfs_copy):
+    """The segv helper, where the step's command can reach it."""
+    helper = REPO / "build" / "segv"
+    assert helper.exists(), "build/segv is missing: make pytest builds it"
+    if step < 3:
+        return [], [str(helper)]
+    shutil.copy2(helper, rootfs_copy / "bin" / "segv")
+    return ["--rootfs", str(rootfs_copy)], ["/bin/segv"]
+
+
+def test_command_dying_of_sigsegv_gives_139(step, rootfs_copy):
+    opts, cmd = segv_command(step, rootfs_copy)
+    r = run(step, *opts, *cmd, raw_args=bool(opts))
+    assert r.rc == 128 + signal.SIGSEGV, r.describe()
+
+
+def test_command_killed_by_sigkill_gives_137(step):
+    c = Running(step, "sh", "-c", "echo ready; read _")
+    c.wait_for("ready")
+    os.kill(c.child_pid(), signal.SIGKILL)
+    assert c.wait().rc == 128 + signal.SIGKILL
+
+
+def test_sigterm_to_pid_1_without_a_handler_is_ignored(step):
+    """The kernel's rule for a PID namespace's init: a signal it has no
+    handler for does not reach it, except SIGKILL and SIGSTOP from outside.
+    So SIGTERM, to it or to the step (which passes it on), leaves it running;
+    docker stop has the same problem and ends with SIGKILL too."""
+    c = Running(step, "sh", "-c", "echo ready; exec sleep 1000")
+    c.wait_for("ready")
+    child = c.child_pid()
+    os.kill(child, signal.SIGTERM)
+    os.kill(c.pid, signal.SIGTERM)
+    time.sleep(labtest.scaled(0.2))
+    assert c.p.poll() is None and Path(f"/proc/{child}").exists(), "PID 1 died of an unhandled SIGTERM"
+    os.kill(child, signal.SIGKILL)
+    assert c.wait().rc == 137
+
+
+def test_a_child_killed_by_sigterm_gives_143(step):
+    """A process below PID 1 dies of SIGTERM like anywhere else; the shell
+    as PID 1 reports it as 128+15, and the step passes that on."""
+    c = Running(step, "sh", "-c", "echo ready; sleep 1000 & wait $!")
+    c.wait_for("ready")
+    pid1 = c.child_pid()
+    sleeper = labtest.wait_until(lambda: _children(pid1), timeout=5) and _children(pid1)[0]
+    os.kill(sleeper, signal.SIGTERM)
+    assert c.wait().rc == 128 + signal.SIGTERM
+
+
+def _children(pid):
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def test_pid_1_exiting_takes_its_children_along(step, rng):
+    """When PID 1 of a namespace exits, the kernel kills every process left
+    in it; the step returns PID 1's own status."""
+    status = rng.randrange(1, 100)
+    c = Running(step, "sh", "-c", f"sleep 1000 & sleep 1000 & echo ready; read _; exit {status}")
+    c.wait_for("ready")
+    orphans = labtest.wait_until(lambda: len(_children(c.child_pid())) == 2) and _children(c.child_pid())
+    r = c.finish()
+    assert r.rc == status, r.describe()
+    assert labtest.wait_until(lambda: not any(Path(f"/proc/{p}").exists() for p in orphans), timeout=5), \
+        f"the container's other processes {orphans} outlived its PID 1"
+
+
+def options_for_everything(step, volume):
+    opts = []
+    if step >= 6:
+        opts.append("--net")
+    if step >= 7:
+        opts += ["--cpus", "0.5"]
+    if step >= 8:
+        opts += ["-v", f"{volume}:/mnt"]
+    return opts
+
+
+@pytest.mark.slow
+def test_step_killed_during_start_up_leaves_nothing_the_next_run_keeps(step, rng, tmp_path, host_unchanged):
+    """SIGKILL to the step at random points of its start-up (after clone,
+    after the cgroup, after the veth...). Nothing can clean up after a
+    SIGKILL; the container dies with its parent (PR_SET_PDEATHSIG), the
+    kernel takes its namespaces and with them its veth pair, and the next
+    start removes the cgroup left behind."""
+    opts = options_for_everything(step, tmp_path)
+    for _ in range(8):
+        p = subprocess.Popen([str(labtest.step_bin(step)), *labtest.base_args(step), *opts,
+                              "sh", "-c", "read _"], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, 0.01))
+        p.kill()
+        p.wait()
+    r = run(step, *opts, "true")
+    assert r.rc == 0, "a normal start after killed ones\n" + r.describe()
+    assert labtest.wait_until(lambda: not host_unchanged.diff(labtest.HostState.now()), timeout=10), (
+        "left behind: " + "; ".join(host_unchanged.diff(labtest.HostState.now())))
+
+
+# ---- many at once ------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.steps("last")
+def test_twenty_containers_at_once(step, tmp_path):
+    """20 containers of the last step, with every mechanism, started at once:
+    all start, each sees only itself, addresses and groups are distinct, and
+    nothing is left when they end."""
+    vols = []
+    cs = []
+    for i in range(20):
+        vol = tmp_path / f"vol{i}"
+        vol.mkdir()
+        vols.append(vol)
+        cs.append(Running(step, *options_for_everything(step, vol), "sh", "-c",
+                          (labtest.SHOW_NET if step >= 6 else "") +
+                          f"echo pids=$(ls /proc | grep -c '^[0-9]'); echo {i} > /mnt/who 2>/dev/null; "
+                          "echo ready; read _"))
+    try:
+        outs = [c.wait_for("ready", timeout=30) for c in cs]
+        for o in outs:
+            # sh, and the subshell, ls and grep counting: nobody else's
+            seen = int(o.split("pids=")[1].split()[0])
+            assert seen <= 4, f"a container saw {seen} processes: {o}"
+        if step >= 6:
+            subnets = {labtest.parse_net(o)["addr"] for o in outs}
+            assert len(subnets) == 20, subnets
+        if step >= 7:
+            _, root = labtest.cpu_layout()
+            groups = {c.pid for c in cs if Path(root, "lab", str(c.pid)).is_dir()}
+            assert len(groups) == 20
+        if step >= 8:
+            assert [v.joinpath("who").read_text().strip() for v in vols] == [str(i) for i in range(20)]
+    finally:
+        results = [c.finish(timeout=30) for c in cs]
+    assert all(r.rc == 0 for r in results), [r.describe() for r in results if r.rc]
