@@ -215,9 +215,19 @@ def test_a_child_killed_by_sigterm_gives_143(step):
     c = Running(step, "sh", "-c", "echo ready; sleep 1000 & wait $!")
     c.wait_for("ready")
     pid1 = c.child_pid()
-    sleeper = labtest.wait_until(lambda: _children(pid1), timeout=5) and _children(pid1)[0]
+    # Wait until the shell's child has become sleep: before its exec it is
+    # still a copy of the shell, mid-fork.
+    assert labtest.wait_until(lambda: [p for p in _children(pid1) if _comm(p) == "sleep"], timeout=5)
+    sleeper = [p for p in _children(pid1) if _comm(p) == "sleep"][0]
     os.kill(sleeper, signal.SIGTERM)
     assert c.wait().rc == 128 + signal.SIGTERM
+
+
+def _comm(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except FileNotFoundError:
+        return ""
 
 
 def _children(pid):
