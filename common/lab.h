@@ -51,6 +51,9 @@ void lab_set_cleanup(void (*fn)(void *), void *arg);
 
 /* One line per mechanism: "step-05 [parent]: what happened". */
 void say(const char *fmt, ...) LAB_PRINTF(1, 2);
+/* "step-05: what: strerror(errnum)", and go on: for failures while cleaning
+ * up, where exiting would leave more behind. */
+void warn_errno(int errnum, const char *fmt, ...) LAB_PRINTF(2, 3);
 /* "step-05: what: strerror(errno)", then exit 125. */
 _Noreturn void die(const char *fmt, ...) LAB_PRINTF(1, 2);
 /* The same with an explicit error number (for -errno results). */

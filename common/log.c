@@ -126,6 +126,15 @@ static void report(int errnum, const char *fmt, va_list ap)
         fprintf(stderr, "%s: %s\n", lab.name, what);
 }
 
+void warn_errno(int errnum, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    report(errnum < 0 ? -errnum : errnum, fmt, ap);
+    va_end(ap);
+}
+
 _Noreturn void die(const char *fmt, ...)
 {
     int saved = errno; /* before anything else can change it */

@@ -121,7 +121,7 @@ int main(int argc, char *argv[])
     int err, wstatus;
     void *stack;
 
-    /* 1. Options, --help, and the root check: before anything is created. */
+    /* Options, --help, and the root check: before anything is created. */
     lab_start(&opts, 3, argc, argv);
     if ((err = sync_open(&c.sync)) < 0)
         die_errno(err, "pipe");
@@ -129,11 +129,11 @@ int main(int argc, char *argv[])
         die_errno(err, "read /proc/self/ns");
     lab_set_cleanup(cleanup, &c);
 
-    /* 2. While the container runs, Ctrl-C is for it, SIGTERM is passed on. */
+    /* While the container runs, Ctrl-C is for it, SIGTERM is passed on. */
     if ((err = sig_forward_begin()) < 0)
         die_errno(err, "sigaction");
 
-    /* 3. Start the child in its own namespaces. */
+    /* Start the child in its own namespaces. */
     /* LAB:BEGIN pid-namespace */
     /* CLONE_NEWPID: the child is PID 1 of a new PID namespace. It sees only
      * its own descendants; the host sees it under an ordinary pid. */
@@ -152,11 +152,11 @@ int main(int argc, char *argv[])
     sig_forward_to(pid);
     say("clone(%s): the child is pid %d on the host", proc_clone_flags_name(flags), (int)pid);
 
-    /* 4. Sync point GO: the child may run the command. */
+    /* Sync point GO: the child may run the command. */
     if ((err = sync_release(&c.sync)) < 0)
         die_errno(err, "release the child");
 
-    /* 5. Wait for it, clean up, and end as it ended. */
+    /* Wait for it, clean up, and end as it ended. */
     if ((err = proc_wait(pid, &wstatus)) < 0)
         die_errno(err, "wait for the child");
     cleanup(&c);

@@ -33,8 +33,9 @@
  * Demo: -v /etc:/mnt:ro sh -c 'head -n1 /mnt/passwd; touch /mnt/x'
  */
 #define _GNU_SOURCE
-#include <net/if.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -210,7 +211,7 @@ static void cleanup(void *arg)
 {
     struct container *c = arg;
     struct nl_sock nl;
-    int wstatus;
+    int err, wstatus;
 
     /* A start that failed half-way: the child must be gone before its
      * cgroup can be removed. */
@@ -219,8 +220,8 @@ static void cleanup(void *arg)
     c->pid = 0;
     /* rmdir of the group; the kernel refuses while it holds tasks, so this
      * retries briefly (see cg_remove). */
-    if (cg_remove(&c->cg) < 0)
-        fprintf(stderr, "%s: %s: %s\n", lab_name(), c->cg.what, strerror(errno));
+    if ((err = cg_remove(&c->cg)) < 0)
+        warn_errno(err, "%s", c->cg.what);
     ipam_unlock(&c->lease);
     /* Deleting one end of a veth pair deletes both. (The kernel would also
      * do it when the container's network namespace goes away, but later,
@@ -240,7 +241,7 @@ int main(int argc, char *argv[])
     int err, wstatus;
     void *stack;
 
-    /* 1. Options, --help, and the root check: before anything is created. */
+    /* Options, --help, and the root check: before anything is created. */
     lab_start(&opts, 8, argc, argv);
     if ((err = sync_open(&c.sync)) < 0)
         die_errno(err, "pipe");
@@ -255,11 +256,11 @@ int main(int argc, char *argv[])
     else
         snprintf(c.hostname, sizeof(c.hostname), "lab%d", (int)getpid());
 
-    /* 2. While the container runs, Ctrl-C is for it, SIGTERM is passed on. */
+    /* While the container runs, Ctrl-C is for it, SIGTERM is passed on. */
     if ((err = sig_forward_begin()) < 0)
         die_errno(err, "sigaction");
 
-    /* 3. Start the child in its own namespaces. */
+    /* Start the child in its own namespaces. */
     /* LAB:BEGIN pid-namespace */
     /* CLONE_NEWPID: the child is PID 1 of a new PID namespace. It sees only
      * its own descendants; the host sees it under an ordinary pid. */
@@ -353,7 +354,7 @@ int main(int argc, char *argv[])
     say("the child is in %s%s", c.cg.path, c.in_cgroup ? " from birth (CLONE_INTO_CGROUP)" : "");
     /* LAB:END */
 
-    /* 4. The host's end of the network. */
+    /* The host's end of the network. */
     /* LAB:BEGIN veth */
     /* One RTM_NEWLINK creates both ends: lab<pid> here, and its peer eth0
      * born inside the child's network namespace (IFLA_NET_NS_PID). */
@@ -376,11 +377,11 @@ int main(int argc, char *argv[])
     /* LAB:END */
     ipam_unlock(&c.lease);
 
-    /* 5. Sync point GO: the child may run the command. */
+    /* Sync point GO: the child may run the command. */
     if ((err = sync_release(&c.sync)) < 0)
         die_errno(err, "release the child");
 
-    /* 6. Wait for it, clean up, and end as it ended. */
+    /* Wait for it, clean up, and end as it ended. */
     if ((err = proc_wait(pid, &wstatus)) < 0)
         die_errno(err, "wait for the child");
     c.pid = 0;

@@ -1,0 +1,75 @@
+"""The lab's own tooling: the rootfs recipe, make deps, the docs' generated
+diffs. (Not about one step: make grade leaves these out.)"""
+
+import os
+import subprocess
+from pathlib import Path
+
+from labtest import REPO
+
+BUILD = REPO / "rootfs" / "build.sh"
+ESCAPE = REPO / "build" / "chroot-escape"
+
+
+def build_rootfs(busybox, dest):
+    return subprocess.run([str(BUILD), str(busybox), str(dest), str(ESCAPE)],
+                          capture_output=True, text=True)
+
+
+def test_rootfs_holds_busybox_applets_dirs_and_etc(tmp_path):
+    dest = tmp_path / "rootfs"
+    r = build_rootfs("/bin/busybox", dest)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert (dest / "bin" / "busybox").is_file()
+    assert os.readlink(dest / "bin" / "ls") == "../bin/busybox"
+    assert os.readlink(dest / "usr" / "bin" / "awk") == "../../bin/busybox"
+    assert (dest / "bin" / "sh").resolve() == (dest / "bin" / "busybox").resolve()
+    for d in ["proc", "sys", "dev", "tmp", "root", "etc", "mnt"]:
+        assert (dest / d).is_dir(), d
+    assert (dest / "etc" / "passwd").read_text().startswith("root:x:0:0:")
+    assert "root:x:0:" in (dest / "etc" / "group").read_text()
+    assert (dest / "etc" / "hostname").read_text() == "lab\n"
+    assert os.access(dest / "bin" / "chroot-escape", os.X_OK)
+
+
+def test_rootfs_refuses_a_dynamic_busybox(tmp_path):
+    dest = tmp_path / "rootfs"
+    r = build_rootfs("/bin/ls", dest)  # any dynamically linked program
+    assert r.returncode != 0 and not dest.exists()
+    assert r.stderr.count("\n") == 1 and "dynamically linked" in r.stderr and "static" in r.stderr, r.stderr
+
+
+def test_rootfs_refuses_what_is_not_a_program(tmp_path):
+    text = tmp_path / "busybox"
+    text.write_text("#!/bin/sh\n")
+    for bb, words in [(text, "not an ELF"), (tmp_path / "missing", "no such file"), ("", "no busybox found")]:
+        r = build_rootfs(bb, tmp_path / "rootfs")
+        assert r.returncode != 0 and r.stderr.count("\n") == 1 and words in r.stderr, r.stderr
+
+
+def test_make_rootfs_twice_does_nothing():
+    subprocess.run(["make", "-s", "rootfs"], cwd=REPO, check=True)
+    stamp = REPO / "rootfs" / "busybox" / ".lab-rootfs"
+    before = stamp.stat().st_mtime_ns
+    r = subprocess.run(["make", "rootfs"], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0 and "Nothing to be done" in r.stdout + r.stderr
+    assert stamp.stat().st_mtime_ns == before
+    assert subprocess.run(["make", "-q", "rootfs"], cwd=REPO).returncode == 0
+
+
+def test_deps_without_apt_says_what_to_install(tmp_path):
+    r = subprocess.run(["/bin/sh", str(REPO / "tools" / "deps.sh"), "busybox-static", "iproute2"],
+                       capture_output=True, text=True, env={"PATH": str(tmp_path)})
+    assert r.returncode != 0
+    assert r.stderr.count("\n") == 1 and "busybox-static iproute2" in r.stderr and "apt-get" in r.stderr
+
+
+def test_deps_is_quiet_when_everything_is_there():
+    r = subprocess.run([str(REPO / "tools" / "deps.sh"), "coreutils"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == r.stderr == ""
+
+
+def test_docs_diffs_are_up_to_date():
+    r = subprocess.run(["/usr/bin/python3", str(REPO / "tools" / "mkdocs.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
