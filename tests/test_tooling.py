@@ -2,6 +2,7 @@
 diffs. (Not about one step: make grade leaves these out.)"""
 
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -30,6 +31,9 @@ def test_rootfs_holds_busybox_applets_dirs_and_etc(tmp_path):
     assert "root:x:0:" in (dest / "etc" / "group").read_text()
     assert (dest / "etc" / "hostname").read_text() == "lab\n"
     assert os.access(dest / "bin" / "chroot-escape", os.X_OK)
+    null = (dest / "dev" / "null").stat()
+    assert stat.S_ISCHR(null.st_mode) and os.major(null.st_rdev) == 1 and os.minor(null.st_rdev) == 3
+    assert (dest / ".lab-rootfs").exists()
 
 
 def test_rootfs_refuses_a_dynamic_busybox(tmp_path):
