@@ -34,16 +34,17 @@ static int set_one(const char *spec, const char *const host_values[], int i)
 static int set_all(const char *const extra[], int nextra, const char *const host_values[],
                    const char *hostname, const char *term)
 {
-    int err;
-
     if (clearenv() != 0)
         return -ENOMEM;
     if (setenv("PATH", LAB_DEFAULT_PATH, 1) < 0 || setenv("HOME", "/root", 1) < 0 ||
         setenv("HOSTNAME", hostname, 1) < 0 || (term[0] && setenv("TERM", term, 1) < 0))
         return -errno;
-    for (int i = 0; i < nextra; i++)
-        if ((err = set_one(extra[i], host_values, i)) < 0)
+    for (int i = 0; i < nextra; i++) {
+        int err = set_one(extra[i], host_values, i);
+
+        if (err < 0)
             return err;
+    }
     return 0;
 }
 

@@ -130,6 +130,9 @@ int parse_env(const char *s, const char **why);
 /* Top of a fresh stack for clone(2); the stack grows down on every
  * architecture the lab runs on. */
 void *proc_stack_top(void);
+/* In the child, first thing: tell a sanitizer, if there is one, which stack
+ * it runs on. Nothing in a normal build. */
+void proc_child_stack_note(void);
 /* "CLONE_NEWPID|CLONE_NEWNS": the namespace flags in flags, for narration. */
 const char *proc_clone_flags_name(int flags);
 /* Runs argv in place of the caller. Never returns: exits 127 if the command

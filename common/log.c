@@ -60,6 +60,7 @@ void lab_set_timings(bool timings)
 /* The child inherits a copy of this state; from now on it speaks for itself. */
 void lab_enter_child(void)
 {
+    proc_child_stack_note();
     lab.in_child = true;
     lab.cleanup = NULL;
 }

@@ -83,17 +83,30 @@ static int fail(struct parse_state *ps, const char *fmt, ...)
     return -EINVAL;
 }
 
-/* A value as it goes into an error message: at most 200 characters, so that
- * the reason after it always fits in the message. */
-static const char *shorten(const char *value, char *buf, size_t len)
+/* Control characters become '?': a newline would break the one-line rule. */
+static char *printable(char *s)
 {
-    if (strlen(value) <= 200)
-        return value;
-    snprintf(buf, len, "%.90s...%s", value, value + strlen(value) - 90);
-    return buf;
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return s;
 }
 
-#define SHORT(v) shorten((v), (char[200]){ 0 }, 200)
+/* A value as it goes into an error message: control characters (a newline
+ * would break the one-line rule) become '?', and anything over 200
+ * characters is cut in the middle, so that the reason after it always fits. */
+static const char *shorten(const char *value, char *buf, size_t len)
+{
+    size_t n = strlen(value);
+
+    if (n <= 200)
+        snprintf(buf, len, "%s", value);
+    else
+        snprintf(buf, len, "%.90s...%s", value, value + n - 90);
+    return printable(buf);
+}
+
+#define SHORT(v) shorten((v), (char[208]){ 0 }, 208)
 
 static const struct opt_def *find_by_key(int key)
 {
@@ -231,13 +244,14 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
     return fail(ps, "internal error: option %d has no parser", key);
 }
 
-/* The option getopt stopped at, without any "=value". */
-static void offending(char *argv[], int optind_, char *buf, size_t len)
+/* The option getopt stopped at (the argument before optind), without any
+ * "=value". */
+static void offending(const char *arg, char *buf, size_t len)
 {
-    const char *arg = argv[optind_ - 1];
     size_t n = strcspn(arg, "=");
 
     snprintf(buf, len, "%.*s", (int)(n < 64 ? n : 64), arg);
+    printable(buf);
 }
 
 /* "--hostname" at step 03: say which step brings it, not just "unknown". */
@@ -311,23 +325,26 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
             const struct opt_def *d = find_by_key(optopt);
             char name[64];
 
-            offending(argv, optind, typed, sizeof(typed));
+            offending(argv[optind - 1], typed, sizeof(typed));
             fail(&ps, "%s: needs a value (%s)", d ? shown(d, name, sizeof(name)) : typed,
                  d && d->arg ? d->arg : "?");
             return OPT_ERROR;
         }
         if (key == '?') {
             const struct opt_def *d = optopt ? find_by_key(optopt) : NULL;
-            char name[64];
 
-            offending(argv, optind, typed, sizeof(typed));
+            offending(argv[optind - 1], typed, sizeof(typed));
             /* A known option that takes no value, given one: --net=1. */
             if (d && d->since <= step && strncmp(typed, "--", 2) == 0) {
+                char name[64];
+
                 fail(&ps, "%s: takes no value", shown(d, name, sizeof(name)));
                 return OPT_ERROR;
             }
-            if (optopt && optopt < 256)
+            if (optopt && optopt < 256) {
                 snprintf(typed, sizeof(typed), "-%c", optopt);
+                printable(typed);
+            }
             unknown_option(&ps, step, typed, optopt < 256 ? optopt : 0);
             return OPT_ERROR;
         }

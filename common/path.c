@@ -75,7 +75,6 @@ static int open_beneath(int dirfd, const char *path, int flags)
 /* Creates the last component of prefix (a directory, or an empty file). */
 static int create_component(int root_fd, const char *prefix, bool as_dir)
 {
-    char parent[PATH_MAX];
     const char *name = strrchr(prefix, '/');
     int pfd, err = 0;
 
@@ -85,6 +84,8 @@ static int create_component(int root_fd, const char *prefix, bool as_dir)
             return -errno;
         name = prefix;
     } else {
+        char parent[PATH_MAX];
+
         memcpy(parent, prefix, name - prefix);
         parent[name - prefix] = '\0';
         pfd = open_beneath(root_fd, parent, O_PATH | O_DIRECTORY);

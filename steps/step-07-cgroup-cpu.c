@@ -197,7 +197,6 @@ int main(int argc, char *argv[])
     struct container c = { .opts = &opts };
     int flags = SIGCHLD; /* the signal the kernel sends us when the child ends */
     int err, wstatus;
-    void *stack;
 
     /* Options, --help, and the root check: before anything is created. */
     lab_start(&opts, 7, argc, argv);
@@ -294,14 +293,16 @@ int main(int argc, char *argv[])
         die_errno(pid, "clone3 into %s", c.cg.path);
     /* LAB:END */
     if (pid < 0) {
-        if (!(stack = proc_stack_top()))
+        void *stack = proc_stack_top();
+
+        if (!stack)
             die("mmap a stack for the child");
         pid = clone(child_main, stack, flags, &c);
         if (pid < 0)
             die("clone");
     }
-    c.pid = pid;
-    sig_forward_to(pid);
+    c.pid = pid; /* from now on cleanup() kills and reaps it on a failure */
+    sig_forward_to(c.pid);
     say("clone(%s): the child is pid %d on the host", proc_clone_flags_name(flags), (int)pid);
 
     /* LAB:BEGIN cgroup-join */

@@ -78,6 +78,24 @@ static void a_value_for_a_flag_is_refused(void)
     unsetenv("LAB_ROOTFS");
 }
 
+static void errors_stay_on_one_line(void)
+{
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    /* found by fuzz_opt: a value with a newline in it */
+    CU_ASSERT_EQUAL(parse(5, "--hostn", "Q51\xff\n", "ls", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--hostname 'Q51\xff?'"));
+    CU_ASSERT_EQUAL(parse(8, "--bad\nopt", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+    CU_ASSERT_EQUAL(parse(8, "-v", "/no\nsuch:/mnt", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+    /* found by fuzz_opt: an unknown short option that is a newline */
+    CU_ASSERT_EQUAL(parse(6, "-q\n=r", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "-?: unknown option"));
+    unsetenv("LAB_ROOTFS");
+}
+
 static void later_options_name_their_step(void)
 {
     CU_ASSERT_EQUAL(parse(2, "--rootfs", "/tmp", NULL), OPT_ERROR);
@@ -268,6 +286,7 @@ void add_opt_tests(void)
         { "an unknown option is one line", unknown_option_is_one_line },
         { "a later step's option names its step", later_options_name_their_step },
         { "a value for a flag is refused", a_value_for_a_flag_is_refused },
+        { "errors stay on one line", errors_stay_on_one_line },
         { "a missing value names the option", missing_value_names_the_option },
         { "--rootfs is resolved and checked", rootfs_resolves_and_checks },
         { "the rootfs from $LAB_ROOTFS", rootfs_from_the_environment },

@@ -1,0 +1,87 @@
+# The slow checks that make check adds to the quick suite: sanitizers, static
+# analysis, valgrind and fuzzing. Quiet unless something is wrong.
+
+.PHONY: deps-check check-asan check-static check-valgrind check-fuzz
+
+CHECK_DEPS := clang cppcheck valgrind libclang-rt-14-dev
+deps-check: deps
+	$(Q)tools/deps.sh $(CHECK_DEPS)
+
+check: check-static check-valgrind check-asan check-fuzz
+
+# ---- AddressSanitizer and UndefinedBehaviorSanitizer -----------------------------
+#
+# Every step and the unit tests, built with both, then the unit tests and the
+# whole harness run against those builds. Reports go to files (log_path), so
+# that one from a cloned child is not lost among the step's own stderr; any
+# file there fails the check.
+ASAN_DIR := $(abspath $(BUILD))/asan
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_ENV := ASAN_OPTIONS=log_path=$(ASAN_DIR)/logs/asan:halt_on_error=1:detect_leaks=1:exitcode=86 \
+            UBSAN_OPTIONS=log_path=$(ASAN_DIR)/logs/ubsan:halt_on_error=1:print_stacktrace=1
+
+check-asan: deps-check all $(TEST_HELPERS)
+	$(Q)$(MAKE) -s --no-print-directory BUILD=$(ASAN_DIR) OUT=$(ASAN_DIR) CC=clang \
+	    CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' steps $(ASAN_DIR)/unit-tests
+	$(Q)rm -rf $(ASAN_DIR)/logs && mkdir -p $(ASAN_DIR)/logs
+	$(Q)cd $(ASAN_DIR) && $(ASAN_ENV) ./unit-tests >unit.log 2>&1 || { cat unit.log; exit 1; }
+	$(Q)cd tests && $(ASAN_ENV) $(PYTEST) -q -p no:cacheprovider --bin-dir=$(ASAN_DIR) test_[0-9][0-9]_*.py \
+	    >$(ASAN_DIR)/pytest.log 2>&1 \
+	    || { tail -n 40 $(ASAN_DIR)/pytest.log; exit 1; }
+	$(Q)if [ -n "$$(ls -A $(ASAN_DIR)/logs)" ]; then cat $(ASAN_DIR)/logs/*; \
+	    echo "check-asan: sanitizer reports (above)" >&2; exit 1; fi
+	@echo "check-asan: $$(tail -n 1 $(ASAN_DIR)/pytest.log | tr -d '='), no sanitizer report"
+
+# ---- static analysis --------------------------------------------------------------
+#
+# -Wall -Wextra -Werror (and the Makefile's other warnings) under gcc and
+# clang, for everything in C; cppcheck on common/ and steps/, with no
+# suppressions.
+CPPCHECK := cppcheck --enable=warning,style,performance,portability --error-exitcode=1 \
+            --inline-suppr --quiet -I common --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem
+
+check-static: deps-check
+	$(Q)for cc in gcc clang; do \
+	    $(MAKE) -s --no-print-directory BUILD=$(BUILD)/static-$$cc OUT=$(BUILD)/static-$$cc CC=$$cc \
+	        steps $(BUILD)/static-$$cc/unit-tests $(BUILD)/static-$$cc/chroot-escape \
+	        $(BUILD)/static-$$cc/segv || exit 1; \
+	done
+	$(Q)$(CPPCHECK) common steps rootfs/chroot-escape.c
+	@echo "check-static: gcc and clang -Werror, cppcheck: no findings"
+
+# ---- valgrind ---------------------------------------------------------------------
+#
+# The unit tests under memcheck. The path suite is left out: valgrind 3.19
+# (Debian 12) does not know openat2(2) and fails it with ENOSYS; that suite
+# runs in make test and under check-asan.
+check-valgrind: deps-check $(BUILD)/unit-tests
+	$(Q)cd $(BUILD) && valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    --error-exitcode=1 ./unit-tests --skip path >valgrind.log 2>&1 || { cat valgrind.log; exit 1; }
+	@echo "check-valgrind: the unit tests (but the path suite: openat2): no memory error, no leak"
+
+# ---- fuzzing ----------------------------------------------------------------------
+#
+# One libFuzzer target per parser of common/ (tests/fuzz/fuzz_*.c), each run
+# for FUZZ_SECONDS from its committed seed corpus. New inputs it finds are
+# kept in the build tree, not in the repository; a crash or a broken promise
+# stops the check with the input that caused it.
+FUZZ_SECONDS ?= 20
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(COMMON_SRC) common/lab.h
+	@mkdir -p $(@D)
+	$(Q)clang -std=gnu11 $(WARNINGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -Icommon -o $@ $< $(COMMON_SRC)
+
+check-fuzz: deps-check $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    name=$${t#fuzz_}; mkdir -p $(FUZZ_DIR)/corpus/$$name $(FUZZ_DIR)/crashes; \
+	    $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/crashes/$$name- \
+	        $(FUZZ_DIR)/corpus/$$name tests/fuzz/corpus/$$name >$(FUZZ_DIR)/$$name.log 2>&1 \
+	        || { tail -n 30 $(FUZZ_DIR)/$$name.log; echo "check-fuzz: $$t failed" >&2; exit 1; }; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/$$name.log); \
+	    printf '  %-20s %9s runs in %ss\n' $$t "$$runs" $(FUZZ_SECONDS); \
+	done
+	@echo "check-fuzz: $(words $(FUZZ_TARGETS)) targets, no crash"
