@@ -140,10 +140,14 @@ def rootfs():
 
 @pytest.fixture
 def rootfs_copy(tmp_path):
-    """A private copy of the rootfs that a test may change (hard links: the
-    busybox binary is shared, so it costs next to nothing)."""
+    """A private copy of the rootfs that a test may change: hard links where
+    the temporary directory is on the same filesystem (the busybox binary is
+    then shared and costs nothing), a real copy where it is not."""
     copy = tmp_path / "rootfs"
-    subprocess.run(["cp", "-a", "--link", str(labtest.default_rootfs()), str(copy)], check=True)
+    src = str(labtest.default_rootfs())
+    if subprocess.run(["cp", "-a", "--link", src, str(copy)], capture_output=True).returncode:
+        subprocess.run(["rm", "-rf", str(copy)], check=True)
+        subprocess.run(["cp", "-a", src, str(copy)], check=True)
     return copy
 
 

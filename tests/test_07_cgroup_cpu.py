@@ -2,13 +2,14 @@
 
 Each container has its group lab/<pid> from before its command starts
 until it ends. --cpus 0.2 holds a busy loop to 20% of one CPU, measured from
-the host (the CPU time of the step and all it waited for). Works on cgroup
-v1, hybrid and v2; the layout is found at run time.
+the host (the CPU time of the group's processes over 1.5 s of the loop).
+Works on cgroup v1, hybrid and v2; the layout is found at run time.
 """
 
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,7 @@ import pytest
 import labtest
 from labtest import Running, run
 
-LOOP = 'timeout 2 sh -c "while :; do :; done"; true'  # "; true": sh must not exec timeout as PID 1
-SECONDS = 2.0
+LOOP = 'timeout 3 sh -c "while :; do :; done"; true'  # "; true": sh must not exec timeout as PID 1
 
 
 def group_of(pid):
@@ -26,16 +26,36 @@ def group_of(pid):
     return Path(root, "lab", str(pid))
 
 
+def group_cpu_seconds(group):
+    """CPU time used so far by the processes now in the group, from the
+    host: /proc/PID/schedstat (nanoseconds on a CPU) of each of them."""
+    total = 0
+    for pid in Path(group, "cgroup.procs").read_text().split():
+        try:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / 1e9
+
+
 def busy_share(step, *opts):
-    """The container's CPU use, in CPUs, during a 2-second busy loop; and
-    what the host saw of its group while it ran."""
-    c = Running(step, *opts, "sh", "-c", "echo ready; read _; " + LOOP)
-    c.wait_for("ready")
-    group = group_of(c.pid)
-    seen = (group.is_dir(), labtest.cpu_limit(group) if group.is_dir() else None)
-    r = c.finish(timeout=15)
+    """The container's CPU use, in CPUs, while a busy loop runs inside: two
+    samples of its group's CPU time, 1.5 s apart, taken once the loop is
+    going (so start-up costs do not count); and what the host saw of the
+    group."""
+    c = Running(step, *opts, "sh", "-c", "echo ready; " + LOOP)
+    try:
+        c.wait_for("ready")
+        group = group_of(c.pid)
+        seen = (group.is_dir(), labtest.cpu_limit(group) if group.is_dir() else None)
+        time.sleep(0.5)
+        cpu0, t0 = group_cpu_seconds(group), time.monotonic()
+        time.sleep(1.5)
+        cpu1, t1 = group_cpu_seconds(group), time.monotonic()
+    finally:
+        r = c.wait(timeout=20)
     assert r.rc == 0, r.describe()
-    return r.cpu / SECONDS, seen, r
+    return (cpu1 - cpu0) / (t1 - t0), seen, r
 
 
 @pytest.mark.slow
