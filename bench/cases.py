@@ -23,10 +23,12 @@ STEPS = {
     # for 01-05 is "the same namespaces, plus chroot".
     4: dict(opts=[], ref="unshare-chroot", also=["unshare-root"]),
     5: dict(opts=[], ref="unshare-uts"),
-    6: dict(opts=["--net"], ref="shell-net", also=["unshare-n"]),
-    7: dict(opts=["--net", "--cpus", "0.5"], ref="shell-net-cg", also=["unshare-n"]),
-    8: dict(opts=["--net", "--cpus", "0.5", "-v", "{vol}:/data"], ref="shell-net-cg-vol",
-           also=["unshare-n"]),
+    6: dict(opts=["--net"], ref="shell-net", also=["unshare-n", "shell-net-leave"]),
+    # As issue 9 asks: 07 with its CPU cap, 08 with its volume (and the cap:
+    # then it does what the runc bundle does, which has both and no veth).
+    7: dict(opts=["--cpus", "0.5"], ref="shell-cg", also=["unshare-n", "shell-net-cg"]),
+    8: dict(opts=["--cpus", "0.5", "-v", "{vol}:/data"], ref="shell-cg-vol",
+           also=["unshare-n", "shell-net-cg-vol"]),
 }
 
 # The targets of issue 9.
@@ -127,7 +129,22 @@ def ref_cmds(ctx):
         Cmd("shell-net", "ref", "unshare + ip veth (shell)",
             [*sh, "--net", ctx.fifo_dir, R],
             note="bench/ref/container.sh: unshare -n, then `ip -batch` for the veth, "
-                 "addresses, routes on both sides"),
+                 "addresses, routes on both sides; `ip link del` of the host end after "
+                 "the container exits (a step deletes it too)"),
+        Cmd("shell-net-leave", "ref", "unshare + ip veth, removal left to the kernel (shell)",
+            [*sh, "--net", "--leave-veth", ctx.fifo_dir, R],
+            note="as above, but returns without deleting the veth pair: the kernel removes "
+                 "it with the network namespace, after the script has returned"),
+        Cmd("shell-cg", "ref", "unshare -n + cgroup write (shell)",
+            [*sh, "--netns", *cg, ctx.fifo_dir, R],
+            note="container.sh: unshare -n (lo up), mkdir + cpu quota + "
+                 "cgroup.procs write + rmdir: step 07's work without --net",
+            needs=["cgroup"]),
+        Cmd("shell-cg-vol", "ref", "unshare -n + cgroup + bind mount (shell)",
+            [*sh, "--netns", *cg, "--volume", ctx.vol, ctx.fifo_dir, R],
+            note="as above, plus mount --bind $VOL rootfs/busybox/data: step 08's work "
+                 "without --net",
+            needs=["cgroup"]),
         Cmd("shell-net-cg", "ref", "unshare + ip veth + cgroup write (shell)",
             [*sh, "--net", *cg, ctx.fifo_dir, R],
             note="as above, plus mkdir + cpu quota + cgroup.procs write + rmdir",

@@ -20,13 +20,19 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <linux/membarrier.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -119,6 +125,87 @@ static int in_child(int flags, probe_fn fn, double *out, int n, int *err)
     waitpid(pid, &status, 0);
     if (e)
         return *err = e, -1;
+    return 0;
+}
+
+/* ---- a veth pair, in a network namespace of a child ---------------------- */
+
+struct req {
+    struct nlmsghdr h;
+    struct ifinfomsg i;
+    char attrs[256];
+};
+
+static void put_attr(struct req *r, unsigned short type, const void *data, size_t len)
+{
+    struct rtattr *a = (struct rtattr *)((char *)r + NLMSG_ALIGN(r->h.nlmsg_len));
+
+    a->rta_type = type;
+    a->rta_len = (unsigned short)RTA_LENGTH(len);
+    memcpy(RTA_DATA(a), data, len);
+    r->h.nlmsg_len = NLMSG_ALIGN(r->h.nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+/* Sends r and returns the kernel's answer: 0 or -errno. */
+static int talk(int fd, struct req *r)
+{
+    struct {
+        struct nlmsghdr h;
+        struct nlmsgerr e;
+        char more[512];
+    } ack;
+
+    r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    if (send(fd, r, r->h.nlmsg_len, 0) < 0 || recv(fd, &ack, sizeof(ack), 0) < 0)
+        return -errno;
+    return ack.h.nlmsg_type == NLMSG_ERROR ? ack.e.error : -EPROTO;
+}
+
+static int veth_add(int fd)
+{
+    struct req r = { .h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+                            .nlmsg_type = RTM_NEWLINK,
+                            .nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL } };
+    /* IFLA_LINKINFO { IFLA_INFO_KIND "veth", IFLA_INFO_DATA { VETH_INFO_PEER
+     * { ifinfomsg, IFLA_IFNAME "kb" } } }, written out by hand. */
+    struct {
+        struct rtattr kind;
+        char kind_s[8];
+        struct rtattr data, peer;
+        struct ifinfomsg pi;
+        struct rtattr pname;
+        char pname_s[4];
+    } info = {
+        .kind = { RTA_LENGTH(5), IFLA_INFO_KIND }, .kind_s = "veth",
+        .data = { sizeof(info) - offsetof(typeof(info), data), IFLA_INFO_DATA },
+        .peer = { sizeof(info) - offsetof(typeof(info), peer), VETH_INFO_PEER },
+        .pname = { RTA_LENGTH(3), IFLA_IFNAME }, .pname_s = "kb",
+    };
+
+    put_attr(&r, IFLA_IFNAME, "ka", 3);
+    put_attr(&r, IFLA_LINKINFO, &info, sizeof(info));
+    return talk(fd, &r);
+}
+
+static int probe_veth_delete(double *out, int n)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+    if (fd < 0)
+        return -errno;
+    for (int i = 0; i < n; i++) {
+        int err = veth_add(fd);
+        if (err < 0)
+            return close(fd), err;
+        struct req r = { .h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+                                .nlmsg_type = RTM_DELLINK },
+                         .i = { .ifi_index = (int)if_nametoindex("ka") } };
+        double t0 = now_us();
+        if ((err = talk(fd, &r)) < 0)
+            return close(fd), err;
+        out[i] = now_us() - t0;
+    }
+    close(fd);
     return 0;
 }
 
@@ -400,6 +487,7 @@ int main(int argc, char *argv[])
     measure_in_child("umount_sync", CLONE_NEWNS, probe_umount_sync, N);
     measure_in_child("umount_detach", CLONE_NEWNS, probe_umount_detach, N);
     measure_pivot_root();
+    measure_in_child("veth_delete", CLONE_NEWNET, probe_veth_delete, N);
     if (cgroupdir) {
         measure_cgroup(100, "_spaced");
         measure_cgroup(0, "_back_to_back");

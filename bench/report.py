@@ -32,6 +32,7 @@ KCOST = [
     ("umount_sync", "`umount2(dir, 0)` of that tmpfs"),
     ("umount_detach", "`umount2(dir, MNT_DETACH)` of that tmpfs"),
     ("pivot_root", "`pivot_root(new, new/old)`"),
+    ("veth_delete", "deleting a veth pair (`RTM_DELLINK`; in a network namespace of a child)"),
     ("umount_old_root_detach", "`umount2(\"/old\", MNT_DETACH)` of the old root after `pivot_root`"),
     ("cgroup_mkdir_spaced", "cgroup `mkdir` (one container start: 100 ms since the last)"),
     ("cgroup_quota_write_spaced", "CPU quota write, spaced"),
@@ -493,6 +494,18 @@ def kernel_notes(kc, m):
     if n and f:
         notes.append(f"A network namespace adds {us(n['median_us'] - f['median_us'])} to clone+exit+wait "
                      f"(median; up to {us(n['max_us'])}), the most of any namespace.")
+    v = kc.get("veth_delete")
+    if v and g:
+        notes.append(f"Deleting a veth pair takes **{us(v['median_us'])}** "
+                     f"({v['median_us'] / g['median_us']:.1f} grace periods): unregistering a "
+                     "network device waits for RCU (`synchronize_net`, then `rcu_barrier` and the "
+                     "last references). Steps 06-08 with `--net` pay it after the command has "
+                     "exited, so that no link is left when they return; the kernel would remove "
+                     "the pair anyway with the container's network namespace, but in a worker, "
+                     "after the step had returned (the *removal left to the kernel* row shows "
+                     "what skipping it saves, and the guard compares with a script that deletes "
+                     "it too). Waiting for the kernel's own removal instead (an RTM_DELLINK "
+                     "notification) was tried: it takes as long.")
     return notes
 
 

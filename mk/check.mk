@@ -22,7 +22,7 @@ ASAN_ENV := ASAN_OPTIONS=log_path=$(ASAN_DIR)/logs/asan:halt_on_error=1:detect_l
 
 check-asan: deps-check all $(TEST_HELPERS)
 	$(Q)$(MAKE) -s --no-print-directory BUILD=$(ASAN_DIR) OUT=$(ASAN_DIR) CC=clang \
-	    CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' steps $(ASAN_DIR)/unit-tests
+	    CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' STEP_LDFLAGS= steps $(ASAN_DIR)/unit-tests
 	$(Q)rm -rf $(ASAN_DIR)/logs && mkdir -p $(ASAN_DIR)/logs
 	$(Q)cd $(ASAN_DIR) && $(ASAN_ENV) ./unit-tests >unit.log 2>&1 || { cat unit.log; exit 1; }
 	$(Q)cd tests && $(ASAN_ENV) $(PYTEST) -q -p no:cacheprovider --bin-dir=$(ASAN_DIR) test_[0-9][0-9]_*.py \

@@ -77,3 +77,17 @@ def test_docs_diffs_are_up_to_date():
     r = subprocess.run(["/usr/bin/python3", str(REPO / "tools" / "mkdocs.py"), "--check"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_links_between_the_docs_resolve():
+    """Every relative link of README.md and docs/*.md names a file that is
+    in the repository (a renamed page would otherwise leave dead links)."""
+    import re
+    dead = []
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                dead.append(f"{page.relative_to(REPO)}: {target}")
+    assert not dead, "dead links:\n" + "\n".join(dead)

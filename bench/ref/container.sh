@@ -6,8 +6,14 @@
 #   container.sh [--net] [--cgroup DIR --cgroup-version 1|2] [--volume HOST]
 #                FIFODIR ROOTFS
 #
+#   --netns     a network namespace with only lo, up (steps 06-08 without --net)
 #   --net       a veth pair: vb<pid> on the host (10.201.255.1/30), eth0 in the
-#               container (10.201.255.2/30, lo up, default route), as step 06
+#               container (10.201.255.2/30, lo up, default route), as step 06;
+#               deleted after the container exits, so that, as after a step,
+#               no link of it is left when the script returns
+#   --leave-veth  with --net: do not delete the pair; the kernel removes it
+#               with the container's network namespace, in a worker, after
+#               the script has returned (for comparison only)
 #   --cgroup    a new group under the cpu controller's hierarchy DIR holding the
 #               container, capped at 0.5 CPU (quota 50000 of period 100000 us),
 #               as step 07 --cpus 0.5; removed after the container exits
@@ -22,10 +28,12 @@
 # A container never sends a packet: nothing here does more than configure.
 set -eu
 
-net="" cg_root="" cg_ver="" vol=""
+net="" netns="" leave_veth="" cg_root="" cg_ver="" vol=""
 while [ $# -gt 2 ]; do
     case $1 in
-    --net) net=1 ;;
+    --net) net=1 netns=1 ;;
+    --netns) netns=1 ;;
+    --leave-veth) leave_veth=1 ;;
     --cgroup) cg_root=$2; shift ;;
     --cgroup-version) cg_ver=$2; shift ;;
     --volume) vol=$2; shift ;;
@@ -44,6 +52,9 @@ inner="set -e${nl}echo ready >&4${nl}exec 4>&-${nl}read go <&3${nl}exec 3<&-"
 if [ -n "$vol" ]; then
     inner="$inner${nl}mount --bind '$vol' '$root/data'"
 fi
+if [ -n "$netns" ] && [ -z "$net" ]; then
+    inner="$inner${nl}ip link set lo up"
+fi
 if [ -n "$net" ]; then
     inner="$inner${nl}ip -batch - <<EOF
 link set lo up
@@ -55,7 +66,7 @@ fi
 inner="$inner${nl}exec chroot '$root' /bin/true"
 
 set -- --pid --fork --mount-proc="$root/proc" --uts
-[ -n "$net" ] && set -- "$@" --net
+[ -n "$netns" ] && set -- "$@" --net
 unshare "$@" /bin/sh -c "$inner" 3<>"$dir/go" 4>"$dir/ready" &
 upid=$!
 cg=""
@@ -106,8 +117,14 @@ echo go >"$dir/go"
 status=0
 wait "$upid" || status=$?
 
-# The veth goes with the container's network namespace; the cgroup is ours
-# to remove (the kernel may still hold the exited task for a moment).
+# The kernel removes the veth pair with the container's network namespace,
+# but later, in a worker; a step deletes it before it returns, and so does
+# this script (if the worker was faster, there is nothing left to delete).
+if [ -n "$net" ] && [ -z "$leave_veth" ]; then
+    ip link del "vb$$" 2>/dev/null || true
+fi
+# The cgroup is ours to remove (the kernel may still hold the exited task
+# for a moment).
 if [ -n "$cg" ]; then
     n=0
     until rmdir "$cg" 2>/dev/null; do
