@@ -434,7 +434,14 @@ def render(res):
       "work as their reference with the same number of `exec`s, so they can only win by "
       "starting faster than unshare does. From step 03 on, `unshare … chroot …` pays a "
       "third `exec` (chroot(8)) that a step, calling `chroot(2)` itself, does not. The "
-      "`unshare --root` row shows unshare without that third `exec`, for context.")
+      "`unshare --root` row shows unshare without that third `exec`, for context. "
+      "The 0.8 target assumes `exec`s saved, so steps 01 and 02, which save none, "
+      "stay near it at best: what they can save is what unshare does besides its "
+      "work (a dynamic loader, locale and option handling). The steps are linked "
+      "statically for that reason. A hand-written minimal `clone`+`exec`, linked "
+      "statically, measured 0.78× of unshare here by hyperfine, step 01 0.83× in the "
+      "same run: the rest is the lab's own plumbing (the start pipe, signal handling, "
+      "the safety checks).")
     A("- **Steps 06–08** cannot be matched by `unshare` alone: their reference is "
       "`bench/ref/container.sh`, which runs `unshare` and then what a careful shell "
       "script would: one `ip -batch` on each side for the veth pair, its addresses and "
