@@ -720,6 +720,7 @@ def main():
             comp["ratio"] = s["stats"]["median"] / ref["stats"]["median"]
             rm = [a / b for a, b in zip(s["round_medians"], ref["round_medians"])]
             comp["round_ratios"] = rm
+            comp["paired_ratio"] = statistics.median(rm)
             s["x_ref"] = comp["ratio"]
             s["ref"] = cfg["ref"]
         for other in cfg.get("also", []):
@@ -751,7 +752,8 @@ def main():
 
     for comp in comparisons:
         if "ratio" in comp:
-            log(f"  step-{comp['step']:02d}: {comp['ratio']:.2f}x {comp['ref']} (median)")
+            log(f"  step-{comp['step']:02d}: {comp['ratio']:.2f}x {comp['ref']} (median), "
+                f"{comp['paired_ratio']:.2f}x (median of the rounds)")
         else:
             log(f"  step-{comp['step']:02d}: {comp['error']}")
 
