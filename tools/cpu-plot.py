@@ -29,29 +29,18 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+import labtest  # noqa: E402  (the harness's helpers: one way to find the cpu controller)
 INTERVAL = 0.1  # seconds between samples
 COLOURS = ["#0072B2", "#D55E00", "#009E73"]  # blue, vermillion, green: tell apart in any eyes
 
 
 def cpu_group_root():
-    """Where the cpu controller's hierarchy is mounted, found as the lab does:
-    a v1 hierarchy holding cpu wins over the unified (v2) one."""
-    v2 = None
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        left, right = line.split(" - ", 1)
-        fstype, _, superopts = right.split()[:3]
-        mnt = left.split()[4]
-        if fstype == "cgroup" and "cpu" in superopts.split(","):
-            return "v1", Path(mnt)
-        if fstype == "cgroup2" and v2 is None:
-            try:
-                if "cpu" in Path(mnt, "cgroup.controllers").read_text().split():
-                    v2 = Path(mnt)
-            except OSError:
-                pass
-    if v2 is None:
+    """Where the cpu controller's hierarchy is, found as the harness finds it."""
+    version, root = labtest.cpu_layout()
+    if version is None:
         sys.exit("cpu-plot: no cgroup cpu controller on this machine")
-    return "v2", v2
+    return version, Path(root)
 
 
 def cpu_ns(pid):
