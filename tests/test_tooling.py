@@ -83,7 +83,6 @@ def test_docs_diffs_are_up_to_date():
 def test_links_between_the_docs_resolve():
     """Every relative link of README.md and docs/*.md names a file that is
     in the repository (a renamed page would otherwise leave dead links)."""
-    import re
     dead = []
     for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", page.read_text()):
