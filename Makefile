@@ -46,7 +46,7 @@ ROOTFS := rootfs/busybox
 ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
-        python3-pytest-timeout iproute2
+        python3-pytest-timeout iproute2 man-db manpages manpages-dev
 
 .PHONY: all steps rootfs deps test unit pytest demo docs check-docs check clean help
 .DELETE_ON_ERROR:

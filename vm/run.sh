@@ -1,5 +1,7 @@
 #!/bin/bash
-# run.sh test|shell - boots the course VM built by build-image.sh (build/vm).
+# run.sh test|shell - boots the course VM built by build-image.sh
+# (build/vm/ARCH), for the architecture VM_ARCH (amd64 or arm64; default this
+# machine's).
 #
 #   test    copies a snapshot of this repository (what git tracks, plus new
 #           files; no build outputs) onto a second disk, boots, and inside
@@ -8,58 +10,50 @@
 #   shell   boots to a root shell in /lab on this terminal, /lab being this
 #           repository shared read-write over 9p (VM_SHARE=copy: a copy)
 #
-# KVM when /dev/kvm works, software emulation (TCG) when it does not; which
-# one is said. Under TCG every time limit of the harness is multiplied
-# (LAB_TIMEOUT_SCALE, default 10). A guest that has not booted within
+# KVM when /dev/kvm works and the guest is of this machine's architecture,
+# software emulation (TCG) when not; which one is said. Under TCG every time
+# limit of the harness is multiplied (LAB_TIMEOUT_SCALE, default 10, and 20
+# for a guest of another architecture). A guest that has not booted within
 # VM_BOOT_TIMEOUT seconds, or not finished within VM_TIMEOUT, is killed and
 # reported; QEMU is never left running.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-out=${VM_OUT:-$repo/build/vm}
+# shellcheck source=vm/arch.sh
+. "$here/arch.sh"
+vm_arch "${VM_ARCH:-}" || exit 1
+out=${VM_OUT:-$repo/build/vm/$VM_ARCH}
 mode=${1:-}
 die() { echo "make vm: $*" >&2; exit 1; }
 say() { echo "make vm: $*" >&2; }
 
 case "$mode" in test | shell) ;; *) die "usage: run.sh test|shell" ;; esac
-command -v qemu-system-x86_64 >/dev/null ||
-    die "qemu-system-x86_64 not found: install it with sudo make deps-vm (Debian: qemu-system-x86)"
+command -v "$VM_QEMU" >/dev/null ||
+    die "$VM_QEMU not found: install it with sudo make deps-vm ARCH=$VM_ARCH (Debian: $VM_QEMU_PKG)"
 for f in vmlinuz initrd.img root.img; do
-    [ -f "$out/$f" ] || die "no VM image in $out (missing $f): build it with sudo make vm-image"
+    [ -f "$out/$f" ] || die "no $VM_ARCH VM image in $out (missing $f): build it with sudo make vm ARCH=$VM_ARCH"
 done
 
 # ---- the accelerator ------------------------------------------------------------
 
-# KVM works if QEMU can start the machine we boot with it, vCPU and all (on
-# some hosts /dev/kvm opens but setting up a vCPU fails): still running after
-# three seconds, paused, means it works.
-accel=tcg why="no /dev/kvm"
-if [ -e /dev/kvm ]; then
-    why="/dev/kvm is there but cannot run this machine"
-    if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-        set +e
-        probe=$( { timeout 3 qemu-system-x86_64 -accel kvm -machine q35 -cpu host -nodefaults \
-            -display none -S -monitor none -serial none >/dev/null 2>&1; echo $?; } 2>/dev/null)
-        set -e
-        [ "$probe" = 124 ] && accel=kvm why=""
-    fi
-fi
+vm_accel
+accel=$VM_ACCEL
 if [ "$accel" = kvm ]; then
     accel_args=(-accel kvm -cpu host)
     scale=${LAB_TIMEOUT_SCALE:-1}
-    say "accelerator: KVM"
+    say "accelerator: KVM ($VM_ARCH)"
 else
-    accel_args=(-accel tcg,thread=multi -cpu max)
-    scale=${LAB_TIMEOUT_SCALE:-10}
-    say "accelerator: TCG, software emulation ($why): slow; the harness's time limits x$scale"
+    accel_args=(-accel tcg,thread=multi -cpu "$VM_TCG_CPU")
+    scale=${LAB_TIMEOUT_SCALE:-$VM_SCALE}
+    say "accelerator: TCG, software emulation ($VM_ACCEL_WHY): slow; the harness's time limits x$scale"
 fi
 
 cpus=${VM_CPUS:-2}
 mem=${VM_MEM:-3072}
-cmdline="console=ttyS0 root=/dev/vda rw init=/usr/local/sbin/lab-init cgroup_no_v1=all"
+cmdline="console=$VM_CONSOLE root=/dev/vda rw init=/usr/local/sbin/lab-init cgroup_no_v1=all"
 cmdline+=" quiet loglevel=3 panic=-1 lab.mode=$mode lab.scale=$scale lab.accel=$accel"
-qemu=(qemu-system-x86_64 "${accel_args[@]}" -machine q35 -smp "$cpus" -m "$mem"
+qemu=("$VM_QEMU" "${accel_args[@]}" -machine "$VM_MACHINE" -smp "$cpus" -m "$mem"
     -nodefaults -no-reboot -display none
     -kernel "$out/vmlinuz" -initrd "$out/initrd.img"
     # The root disk in the first PCI slot, so that the guest names it vda
@@ -67,6 +61,18 @@ qemu=(qemu-system-x86_64 "${accel_args[@]}" -machine q35 -smp "$cpus" -m "$mem"
     -drive "file=$out/root.img,format=raw,if=none,id=root,snapshot=on"
     -device virtio-blk-pci,drive=root,addr=0x3
     -device virtio-rng-pci,addr=0x6)
+# The status line for the host (lab-init writes it): the second serial port
+# on x86-64; arm64's machine has only one, so a virtio console port there.
+status_to() { # FILE, or "" for nowhere
+    local chardev=null
+    [ -n "$1" ] && chardev="file,path=$1"
+    if [ "$VM_ARCH" = amd64 ]; then
+        status_args=(-serial "${chardev/,path=/:}")
+    else
+        status_args=(-device virtio-serial-pci,addr=0x5 -chardev "$chardev,id=status"
+            -device virtserialport,chardev=status,name=lab.status)
+    fi
+}
 
 # ---- shell: this terminal is the console ------------------------------------
 
@@ -87,7 +93,8 @@ if [ "$mode" = shell ]; then
         extra+=(-drive "file=$out/labtree.tar,format=raw,if=none,id=labtree,readonly=on"
             -device virtio-blk-pci,drive=labtree,serial=labtree,addr=0x4)
     fi
-    exec "${qemu[@]}" "${extra[@]}" -append "$cmdline" -serial mon:stdio -serial null
+    status_to ""
+    exec "${qemu[@]}" "${extra[@]}" -append "$cmdline" -serial mon:stdio "${status_args[@]}"
 fi
 
 # ---- test: boot, run, report -----------------------------------------------------
@@ -99,10 +106,11 @@ console=$out/console.log status=$out/status.log
 boot_limit=${VM_BOOT_TIMEOUT:-180}
 limit=${VM_TIMEOUT:-3600}
 
+status_to "$status"
 "${qemu[@]}" -append "$cmdline lab.share=copy" \
     -drive "file=$out/labtree.tar,format=raw,if=none,id=labtree,readonly=on" \
     -device virtio-blk-pci,drive=labtree,serial=labtree,addr=0x4 \
-    -serial "file:$console" -serial "file:$status" &
+    -serial "file:$console" "${status_args[@]}" &
 qpid=$!
 # Whatever happens to us, QEMU goes too.
 stop_qemu() {
