@@ -40,8 +40,8 @@ cat >/etc/motd <<'EOF'
 
 Container lab course image (Debian 12). The lab is in ~/lab:
 
-    cd ~/lab && sudo make test
-    make step-05 && sudo ./step-05 --hostname lab hostname
+    cd ~/lab && make && sudo ./step-05 --hostname lab hostname
+    sudo make test
 
 Every step's TODO names its man pages: man 2 pivot_root.
 
