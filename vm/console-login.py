@@ -46,7 +46,8 @@ def main():
                 continue
             if not data:
                 sys.exit(f"console-login: the console closed; last output:\n{buf[-1500:]}")
-            buf += data.decode(errors="replace").replace("\r", "")
+            # No carriage returns, nor bash's bracketed-paste switches.
+            buf += re.sub(r"\r|\x1b\[\?2004[hl]", "", data.decode(errors="replace"))
 
     def send(line):
         s.sendall(line.encode() + b"\r")

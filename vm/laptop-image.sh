@@ -96,14 +96,17 @@ done
 # GRUB as one EFI program, its configuration inside: it finds the root file
 # system by its label and boots Debian's kernel through the /vmlinuz and
 # /initrd.img links, which a kernel upgrade in the guest keeps current. Its
-# modules come from the image itself (grub-efi-ARCH-bin).
+# modules come from the image itself (grub-efi-ARCH-bin). The kernel's
+# messages go to the screen, to a virtio console (Apple's Virtualization
+# framework has no serial port) and to the serial port, the last one being
+# /dev/console where there is one.
 debugfs -R "rdump /usr/lib/grub/$VM_GRUB_PLATFORM $work" "$work/root.img" >/dev/null 2>&1
 [ -f "$work/$VM_GRUB_PLATFORM/linux.mod" ] || die "the root file system has no /usr/lib/grub/$VM_GRUB_PLATFORM"
 cat >"$work/grub.cfg" <<EOF
 set timeout=1
 search --no-floppy --label lab-vm --set=root
 menuentry "Container lab (Debian 12, $VM_ARCH)" {
-    linux /vmlinuz root=LABEL=lab-vm ro console=tty0 console=$VM_CONSOLE
+    linux /vmlinuz root=LABEL=lab-vm ro console=tty0 console=hvc0 console=$VM_CONSOLE
     initrd /initrd.img
 }
 EOF
