@@ -11,6 +11,10 @@
  *   v1 (and hybrid): <root> = /sys/fs/cgroup/cpu    cpu.cfs_period_us, cpu.cfs_quota_us
  *   v2:              <root> = /sys/fs/cgroup        cpu.max ("quota period" or "max period"),
  *                    and "+cpu" in each parent's cgroup.subtree_control
+ *
+ * On v1 each controller may have a hierarchy of its own (cpu, memory and
+ * pids do), so a group limited in several is a directory in each; on v2 it
+ * is one directory, with every controller enabled for it.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -53,26 +57,12 @@ static bool has_word(const char *list, const char *word)
     return false;
 }
 
-static int read_small(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, len - 1);
-    int err = n < 0 ? -errno : 0;
-    close(fd);
-    buf[n < 0 ? 0 : n] = '\0';
-    return err;
-}
-
 static bool v2_has_controller(const char *root, const char *controller)
 {
     char path[PATH_MAX], list[512];
 
     if (path_join(path, sizeof(path), root, "cgroup.controllers") < 0 ||
-        read_small(path, list, sizeof(list)) < 0)
+        file_read(path, list, sizeof(list)) < 0)
         return false;
     return has_word(list, controller);
 }
@@ -148,14 +138,14 @@ int cg_detect(struct cg_layout *l, const char *controller)
     return err;
 }
 
-static int write_file(struct cg_group *g, const char *dir, const char *file, const char *fmt,
-                      ...) LAB_PRINTF(4, 5);
-static int write_file(struct cg_group *g, const char *dir, const char *file, const char *fmt,
-                      ...)
+/* Writes a value to dir/file, recording what was tried for the error. */
+static int write_value(struct cg_group *g, const char *dir, const char *file, const char *fmt,
+                       ...) LAB_PRINTF(4, 5);
+static int write_value(struct cg_group *g, const char *dir, const char *file, const char *fmt,
+                       ...)
 {
     char path[PATH_MAX], value[64];
     va_list ap;
-    int fd, err = 0;
 
     if (path_join(path, sizeof(path), dir, file) < 0)
         return -ENAMETOOLONG;
@@ -163,18 +153,12 @@ static int write_file(struct cg_group *g, const char *dir, const char *file, con
     vsnprintf(value, sizeof(value), fmt, ap);
     va_end(ap);
     snprintf(g->what, sizeof(g->what), "write %s", path);
-    fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (write(fd, value, strlen(value)) < 0)
-        err = -errno;
-    close(fd);
-    return err;
+    return file_write(path, value);
 }
 
 /* cgroup v2 hands a controller to a child group only if the parent lists it
  * in cgroup.subtree_control. Written only when missing. */
-static int v2_enable(struct cg_group *g, const char *dir)
+static int v2_enable(struct cg_group *g, const char *dir, const char *controller)
 {
     char path[PATH_MAX], list[512];
     int err;
@@ -182,11 +166,11 @@ static int v2_enable(struct cg_group *g, const char *dir)
     if (path_join(path, sizeof(path), dir, "cgroup.subtree_control") < 0)
         return -ENAMETOOLONG;
     snprintf(g->what, sizeof(g->what), "read %s", path);
-    if ((err = read_small(path, list, sizeof(list))) < 0)
+    if ((err = file_read(path, list, sizeof(list))) < 0)
         return err;
-    if (has_word(list, g->layout.controller))
+    if (has_word(list, controller))
         return 0;
-    return write_file(g, dir, "cgroup.subtree_control", "+%s", g->layout.controller);
+    return write_value(g, dir, "cgroup.subtree_control", "+%s", controller);
 }
 
 static int make_dir(struct cg_group *g, const char *path, bool may_exist)
@@ -199,41 +183,62 @@ static int make_dir(struct cg_group *g, const char *path, bool may_exist)
 
 /* lab/ and lab/<name>. Another container may remove an empty lab/ between
  * the two mkdirs; then the second fails with ENOENT and we go round again. */
-static int make_dirs(struct cg_group *g, const char *parent)
+static int make_dirs(struct cg_group *g, struct cg_dir *d, const char *parent)
 {
     int err = -ENOENT;
 
     for (int tries = 0; tries < 50 && err == -ENOENT; tries++) {
         if ((err = make_dir(g, parent, true)) < 0)
             return err;
-        if (g->layout.version == CG_V2 && (err = v2_enable(g, parent)) < 0)
+        if (d->layout.version == CG_V2 && (err = v2_enable(g, parent, d->layout.controller)) < 0)
             continue;
-        err = make_dir(g, g->path, false);
+        err = make_dir(g, d->path, false);
     }
     return err;
 }
 
+/* The group's directory in the hierarchy of l, made. */
+static int create_dir(struct cg_group *g, const struct cg_layout *l)
+{
+    struct cg_dir *d = &g->dirs[g->ndirs];
+    char parent[PATH_MAX];
+    int err, removed = 0;
+
+    if (g->ndirs == CG_MAX_DIRS)
+        return -E2BIG;
+    memset(d, 0, sizeof(*d));
+    d->layout = *l;
+    snprintf(d->controllers, sizeof(d->controllers), "%s", l->controller);
+    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0 ||
+        path_join(d->path, sizeof(d->path), parent, g->name) < 0)
+        return -ENAMETOOLONG;
+    (void)cg_remove_stale(l, g->name, &removed);
+    g->stale_removed += removed;
+    if (l->version == CG_V2 && (err = v2_enable(g, l->root, l->controller)) < 0)
+        return err;
+    err = make_dirs(g, d, parent);
+    /* Our name is taken only if a killed run with our (reused) pid left its
+     * group behind: an empty group, which rmdir removes. */
+    if (err == -EEXIST && rmdir(d->path) == 0)
+        err = make_dirs(g, d, parent);
+    if (err < 0)
+        return err;
+    d->created = true;
+    g->ndirs++;
+    return 0;
+}
+
 int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name)
 {
-    char parent[PATH_MAX];
     int err;
 
     memset(g, 0, sizeof(*g));
     g->dir_fd = -1;
-    g->layout = *l;
-    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0 ||
-        path_join(g->path, sizeof(g->path), parent, name) < 0)
+    if (path_printf(g->name, sizeof(g->name), "%s", name) < 0)
         return -ENAMETOOLONG;
-    if (l->version == CG_V2 && (err = v2_enable(g, l->root)) < 0)
+    if ((err = create_dir(g, l)) < 0)
         return err;
-    err = make_dirs(g, parent);
-    /* Our name is taken only if a killed run with our (reused) pid left its
-     * group behind: an empty group, which rmdir removes. */
-    if (err == -EEXIST && rmdir(g->path) == 0)
-        err = make_dirs(g, parent);
-    if (err < 0)
-        return err;
-    g->created = true;
+    strcpy(g->path, g->dirs[0].path); /* both PATH_MAX */
     snprintf(g->what, sizeof(g->what), "open %s", g->path);
     g->dir_fd = open(g->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (g->dir_fd < 0) {
@@ -244,24 +249,71 @@ int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name)
     return 0;
 }
 
+int cg_add_controller(struct cg_group *g, const struct cg_layout *l)
+{
+    for (int i = 0; i < g->ndirs; i++) {
+        struct cg_dir *d = &g->dirs[i];
+
+        if (strcmp(d->layout.root, l->root) != 0)
+            continue;
+        /* The same hierarchy: on v2, enable the controller down to lab/
+         * (lab/<name> has no children and needs nothing). */
+        if (l->version == CG_V2) {
+            char parent[PATH_MAX];
+            int err;
+
+            if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0)
+                return -ENAMETOOLONG;
+            if ((err = v2_enable(g, l->root, l->controller)) < 0 ||
+                (err = v2_enable(g, parent, l->controller)) < 0)
+                return err;
+        }
+        if (!has_word(d->controllers, l->controller)) {
+            size_t n = strlen(d->controllers);
+            snprintf(d->controllers + n, sizeof(d->controllers) - n, " %s", l->controller);
+        }
+        return 0;
+    }
+    return create_dir(g, l);
+}
+
+/* The directory whose hierarchy holds the controller. */
+static struct cg_dir *dir_of(struct cg_group *g, const char *controller)
+{
+    for (int i = 0; i < g->ndirs; i++)
+        if (has_word(g->dirs[i].controllers, controller))
+            return &g->dirs[i];
+    snprintf(g->what, sizeof(g->what), "find the %s controller of %s", controller, g->path);
+    return NULL;
+}
+
 int cg_set_cpu_limit(struct cg_group *g, long quota_us, long period_us)
 {
+    struct cg_dir *d = dir_of(g, "cpu");
     int err;
 
-    if (g->layout.version == CG_V2) {
+    if (!d)
+        return -ENOENT;
+    if (d->layout.version == CG_V2) {
         if (quota_us > 0)
-            return write_file(g, g->path, "cpu.max", "%ld %ld", quota_us, period_us);
-        return write_file(g, g->path, "cpu.max", "max %ld", period_us);
+            return write_value(g, d->path, "cpu.max", "%ld %ld", quota_us, period_us);
+        return write_value(g, d->path, "cpu.max", "max %ld", period_us);
     }
     /* v1 checks the quota against the period: set the period first. */
-    if ((err = write_file(g, g->path, "cpu.cfs_period_us", "%ld", period_us)) < 0)
+    if ((err = write_value(g, d->path, "cpu.cfs_period_us", "%ld", period_us)) < 0)
         return err;
-    return write_file(g, g->path, "cpu.cfs_quota_us", "%ld", quota_us > 0 ? quota_us : -1L);
+    return write_value(g, d->path, "cpu.cfs_quota_us", "%ld", quota_us > 0 ? quota_us : -1L);
 }
 
 int cg_add_pid(struct cg_group *g, pid_t pid)
 {
-    return write_file(g, g->path, "cgroup.procs", "%d", (int)pid);
+    for (int i = 0; i < g->ndirs; i++) {
+        int err = write_value(g, g->dirs[i].path, "cgroup.procs", "%d", (int)pid);
+
+        if (err < 0)
+            return err;
+    }
+    return 0;
 }
 
 static void pause_ms(long ms)
@@ -291,24 +343,33 @@ static int rmdir_retry(const char *path, long limit_ms)
 
 int cg_remove(struct cg_group *g)
 {
-    char parent[PATH_MAX];
-    int err;
+    int failed = 0;
 
-    if (!g->created)
-        return 0;
     if (g->dir_fd >= 0) {
         close(g->dir_fd);
         g->dir_fd = -1;
     }
-    snprintf(g->what, sizeof(g->what), "rmdir %s", g->path);
-    if ((err = rmdir_retry(g->path, 2000)) < 0)
-        return err;
-    g->created = false;
-    /* The parent goes too once the last container is gone; while others
-     * still run it is busy, which is fine. */
-    if (path_join(parent, sizeof(parent), g->layout.root, CG_PARENT) == 0)
-        (void)rmdir(parent);
-    return 0;
+    for (int i = 0; i < g->ndirs; i++) {
+        struct cg_dir *d = &g->dirs[i];
+        char parent[PATH_MAX];
+        int err;
+
+        if (!d->created)
+            continue;
+        if ((err = rmdir_retry(d->path, 2000)) < 0) {
+            if (!failed) {
+                snprintf(g->what, sizeof(g->what), "rmdir %s", d->path);
+                failed = err;
+            }
+            continue;
+        }
+        d->created = false;
+        /* The parent goes too once the last container is gone; while others
+         * still run it is busy, which is fine. */
+        if (path_join(parent, sizeof(parent), d->layout.root, CG_PARENT) == 0)
+            (void)rmdir(parent);
+    }
+    return failed;
 }
 
 static bool process_alive(pid_t pid)
@@ -353,13 +414,19 @@ pid_t cg_clone_into(struct cg_group *g, int (*fn)(void *), void *arg, int flags)
     };
     long pid;
 
-    if (g->layout.version != CG_V2)
+    /* One directory, on v2: one fd names the whole group. */
+    if (g->ndirs != 1 || g->dirs[0].layout.version != CG_V2 || g->dir_fd < 0)
         return -EOPNOTSUPP;
     /* Without a stack clone3 behaves like fork(2): the child returns here,
      * on its own copy of this stack. */
     pid = syscall(SYS_clone3, &args, sizeof(args));
-    if (pid < 0)
+    if (pid < 0) {
+        /* The kernel cannot (older than 5.7: ENOSYS; a flag or the struct
+         * size it does not know: EINVAL, E2BIG): the caller falls back. */
+        if (errno == ENOSYS || errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP)
+            return -EOPNOTSUPP;
         return -errno;
+    }
     if (pid == 0)
         _exit(fn(arg));
     return (pid_t)pid;

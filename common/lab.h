@@ -4,27 +4,34 @@
  * A step file shows the kernel calls it teaches; everything beneath them lives
  * here, one concern per file, each with its own prefix:
  *
- *   log.c      say(), die(): narration and one-line errors        (lab_, say, die)
- *   start.c    lab_start(): options, --help, --version, root check
- *   opt.c      the option parser shared by all steps              (opt_)
- *   parse.c    checked parsers for option values                  (parse_)
- *   proc.c     child stack, exec, wait, exit status, signals      (proc_, sig_)
- *   sync.c     the parent/child sync pipe                         (sync_)
- *   env.c      the container's clean environment                  (env_)
- *   path.c     building and resolving paths inside a rootfs       (path_)
- *   ns.c       which namespaces a process is in                   (ns_)
- *   cgroup.c   cgroup v1/v2 groups and limits                     (cg_)
- *   netlink.c  rtnetlink messages for links, addresses, routes    (nl_)
- *   ipam.c     choosing a container's addresses                   (ipam_)
+ *   container.c  a container's start and end, the same in every step   (lab_)
+ *   log.c        say(), die(): narration and one-line errors          (say, die)
+ *   opt.c        the option parser shared by all steps                (opt_)
+ *   parse.c      checked parsers for option values                    (parse_)
+ *   proc.c       child stack, exec, wait, exit status, signals        (proc_, sig_)
+ *   sync.c       the parent/child sync pipe                           (sync_)
+ *   env.c        the container's clean environment                    (env_)
+ *   file.c       reading and writing small files                      (file_)
+ *   path.c       building and resolving paths inside a rootfs         (path_)
+ *   ns.c         which namespaces a process is in                     (ns_)
+ *   cgroup.c     cgroup v1/v2 groups and limits                       (cg_)
+ *   netlink.c    rtnetlink messages for links, addresses, routes      (nl_)
+ *   ipam.c       choosing a container's addresses                     (ipam_)
  *
- * Library functions return 0 (or a value >= 0) on success and -errno on
- * failure; they never print and never exit. Only the step reports, through
- * say() and die().
+ * Two kinds of code live here. The library (every file but container.c and
+ * log.c) returns 0, or a value >= 0, on success and -errno on failure; it
+ * never prints and never exits. container.c is the part of every step that
+ * is not a lesson, taken out of the step files: like a step, it narrates
+ * with say() and ends the program with die() when something fails.
+ *
+ * LAB_STEP is the step number, from the file name: the Makefile compiles
+ * steps/step-08-volume.c with -DLAB_STEP=8.
  */
 #ifndef LAB_H
 #define LAB_H
 
 #include <limits.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,7 +39,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define LAB_VERSION "1.0.0"
+#define LAB_VERSION "1.1.0"
 #define LAB_EXIT_FAILED 125   /* the lab itself failed (docker run's 125) */
 #define LAB_EXIT_NOEXEC 126   /* command found but could not be executed */
 #define LAB_EXIT_NOTFOUND 127 /* command not found */
@@ -43,7 +50,6 @@
 
 void lab_init(int step);
 const char *lab_name(void);             /* "step-05" */
-int lab_step(void);                     /* 5 */
 void lab_set_quiet(bool quiet);
 void lab_set_timings(bool timings);
 void lab_enter_child(void);             /* narrate as [child], die with _exit */
@@ -102,17 +108,15 @@ enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
 
 /*
  * Parses the options that steps 1..step know into *o. On OPT_ERROR, err holds
- * one line (without the program name) saying which option and why.
+ * one line (without the program name) saying which option and why. Defaults
+ * that need a look at the file system wait for opt_defaults().
  */
 enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[],
                           char *err, size_t errlen);
+/* The rootfs when --rootfs was not given: $LAB_ROOTFS, else rootfs/busybox
+ * next to the program (from step 03 on). 0, or -EINVAL with err set. */
+int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen);
 void opt_usage(FILE *out, int step);
-
-/* ---- start.c: the common start of every step ------------------------- */
-
-/* Parses options (exits on --help, --version, or a bad option), then
- * refuses to go on unless run as root. */
-void lab_start(struct lab_opts *o, int step, int argc, char *argv[]);
 
 /* ---- parse.c: checked value parsers (0 or -EINVAL, *why says why) ----- */
 
@@ -128,20 +132,20 @@ int parse_env(const char *s, const char **why);
 #define LAB_STACK_SIZE (1024 * 1024)
 
 /* Top of a fresh stack for clone(2); the stack grows down on every
- * architecture the lab runs on. */
+ * architecture the lab runs on (x86-64, arm64). */
 void *proc_stack_top(void);
 /* In the child, first thing: tell a sanitizer, if there is one, which stack
  * it runs on. Nothing in a normal build. */
 void proc_child_stack_note(void);
-/* "CLONE_NEWPID|CLONE_NEWNS": the namespace flags in flags, for narration. */
-const char *proc_clone_flags_name(int flags);
-/* Runs argv in place of the caller. Never returns: exits 127 if the command
- * is missing, 126 if it cannot be executed. */
-_Noreturn void proc_exec(char *const argv[]);
+/* Runs argv in place of the caller. Returns only on failure, with -errno. */
+int proc_exec(char *const argv[]);
 /* Waits for pid, retrying on EINTR; returns its wait status or -errno. */
 int proc_wait(pid_t pid, int *wstatus);
 /* docker run's convention: the exit code, or 128+N for death by signal N. */
 int proc_exit_status(int wstatus);
+/* The calling process gets SIGKILL when its parent dies, even by SIGKILL:
+ * no container outlives the process that would clean up after it. */
+int proc_die_with_parent(void);
 
 /* The parent ignores SIGINT/SIGQUIT (the terminal's Ctrl-C belongs to the
  * container) and passes SIGTERM/SIGHUP on to the child once it exists. */
@@ -171,10 +175,19 @@ void sync_close(struct sync_pipe *s);
  * from the host if set, then each NAME=VALUE of extra. */
 int env_reset(const char *const extra[], int nextra);
 
+/* ---- file.c: small files ------------------------------------------------- */
+
+/* Reads up to len-1 bytes of path into buf, NUL-terminated. */
+int file_read(const char *path, char *buf, size_t len);
+/* Writes value to path (an existing file: a control file of the kernel),
+ * in one write(2), as echo VALUE > PATH would. */
+int file_write(const char *path, const char *value);
+int file_printf(const char *path, const char *fmt, ...) LAB_PRINTF(2, 3);
+
 /* ---- path.c: paths built from input ----------------------------------- */
 
 /* snprintf into buf; -ENAMETOOLONG instead of a silently cut path. */
-int path_join(char *buf, size_t len, const char *dir, const char *name) ;
+int path_join(char *buf, size_t len, const char *dir, const char *name);
 int path_printf(char *buf, size_t len, const char *fmt, ...) LAB_PRINTF(3, 4);
 /* The directory of this program, from /proc/self/exe. */
 int path_exe_dir(char *buf, size_t len);
@@ -185,7 +198,7 @@ int path_open_beneath(int root_fd, const char *rel, bool as_dir);
 
 /* ---- ns.c: namespace identities ----------------------------------------- */
 
-#define NS_KINDS 6
+#define NS_KINDS 7
 
 struct ns_ids {
     dev_t dev[NS_KINDS];
@@ -197,12 +210,16 @@ int ns_snapshot(struct ns_ids *ids);
  * still shares with host (a snapshot taken before clone), or NULL when all of
  * them are new. */
 const char *ns_not_new(const struct ns_ids *host, int flags);
+/* "CLONE_NEWPID|CLONE_NEWNS": the namespace flags in flags, for narration
+ * (in a static buffer). */
+const char *ns_flag_names(int flags);
 
 /* ---- cgroup.c: one group per container, on cgroup v1 or v2 ------------- */
 
 enum cg_version { CG_NONE = 0, CG_V1 = 1, CG_V2 = 2 };
 
 #define CG_PARENT "lab"
+#define CG_MAX_DIRS 4 /* cpu, memory, pids: one hierarchy each on v1; one on v2 */
 
 /* Where one controller lives: found by cg_detect(), or set by tests to point
  * at a fake tree. */
@@ -212,11 +229,21 @@ struct cg_layout {
     char root[PATH_MAX];        /* the hierarchy's mount point */
 };
 
-struct cg_group {
-    struct cg_layout layout;
+/* The group's directory in one hierarchy. */
+struct cg_dir {
+    struct cg_layout layout;    /* its hierarchy (layout.controller: the first) */
+    char controllers[64];       /* the controllers used through it: "cpu memory" */
     char path[PATH_MAX];        /* root/lab/<name> */
-    int dir_fd;                 /* the group's directory, for CLONE_INTO_CGROUP */
     bool created;
+};
+
+struct cg_group {
+    char name[32];              /* <pid> of the lab process */
+    char path[PATH_MAX];        /* the first directory, for narration */
+    struct cg_dir dirs[CG_MAX_DIRS];
+    int ndirs;
+    int dir_fd;                 /* the first directory, for CLONE_INTO_CGROUP */
+    int stale_removed;          /* groups of killed lab processes cg_create removed */
     char what[PATH_MAX + 64];   /* what the last failed operation tried */
 };
 
@@ -230,16 +257,23 @@ const char *cg_version_name(enum cg_version v);
 /* Removes the groups under lab/ whose lab process is gone (killed by
  * SIGKILL, say), except keep_name. */
 int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed);
+/* lab/<name> in the controller's hierarchy, after removing the groups that
+ * killed lab processes left there. */
 int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name);
+/* The same group in a further controller's hierarchy: a second directory
+ * on cgroup v1, the controller enabled for the same directory on v2. */
+int cg_add_controller(struct cg_group *g, const struct cg_layout *l);
 /* quota_us <= 0 removes the cap. */
 int cg_set_cpu_limit(struct cg_group *g, long quota_us, long period_us);
+/* Moves pid into the group, in every hierarchy it is in. */
 int cg_add_pid(struct cg_group *g, pid_t pid);
 /* rmdir, retrying while the kernel still holds the last tasks; also removes
  * the lab/ parent when it is empty. Safe to call twice. */
 int cg_remove(struct cg_group *g);
 /* Like clone(2), but the child starts inside the group: clone3(2) with
- * CLONE_INTO_CGROUP (cgroup v2, Linux 5.7+). -ENOSYS, -EINVAL, -E2BIG or
- * -EOPNOTSUPP where that cannot be done; the caller then falls back. */
+ * CLONE_INTO_CGROUP (cgroup v2, Linux 5.7+). -EOPNOTSUPP where that cannot
+ * be done (cgroup v1, an older kernel); the caller then clones and moves
+ * the child in. */
 pid_t cg_clone_into(struct cg_group *g, int (*fn)(void *), void *arg, int flags);
 
 /* ---- netlink.c: rtnetlink ---------------------------------------------- */
@@ -275,8 +309,6 @@ void nl_close(struct nl_sock *s);
 int nl_talk(struct nl_sock *s, struct nl_msg *m);
 
 int nl_veth_create(struct nl_sock *s, const char *name, const char *peer, pid_t peer_pid);
-int nl_link_move(struct nl_sock *s, const char *name, pid_t pid);
-int nl_link_rename(struct nl_sock *s, const char *name, const char *newname);
 int nl_link_up(struct nl_sock *s, const char *name);
 int nl_link_delete(struct nl_sock *s, const char *name);
 int nl_addr_add(struct nl_sock *s, const char *name, struct in_addr a, int prefix);
@@ -290,8 +322,6 @@ int nl_remove_stale_veths(struct nl_sock *s, int *removed);
 /* Builders for the messages above, separate so that tests can check them
  * byte for byte without a kernel. */
 void nl_build_veth_create(struct nl_msg *m, const char *name, const char *peer, pid_t peer_pid);
-void nl_build_link_move(struct nl_msg *m, int ifindex, pid_t pid);
-void nl_build_link_rename(struct nl_msg *m, int ifindex, const char *newname);
 void nl_build_link_up(struct nl_msg *m, int ifindex);
 void nl_build_link_delete(struct nl_msg *m, int ifindex);
 void nl_build_addr_add(struct nl_msg *m, int ifindex, struct in_addr a, int prefix);
@@ -325,5 +355,63 @@ void ipam_unlock(struct ipam_lease *l);
 /* "10.200.0.1/30" ("10.200.0.1" when prefix < 0), in one of four static
  * buffers (for narration). */
 const char *ipam_fmt(struct in_addr a, int prefix);
+
+/* ---- container.c: the start and the end of every step ------------------ */
+
+/*
+ * A container as the step sees it: what the parent prepares and the child
+ * needs. clone(2) gives the child a copy; from then on each side changes
+ * only its own.
+ */
+struct container {
+    struct lab_opts opts;              /* the command line */
+    const char *root;                  /* the container's root (03+): --rootfs */
+    char hostname[LAB_HOSTNAME_MAX + 1]; /* --hostname, or lab<pid> (05+) */
+    char id[16];                       /* this lab process's pid: names its group */
+    struct sync_pipe sync;             /* the parent says "go" once it is ready */
+    struct ns_ids host_ns;             /* the parent's namespaces, taken before clone */
+    pid_t pid;                         /* the child on the host; 0 once waited for */
+    /* 06: --net */
+    struct ipam_lease lease;           /* the addresses of both ends */
+    char veth[IF_NAMESIZE];            /* the host's end: lab<pid> */
+    bool veth_created;
+    /* 07: the cgroup */
+    struct cg_group cg;                /* lab/<pid> */
+    bool in_cgroup;                    /* started inside it (clone3) */
+};
+
+#ifndef LAB_STEP
+#define LAB_STEP 0 /* common/ and its tests: no step */
+#endif
+
+/* Parent, first thing: options (exits on --help, --version or a bad one),
+ * the root check, then the sync pipe, a snapshot of the host's namespaces,
+ * the container's defaults (hostname, names), the cleanup die() runs, and
+ * the signals passed on while the container runs. Nothing is created on
+ * the host yet. */
+void lab_start_step(struct container *c, int step, int argc, char *argv[]);
+#define lab_start(c, argc, argv) lab_start_step((c), LAB_STEP, (argc), (argv))
+
+/* Parent: with --net, choose the addresses (before clone, so that the
+ * child's copy holds them too), after removing veths of killed runs. The
+ * choice stays locked until lab_release(). */
+void lab_net_claim(struct container *c);
+/* Parent, right after clone: signals go to the child now; narrate it. */
+void lab_started(struct container *c, int flags);
+/* Parent: sync point GO, the child may run the command. */
+void lab_release(struct container *c);
+/* Parent, last: waits for the child, removes what the container made on
+ * the host, and returns the exit status docker run would. */
+int lab_wait(struct container *c);
+
+/* Child, first thing: narrate as the child; die with the parent; wait at
+ * sync point GO; then the safety net: refuse to go on while still in one
+ * of the host's namespaces that must_be_new names (a CLONE_NEW* flag
+ * forgotten), where the rest of the child would change the host itself. */
+void lab_child_begin(struct container *c, int must_be_new);
+/* Child: docker run's environment for the command, not the host's (03+). */
+void lab_child_env(struct container *c);
+/* Child, last: becomes the command (exit 127: not found; 126: cannot run). */
+_Noreturn void lab_child_exec(struct container *c);
 
 #endif

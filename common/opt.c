@@ -288,15 +288,11 @@ static void build_tables(int step, struct option *longs, char *shorts)
     shorts[ns] = '\0';
 }
 
-static int finish(struct parse_state *ps, int step)
+static int finish(struct parse_state *ps)
 {
-    struct lab_opts *o = ps->o;
-
     if (ps->cpus_set && (ps->period_set || ps->quota_set))
         return fail(ps, "--cpus cannot be combined with --cpu-period or --cpu-quota "
                         "(as in docker run)");
-    if (step >= 3 && o->rootfs[0] == '\0')
-        return default_rootfs(ps);
     return 0;
 }
 
@@ -351,10 +347,19 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
         if (parse_one(&ps, key, optarg) < 0)
             return OPT_ERROR;
     }
-    if (finish(&ps, step) < 0)
+    if (finish(&ps) < 0)
         return OPT_ERROR;
     o->argv = optind < argc ? argv + optind : default_command;
     return OPT_RUN;
+}
+
+int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen)
+{
+    struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
+
+    if (step >= 3 && o->rootfs[0] == '\0')
+        return default_rootfs(&ps);
+    return 0;
 }
 
 void opt_usage(FILE *out, int step)

@@ -101,3 +101,24 @@ def test_leak_check_finds_solution_code(tmp_path):
         t.add(note, arcname="lab/notes.md")
     assert handout.leaks(clean)[0] == []
     assert handout.leaks(dirty)[0] == [("lab/notes.md", lines[len(lines) // 2])]
+
+
+def test_carried_blocks_are_byte_identical():
+    """A block is written once, in the step that introduces it; every later
+    step carries the very same lines, so that a student's solution can be
+    carried forward as it is and diff -u shows only what is new."""
+    catalog = handout.load_catalog()
+    first_seen = {}
+    differ = []
+    for path in handout.step_files():
+        lines = path.read_text().splitlines()
+        for name, first, last in handout.blocks(path, catalog):
+            text = "\n".join(lines[first - 1:last])
+            if name not in first_seen:
+                first_seen[name] = (path.name, text)
+            elif first_seen[name][1] != text:
+                differ.append(f"{name}: {path.name} differs from {first_seen[name][0]}")
+    assert not differ, "\n".join(differ)
+    for name, (where, _) in first_seen.items():
+        assert where.startswith(f"step-{catalog[name]['step']:02d}-"), (
+            f"block {name} first appears in {where}, not in step {catalog[name]['step']:02d}")

@@ -105,3 +105,28 @@ def test_grading_one_step_lists_only_tests_that_apply():
     placeholder_or_other_step = re.compile(r"[\[-]step0[\]-]|step-(?!05)\d\d")
     assert any("step-05" in l for l in ids), out.stdout[-500:]
     assert [l for l in ids if placeholder_or_other_step.search(l)] == []
+
+
+def c_functions(path):
+    """{name: number of lines} of the functions of a C file in the lab's
+    style (the opening brace of a function alone on its line)."""
+    lines = path.read_text().splitlines()
+    found = {}
+    for i, line in enumerate(lines):
+        if line == "{" and i:
+            end = lines.index("}", i)
+            head = " ".join(lines[max(0, i - 2):i])
+            name = re.findall(r"(\w+)\(", head)
+            found[name[-1] if name else f"line {i}"] = end - i + 2
+    return found
+
+
+def test_each_step_reads_like_a_table_of_contents():
+    """main() and child_main() each fit on a screen, and so does every other
+    function of a step: a longer lesson goes into a function of its own."""
+    too_long = []
+    for path in sorted((REPO / "steps").glob("step-[0-9][0-9]-*.c")):
+        funcs = c_functions(path)
+        assert "main" in funcs and "child_main" in funcs, path.name
+        too_long += [f"{path.name}: {f}() is {n} lines" for f, n in funcs.items() if n > 60]
+    assert not too_long, "\n".join(too_long)

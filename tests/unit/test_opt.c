@@ -10,10 +10,13 @@
 static struct lab_opts o;
 static char err[512];
 
-/* Parses a NULL-terminated list of arguments as step `step` would. */
+/* Parses a NULL-terminated list of arguments as step `step` would: the
+ * options, then (lab_start does the root check between the two) the
+ * defaults. */
 static enum opt_result parse(int step, ...)
 {
     static char *argv[32];
+    enum opt_result r;
     va_list ap;
     int argc = 0;
 
@@ -23,7 +26,10 @@ static enum opt_result parse(int step, ...)
         argc++;
     va_end(ap);
     err[0] = '\0';
-    return opt_parse(&o, step, argc, argv, err, sizeof(err));
+    r = opt_parse(&o, step, argc, argv, err, sizeof(err));
+    if (r == OPT_RUN && opt_defaults(&o, step, err, sizeof(err)) < 0)
+        return OPT_ERROR;
+    return r;
 }
 
 static void default_command_is_sh(void)
@@ -277,26 +283,23 @@ static void usage_lists_only_known_options(void)
     free(text);
 }
 
-void add_opt_tests(void)
-{
-    static const struct unit_test tests[] = {
-        { "the default command is /bin/sh", default_command_is_sh },
-        { "parsing stops at the command", parsing_stops_at_the_command },
-        { "--help and --version", help_and_version },
-        { "an unknown option is one line", unknown_option_is_one_line },
-        { "a later step's option names its step", later_options_name_their_step },
-        { "a value for a flag is refused", a_value_for_a_flag_is_refused },
-        { "errors stay on one line", errors_stay_on_one_line },
-        { "a missing value names the option", missing_value_names_the_option },
-        { "--rootfs is resolved and checked", rootfs_resolves_and_checks },
-        { "the rootfs from $LAB_ROOTFS", rootfs_from_the_environment },
-        { "the last value wins, lists add up", last_value_wins_and_lists_add_up },
-        { "bad values are refused with reasons", bad_values_are_refused_with_reasons },
-        { "CPU options combine as in docker", cpu_options_combine_as_in_docker },
-        { "--ip implies --net", ip_implies_net },
-        { "too many volumes or variables", too_many_volumes_and_variables },
-        { "usage lists only known options", usage_lists_only_known_options },
-        { NULL, NULL },
-    };
-    unit_suite("opt", tests);
-}
+static const struct unit_test tests[] = {
+    { "the default command is /bin/sh", default_command_is_sh },
+    { "parsing stops at the command", parsing_stops_at_the_command },
+    { "--help and --version", help_and_version },
+    { "an unknown option is one line", unknown_option_is_one_line },
+    { "a later step's option names its step", later_options_name_their_step },
+    { "a value for a flag is refused", a_value_for_a_flag_is_refused },
+    { "errors stay on one line", errors_stay_on_one_line },
+    { "a missing value names the option", missing_value_names_the_option },
+    { "--rootfs is resolved and checked", rootfs_resolves_and_checks },
+    { "the rootfs from $LAB_ROOTFS", rootfs_from_the_environment },
+    { "the last value wins, lists add up", last_value_wins_and_lists_add_up },
+    { "bad values are refused with reasons", bad_values_are_refused_with_reasons },
+    { "CPU options combine as in docker", cpu_options_combine_as_in_docker },
+    { "--ip implies --net", ip_implies_net },
+    { "too many volumes or variables", too_many_volumes_and_variables },
+    { "usage lists only known options", usage_lists_only_known_options },
+    { NULL, NULL },
+};
+UNIT_SUITE("opt", tests)

@@ -57,14 +57,11 @@ static void pipe_is_close_on_exec(void)
     sync_close(&s);
 }
 
-void add_sync_tests(void)
-{
-    static const struct unit_test tests[] = {
-        { "release, then wait", release_then_wait },
-        { "the child waits for the parent", child_waits_for_the_parent },
-        { "a dead parent gives EPIPE", dead_parent_gives_epipe },
-        { "the pipe is close-on-exec", pipe_is_close_on_exec },
-        { NULL, NULL },
-    };
-    unit_suite("sync", tests);
-}
+static const struct unit_test tests[] = {
+    { "release, then wait", release_then_wait },
+    { "the child waits for the parent", child_waits_for_the_parent },
+    { "a dead parent gives EPIPE", dead_parent_gives_epipe },
+    { "the pipe is close-on-exec", pipe_is_close_on_exec },
+    { NULL, NULL },
+};
+UNIT_SUITE("sync", tests)

@@ -1,0 +1,204 @@
+/*
+ * container.c - the start and the end of a container, the same in every
+ * step: the part of each step file that is not a lesson.
+ *
+ * The parent: options and the root check, the sync pipe, a snapshot of the
+ * host's namespaces, signals passed on; after clone, the child's pid for
+ * the signals; at sync point GO the child may go on; at the end, the wait
+ * and the removal of whatever the container made on the host.
+ *
+ * The child: the same code runs on both sides of clone(2), so it first says
+ * that from now on it speaks as the child; it waits at sync point GO, and
+ * checks that it is not in the host's namespaces before it changes
+ * anything; last, it becomes the command.
+ *
+ * Like a step, this file narrates with say() and ends the program with
+ * die() on a failure (die() in the parent runs cleanup() first).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lab.h"
+
+/* The first step whose container an ordinary user may start (the user
+ * namespace); before it, creating namespaces and mounts needs root. */
+#define LAB_ROOTLESS_FROM 12
+
+static void cleanup(void *arg);
+
+static void parse_options(struct container *c, int step, int argc, char *argv[])
+{
+    char err[1024];
+
+    switch (opt_parse(&c->opts, step, argc, argv, err, sizeof(err))) {
+    case OPT_HELP:
+        opt_usage(stdout, step);
+        exit(0);
+    case OPT_VERSION:
+        printf("%s (container lab) %s\n", lab_name(), LAB_VERSION);
+        exit(0);
+    case OPT_ERROR:
+        die_msg("%s", err);
+    case OPT_RUN:
+        break;
+    }
+    lab_set_quiet(c->opts.quiet);
+    lab_set_timings(c->opts.timings || (getenv("LAB_TIMINGS") && *getenv("LAB_TIMINGS")));
+    /* Namespaces, mounts, cgroups and veths all need CAP_SYS_ADMIN or
+     * CAP_NET_ADMIN in the host's namespaces; say so plainly up front,
+     * before looking for a rootfs the user may not even be able to read. */
+    if (step < LAB_ROOTLESS_FROM && geteuid() != 0)
+        die_msg("needs root (creating namespaces and mounts takes CAP_SYS_ADMIN): "
+                "run it as root (with sudo if you use it)");
+    if (opt_defaults(&c->opts, step, err, sizeof(err)) < 0)
+        die_msg("%s", err);
+}
+
+void lab_start_step(struct container *c, int step, int argc, char *argv[])
+{
+    int err;
+
+    memset(c, 0, sizeof(*c));
+    lab_init(step);
+    parse_options(c, step, argc, argv);
+    c->root = c->opts.rootfs;
+    c->lease.lock_fd = -1;
+    c->cg.dir_fd = -1;
+    snprintf(c->id, sizeof(c->id), "%d", (int)getpid());
+    snprintf(c->veth, sizeof(c->veth), "lab%d", (int)getpid());
+    /* The container's name: --hostname (checked by opt_parse), or lab<pid>. */
+    if (c->opts.hostname[0])
+        strcpy(c->hostname, c->opts.hostname);
+    else
+        snprintf(c->hostname, sizeof(c->hostname), "lab%d", (int)getpid());
+    if ((err = sync_open(&c->sync)) < 0)
+        die_errno(err, "pipe");
+    if ((err = ns_snapshot(&c->host_ns)) < 0)
+        die_errno(err, "read /proc/self/ns");
+    lab_set_cleanup(cleanup, c);
+    /* While the container runs, Ctrl-C is for it, SIGTERM is passed on. */
+    if ((err = sig_forward_begin()) < 0)
+        die_errno(err, "sigaction");
+}
+
+void lab_net_claim(struct container *c)
+{
+    char clash[128];
+    struct nl_sock nl;
+    int err, removed = 0;
+
+    if (!c->opts.net)
+        return;
+    if (nl_open(&nl) == 0) {
+        (void)nl_remove_stale_veths(&nl, &removed); /* best effort */
+        nl_close(&nl);
+    }
+    if (removed)
+        say("removed %d veth(s) left by killed lab processes", removed);
+    const struct lab_ipv4 *req = c->opts.ip_set ? &c->opts.ip : NULL;
+    if ((err = ipam_claim(req, (unsigned)getpid(), &c->lease, clash, sizeof(clash))) < 0)
+        die_errno(err, "--ip %s: %s", req ? ipam_fmt(req->addr, req->prefix) : "(any)", clash);
+}
+
+void lab_started(struct container *c, int flags)
+{
+    sig_forward_to(c->pid);
+    if (c->cg.stale_removed)
+        say("removed %d cgroup(s) left by killed lab processes", c->cg.stale_removed);
+    say("clone(%s): the child is pid %d on the host", ns_flag_names(flags), (int)c->pid);
+}
+
+void lab_release(struct container *c)
+{
+    int err;
+
+    ipam_unlock(&c->lease);
+    if ((err = sync_release(&c->sync)) < 0)
+        die_errno(err, "release the child");
+}
+
+int lab_wait(struct container *c)
+{
+    int err, wstatus;
+
+    if ((err = proc_wait(c->pid, &wstatus)) < 0)
+        die_errno(err, "wait for the child");
+    c->pid = 0;
+    cleanup(c);
+    return proc_exit_status(wstatus);
+}
+
+/* Removes what the container made on the host; also runs when die() ends
+ * the parent half-way, so every part is safe to find missing. */
+static void cleanup(void *arg)
+{
+    struct container *c = arg;
+    struct nl_sock nl;
+    int err, wstatus;
+
+    /* A start that failed half-way: the child must be gone before its
+     * cgroup can be removed. */
+    if (c->pid > 0 && kill(c->pid, SIGKILL) == 0)
+        (void)proc_wait(c->pid, &wstatus);
+    c->pid = 0;
+    /* rmdir of the group; the kernel refuses while it holds tasks, so this
+     * retries briefly (see cg_remove). */
+    if ((err = cg_remove(&c->cg)) < 0)
+        warn_errno(err, "%s", c->cg.what);
+    ipam_unlock(&c->lease);
+    /* Deleting one end of a veth pair deletes both. (The kernel would also
+     * do it when the container's network namespace goes away, but later,
+     * in a worker: delete it now so that it is gone when we exit.) */
+    if (c->veth_created && nl_open(&nl) == 0) {
+        (void)nl_link_delete(&nl, c->veth); /* gone already is fine too */
+        nl_close(&nl);
+        c->veth_created = false;
+    }
+}
+
+/* ---- the child ---------------------------------------------------------- */
+
+void lab_child_begin(struct container *c, int must_be_new)
+{
+    int err;
+
+    proc_child_stack_note();
+    lab_enter_child();
+    ipam_unlock(&c->lease); /* our copy of the parent's address lock */
+    if ((err = sig_reset()) < 0 || (err = proc_die_with_parent()) < 0)
+        die_errno(err, "reset signal dispositions");
+    /* Sync point GO: wait until the parent has done its part. */
+    if (sync_wait(&c->sync) < 0)
+        _exit(LAB_EXIT_FAILED); /* the parent is gone; nobody to report to */
+    sync_close(&c->sync);
+    const char *shared = ns_not_new(&c->host_ns, must_be_new);
+    if (shared)
+        die_msg("still in the host's namespace (is %s set?): refusing to change the host",
+                shared);
+}
+
+void lab_child_env(struct container *c)
+{
+    int err;
+
+    if ((err = env_reset(c->opts.env, c->opts.nenv)) < 0)
+        die_errno(err, "set the environment");
+}
+
+_Noreturn void lab_child_exec(struct container *c)
+{
+    char *const *argv = c->opts.argv;
+    int err;
+
+    say("I am pid %d in my new PID namespace", (int)getpid());
+    err = proc_exec(argv);
+    /* docker run's codes: 127 when there is no such command, 126 when there
+     * is one that cannot be run (no permission, not an executable). */
+    if (err == -ENOENT || err == -ENOTDIR || err == -ENAMETOOLONG)
+        die_status(LAB_EXIT_NOTFOUND, err, "exec %s", argv[0]);
+    die_status(LAB_EXIT_NOEXEC, err, "exec %s", argv[0]);
+}
