@@ -194,22 +194,22 @@ static int child_main(void *arg)
 static void make_cgroup(struct container *c)
 {
     /* LAB:BEGIN cgroup */
-    struct cg_layout layout;
+    struct cg_layout cpu; /* where the cpu controller is */
     int err;
 
-    if ((err = cg_detect(&layout, "cpu")) < 0)
+    if ((err = cg_detect(&cpu, "cpu")) < 0)
         die_errno(err, "find the cgroup cpu controller");
-    if ((err = cg_create(&c->cg, &layout, c->id)) < 0)
+    if ((err = cg_create(&c->cg, &cpu, c->id)) < 0)
         die_errno(err, "%s", c->cg.what);
     if (c->opts.cpu_quota_us > 0 &&
         (err = cg_set_cpu_limit(&c->cg, c->opts.cpu_quota_us, c->opts.cpu_period_us)) < 0)
         die_errno(err, "%s", c->cg.what);
     if (c->opts.cpu_quota_us > 0)
-        say("%s: %s, %ld us per %ld us (%.2f CPU)", cg_version_name(layout.version), c->cg.path,
+        say("%s: %s, %ld us per %ld us (%.2f CPU)", cg_version_name(cpu.version), c->cg.path,
             c->opts.cpu_quota_us, c->opts.cpu_period_us,
             (double)c->opts.cpu_quota_us / c->opts.cpu_period_us);
     else
-        say("%s: %s, no CPU cap", cg_version_name(layout.version), c->cg.path);
+        say("%s: %s, no CPU cap", cg_version_name(cpu.version), c->cg.path);
     /* LAB:END */
 }
 
