@@ -115,9 +115,13 @@ $(BUILD)/segv: tests/helpers/segv.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O0 -static -o $@ $<
 
+# The harness runs in a sandbox of its own (tools/sandbox.py): namespaces, a
+# shared root as systemd makes it, a cgroup with limits; nothing a broken
+# step does reaches the machine.
+SANDBOX := $(PYTHON) tools/sandbox.py
 PYTEST_ARGS ?=
 pytest: all $(TEST_HELPERS)
-	$(Q)$(PYTEST) tests $(PYTEST_ARGS)
+	$(Q)$(SANDBOX) -- $(PYTEST) tests $(PYTEST_ARGS)
 
 # The quick suite a student runs often. On a fresh machine it installs what
 # is missing first, so `sudo make test` alone does everything.

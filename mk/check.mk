@@ -25,7 +25,8 @@ check-asan: deps-check all $(TEST_HELPERS)
 	    CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' STEP_LDFLAGS= steps $(ASAN_DIR)/unit-tests
 	$(Q)rm -rf $(ASAN_DIR)/logs && mkdir -p $(ASAN_DIR)/logs
 	$(Q)cd $(ASAN_DIR) && $(ASAN_ENV) ./unit-tests >unit.log 2>&1 || { cat unit.log; exit 1; }
-	$(Q)cd tests && $(ASAN_ENV) $(PYTEST) -q -p no:cacheprovider --bin-dir=$(ASAN_DIR) test_[0-9][0-9]_*.py \
+	$(Q)cd tests && $(ASAN_ENV) $(SANDBOX:tools/%=../tools/%) -- $(PYTEST) -q -p no:cacheprovider \
+	    --bin-dir=$(ASAN_DIR) test_[0-9][0-9]_*.py \
 	    >$(ASAN_DIR)/pytest.log 2>&1 \
 	    || { tail -n 40 $(ASAN_DIR)/pytest.log; exit 1; }
 	$(Q)if [ -n "$$(ls -A $(ASAN_DIR)/logs)" ]; then cat $(ASAN_DIR)/logs/*; \

@@ -103,6 +103,15 @@ def run(step, *args, timeout=10, stdin=None, env=None, cwd=None, preexec=None, r
     """Runs ./step-NN [base args] ARGS to the end and returns a Result. A run
     that outlives its time limit is killed with its whole process group."""
     argv = [str(step_bin(step))] + ([] if raw_args else base_args(step)) + [str(a) for a in args]
+    return _run(step, argv, timeout, stdin, env, cwd, preexec)
+
+
+def run_binary(step, binary, *args, timeout=10, preexec=None):
+    """The same, with the step's binary at another place (a copy)."""
+    return _run(step, [str(binary), *map(str, args)], timeout, None, None, None, preexec)
+
+
+def _run(step, argv, timeout, stdin, env, cwd, preexec):
     full_env = dict(os.environ, **(env or {}))
     cpu0, t0 = _children_cpu(), time.monotonic()
     p = subprocess.Popen(

@@ -153,6 +153,7 @@ def test_stale_group_of_a_killed_run_is_removed(step):
     (["--cpu-period", "1000001"], "1000..1000000"),
     (["--cpus", "0.5", "--cpu-quota", "20000"], "cannot be combined"),
 ])
+@pytest.mark.given
 def test_bad_cpu_options_are_refused(step, opts, reason):
     r = run(step, *opts, "true")
     assert r.rc == 125 and len(r.err_lines) == 1 and reason in r.err, r.describe()

@@ -111,6 +111,7 @@ def _refused(r, *words):
     ("{host}", "HOST:CONTAINER"),
     ("{host}:/", "root"),
 ])
+@pytest.mark.given
 def test_bad_volume_specs_are_refused(step, host_dir, spec, reason):
     _refused(run(step, "-v", spec.format(host=host_dir), "true"), reason)
 
