@@ -69,7 +69,13 @@ def introduced_by(path):
     return int(m.group(1)) if m else None
 
 
+# Run only when named: make check-grader.
+ON_REQUEST = ("test_grader.py",)
+
+
 def pytest_ignore_collect(collection_path, config):
+    if Path(str(collection_path)).name in ON_REQUEST:
+        return not any(Path(str(collection_path)).name in a for a in config.args)
     step = introduced_by(collection_path)
     wanted = config.getoption("--step")
     if step is None:

@@ -161,7 +161,8 @@ GIVEN_DIRS = ("common", "rootfs", "tests")
 # Instructor material, left out of the handout: the benchmarks run the
 # solution and hold code of their own that does what the steps do; the
 # mutants are edits of the solution, and the proof that uses them needs it.
-NOT_HANDED_OUT = ("bench/", "mk/bench.mk", "mk/proof.mk", "tests/mutants.toml", "tools/check-handout.py")
+NOT_HANDED_OUT = ("bench/", "mk/bench.mk", "mk/proof.mk", "tests/mutants.toml", "tools/check-handout.py",
+                  "tests/hostile/", "tests/test_grader.py")
 
 
 def solution_lines(catalog, give=0, root=REPO):

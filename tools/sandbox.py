@@ -45,6 +45,7 @@ CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
 CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC = 0x2, 0x4, 0x8, 0x4000
 MS_PRIVATE, MS_SHARED = 1 << 18, 1 << 20
+MNT_DETACH = 2
 CONTROLLERS = ("cpu", "memory", "pids")
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -67,13 +68,22 @@ def mount(src, target, fstype, flags=0, data=None):
 
 
 def mountinfo():
-    """[(mount point, fstype, super options)] of the caller's mount table."""
-    rows = []
+    """[(mount point, fstype, super options)] of the caller's mount table,
+    the mount on top where several share a mount point."""
+    rows = {}
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         left, right = line.split(" - ", 1)
         fstype, _, superopts = right.split()[:3]
-        rows.append((left.split()[4], fstype, superopts))
-    return rows
+        rows.pop(left.split()[4], None)
+        rows[left.split()[4]] = (left.split()[4], fstype, superopts)
+    return list(rows.values())
+
+
+def replace_mount(target, fstype, flags=0, data=None):
+    """A fresh mount at target, the old one (and all below it) detached."""
+    if os.path.ismount(target):
+        check(libc.umount2(target.encode(), MNT_DETACH), f"detach {target}")
+    mount(fstype, target, fstype, flags, data)
 
 
 # ---- the sandbox's cgroups, made from outside ---------------------------------------
@@ -210,11 +220,11 @@ def build_view(cgroup_mounts, links, tmp_size):
     # the sandbox's own namespaces only, as systemd shares /.
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount(None, "/", None, MS_REC | MS_SHARED)
-    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    replace_mount("/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    replace_mount("/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     remount_cgroups(cgroup_mounts, links)
     for d in ("/tmp", "/run", "/dev/shm"):
-        mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_size}")
+        replace_mount(d, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_size}")
     if Path("/dev/mqueue").is_dir():  # never made here: /dev is the machine's
         mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
