@@ -118,7 +118,7 @@ $(BUILD)/segv: tests/helpers/segv.c
 # The harness runs in a sandbox of its own (tools/sandbox.py): namespaces, a
 # shared root as systemd makes it, a cgroup with limits; nothing a broken
 # step does reaches the machine.
-SANDBOX := $(PYTHON) tools/sandbox.py
+SANDBOX := $(PYTHON) "$(CURDIR)/tools/sandbox.py" --keep "$(CURDIR)"
 PYTEST_ARGS ?=
 pytest: all $(TEST_HELPERS)
 	$(Q)$(SANDBOX) -- $(PYTEST) tests $(PYTEST_ARGS)

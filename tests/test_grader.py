@@ -52,7 +52,7 @@ def grade_hostile(tree, name):
     results = tree / "results.json"
     results.unlink(missing_ok=True)
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, str(REPO / "tools" / "sandbox.py"), "--pids=2048",
+    r = subprocess.run([sys.executable, str(REPO / "tools" / "sandbox.py"), "--pids=2048", f"--keep={REPO}",
                         f"--time-limit={labtest.scaled(LIMIT):g}", "--",
                         sys.executable, str(tree / "tools" / "grade.py"), "--step=1",
                         f"--results={results}", f"--junit={tree / 'report.xml'}"],

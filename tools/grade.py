@@ -86,7 +86,8 @@ def run_tests(step, seed, scoring_only=False):
     report = REPO / WORK / f"step-{step:02d}.json"
     report.unlink(missing_ok=True)
     limit = labtest.scaled(STEP_TIME_LIMIT)
-    cmd = [sys.executable, str(REPO / "tools" / "sandbox.py"), f"--time-limit={limit:g}", "--",
+    cmd = [sys.executable, str(REPO / "tools" / "sandbox.py"), f"--time-limit={limit:g}",
+           f"--keep={REPO}", "--",
            *PYTEST, "-q", "-p", "no:cacheprovider", f"--step={step}", "--grading",
            f"--bin-dir={REPO / WORK / 'bin'}", f"--lab-report={report}"]
     if scoring_only:

@@ -13,7 +13,8 @@ limit. Inside it sees:
     mount, visibly, into the sandbox (and nowhere else: the sandbox's
     mounts are cut off from the machine's first);
   - a fresh /proc, /sys (this network namespace's links), /dev/mqueue;
-    tmpfs on /tmp, /run and /dev/shm, of a bounded size;
+    tmpfs on /tmp, /run and /dev/shm, of a bounded size (the current
+    directory, or each --keep, stays visible at its path even there);
   - its own cgroup as the root of each cgroup hierarchy the lab uses (cpu,
     memory, pids), so that the lab's groups are made inside it and go with
     it;
@@ -43,7 +44,7 @@ from pathlib import Path
 
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
 CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC = 0x2, 0x4, 0x8, 0x4000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC = 0x2, 0x4, 0x8, 0x1000, 0x4000
 MS_PRIVATE, MS_SHARED = 1 << 18, 1 << 20
 MNT_DETACH = 2
 CONTROLLERS = ("cpu", "memory", "pids")
@@ -215,16 +216,43 @@ def remount_cgroups(cgroup_mounts, links):
             (top / name).symlink_to(target)
 
 
-def build_view(cgroup_mounts, links, tmp_size):
+def keep_visible(keep, fresh):
+    """Directories of keep that the fresh mounts would hide (a checkout in
+    /tmp): each is bound again at its own path, under parents of the same
+    modes. Returns [(path, fd)] to bind once the fresh mounts are there."""
+    hidden = []
+    for k in keep:
+        k = os.path.realpath(k)
+        if any(k == f or k.startswith(f + "/") for f in fresh):
+            hidden.append((k, os.open(k, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC),
+                           [(str(p), p.stat().st_mode & 0o7777) for p in reversed(Path(k).parents)]))
+    return hidden
+
+
+def bind_again(hidden):
+    for path, fd, parents in hidden:
+        for parent, mode in parents:
+            if not os.path.isdir(parent):
+                os.mkdir(parent)
+                os.chmod(parent, mode)
+        os.makedirs(path, exist_ok=True)
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+
+
+def build_view(cgroup_mounts, links, tmp_size, keep):
     # Cut every mount off from the machine's, then share them again among
     # the sandbox's own namespaces only, as systemd shares /.
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount(None, "/", None, MS_REC | MS_SHARED)
+    fresh = ("/tmp", "/run", "/dev/shm")
+    hidden = keep_visible(keep, fresh)
     replace_mount("/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     replace_mount("/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     remount_cgroups(cgroup_mounts, links)
-    for d in ("/tmp", "/run", "/dev/shm"):
+    for d in fresh:
         replace_mount(d, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_size}")
+    bind_again(hidden)
     if Path("/dev/mqueue").is_dir():  # never made here: /dev is the machine's
         mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
@@ -266,7 +294,7 @@ def inside(groups, args):
           "unshare the namespaces")
     pid1 = os.fork()
     if pid1 == 0:
-        build_view(groups.cgroup_mounts, groups.links, args.tmp_size)
+        build_view(groups.cgroup_mounts, groups.links, args.tmp_size, args.keep or [os.getcwd()])
         init(args.command)
     _, status = os.waitpid(pid1, 0)
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
@@ -312,6 +340,9 @@ def main():
     ap.add_argument("--pids", type=int, default=4096, help="most processes at once")
     ap.add_argument("--memory", type=int, default=4 << 30, help="most memory, in bytes")
     ap.add_argument("--tmp-size", default="2g", help="size of /tmp, /run and /dev/shm each")
+    ap.add_argument("--keep", action="append", metavar="DIR",
+                    help="a directory that stays visible at its path, though it is in /tmp "
+                         "(repeatable; default: the current directory)")
     ap.add_argument("command", nargs="+")
     args = ap.parse_args()
     if os.geteuid() != 0:
