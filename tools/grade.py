@@ -25,6 +25,7 @@ Values the tests use are random but seeded: LAB_SEED=<seed> replays a run.
 """
 
 import argparse
+import ast
 import json
 import os
 import random
@@ -169,28 +170,35 @@ def grade(steps, seed, scoring_only=False):
 
 # ---- what the student reads --------------------------------------------------------------
 
+def unrepr(text):
+    """The string a repr() in a failure message stands for ('a\\nb' is a,
+    newline, b), or the text itself."""
+    try:
+        value = ast.literal_eval(text)
+        return value if isinstance(value, str) else text
+    except (ValueError, SyntaxError):
+        return text
+
+
 def explain(test):
     """One line: what the test expected and what it saw, from the failure's
     own message (values, not the test's source)."""
-    text = test.get("message") or ""
-    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    lines = [l.strip() for l in (test.get("message") or "").splitlines() if l.strip()]
     if not lines:
         return test["outcome"]
-    first = re.sub(r"^(AssertionError|Failed): ?", "", lines[0])
-    if not first and len(lines) > 1:
-        first = lines[1]
+    first = re.sub(r"^(AssertionError|Failed): ?", "", lines[0]) or (lines[1] if len(lines) > 1 else "")
     seen = {}
     for l in lines[1:]:
         m = re.match(r"^(exit status|stdout|stderr): (.*)", l)
         if m and m.group(1) not in seen:
-            seen[m.group(1)] = m.group(2)
+            seen[m.group(1)] = unrepr(m.group(2))
     parts = [f"exit {seen['exit status']}"] if "exit status" in seen else []
-    if seen.get("stdout") not in (None, "''"):
-        parts.append(f"stdout {one_line(seen['stdout'], 60)}")
-    errors = [e for e in re.split(r"\\n", seen.get("stderr", "")) if e and not re.match(r"^'?step-\d\d \[", e)]
+    if seen.get("stdout"):
+        parts.append(f"stdout {one_line(repr(seen['stdout']), 60)}")
+    errors = [e for e in seen.get("stderr", "").splitlines() if e and not re.match(r"^step-\d\d \[", e)]
     if errors:
-        parts.append(f"stderr {one_line(errors[-1], 100)}")
-    if not parts and first.startswith("command:"):
+        parts.append(f"stderr {one_line(repr(errors[-1]), 100)}")
+    if first.startswith("command:"):
         first = "failed: " + first
     return one_line(first + (f" — observed: {', '.join(parts)}" if parts else ""), 300)
 
