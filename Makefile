@@ -152,7 +152,12 @@ clean:
 
 # The comment at the top of this file and of each mk/*.mk.
 help:
-	@for f in Makefile $(sort $(wildcard mk/*.mk)); do \
+	@awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' Makefile; echo
+	@echo "The steps (make step-NN builds ./step-NN):"; echo
+	@for s in $(STEP_SRC); do \
+	    printf '  %-8s %s\n' "$$(basename $$s | cut -c1-7)" "$$(sed -n '2s/^ \* step-[0-9]*: //p' $$s)"; done
+	@echo
+	@for f in $(sort $(wildcard mk/*.mk)); do \
 	    awk '/^#/ { sub(/^# ?/, ""); print; next } { exit }' $$f; echo; done
 
 # Entry points that belong to one subsystem each (grading, benchmarks, the

@@ -1,10 +1,14 @@
 """The lab's own tooling: the rootfs recipe, make deps, the docs' generated
 diffs. (Not about one step: make grade leaves these out.)"""
 
+import json
 import os
 import re
+import shutil
 import stat
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from labtest import REPO
@@ -132,3 +136,68 @@ def test_each_step_reads_like_a_table_of_contents():
         assert "main" in funcs and "child_main" in funcs, path.name
         too_long += [f"{path.name}: {f}() is {n} lines" for f, n in funcs.items() if n > 60]
     assert not too_long, "\n".join(too_long)
+
+
+THROWAWAY_BLOCK = """    /* LAB:BEGIN throwaway */
+    /* A mechanism made up for this test. */
+    say("throwaway mechanism here");
+    /* LAB:END */
+"""
+
+
+def add_throwaway_step(tree):
+    """Step N+1 in a copy of the lab: the last step plus one LAB block, its
+    blocks.toml entry, a test file and a docs page; nothing else."""
+    last = sorted((tree / "steps").glob("step-[0-9][0-9]-*.c"))[-1]
+    n = int(last.name[5:7]) + 1
+    text = last.read_text().replace(f"step-{n - 1:02d}:", f"step-{n:02d}:", 1)
+    anchor = "    lab_child_exec(c);\n}"
+    assert anchor in text
+    (tree / "steps" / f"step-{n:02d}-throwaway.c").write_text(text.replace(anchor, THROWAWAY_BLOCK + anchor))
+    with open(tree / "steps" / "blocks.toml", "a") as f:
+        f.write(f'\n[throwaway]\nstep = {n}\ntodo = """Say that the throwaway mechanism is here."""\nman = ["say(3lab)"]\n')
+    (tree / "tests" / f"test_{n:02d}_throwaway.py").write_text(
+        "from labtest import run\n\n\ndef test_throwaway_is_here(step):\n"
+        "    r = run(step, 'true')\n    assert 'throwaway mechanism here' in r.err, r.describe()\n")
+    (tree / "docs" / f"step-{n:02d}-throwaway.md").write_text(
+        f"# Step {n:02d}: throwaway\n\n<!-- BEGIN GENERATED: do not edit; run make docs -->\n"
+        "<!-- END GENERATED -->\n")
+    return n
+
+
+def test_a_new_step_is_picked_up_everywhere(tmp_path):
+    """Adding a step means its file, its blocks.toml entry, its test file and
+    its page: make, make help, the docs, the handout, the grader and the demo
+    find it with no other change."""
+    sys.path.insert(0, str(REPO / "tools"))
+    import handout
+    tree = Path(tempfile.mkdtemp(prefix="throwaway-", dir=REPO / "build")) / "lab"
+    try:
+        handout.write_handout(tree, None, give=99)
+        n = add_throwaway_step(tree)
+        name = f"step-{n:02d}"
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        make = lambda *a: subprocess.run(["make", "-s", "--no-print-directory", *a], cwd=tree, env=env,  # noqa: E731
+                                         capture_output=True, text=True)
+        assert make("all").returncode == 0 and (tree / name).exists()
+        assert name in make("help").stdout
+        assert subprocess.run([sys.executable, "tools/mkdocs.py", "--check"], cwd=tree).returncode != 0
+        assert make("docs").returncode == 0
+        page = (tree / "docs" / f"{name}-throwaway.md").read_text()
+        assert "+    say(\"throwaway mechanism here\");" in page
+        assert subprocess.run([sys.executable, "tools/mkdocs.py", "--check"], cwd=tree).returncode == 0
+        r = subprocess.run([sys.executable, "tools/handout.py", "--out", str(tmp_path / "h"),
+                            "--tar", str(tmp_path / "h.tgz")], cwd=tree, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        stripped = (tmp_path / "h" / "steps" / f"{name}-throwaway.c").read_text()
+        assert f"TODO(step {n:02d}, throwaway)" in stripped and "throwaway mechanism here" not in stripped
+        r = subprocess.run([sys.executable, "tools/grade.py", f"--step={n}", "--scoring-only",
+                            f"--summary={tmp_path / 's.json'}", f"--results={tmp_path / 'r.json'}",
+                            f"--junit={tmp_path / 'j.xml'}"], cwd=tree, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        got = json.loads((tmp_path / "s.json").read_text())[f"{n:02d}"]
+        assert got["got"] == got["worth"] > 0 and got["scoring"] == 1, got
+        r = subprocess.run(["tools/demo.sh", name], cwd=tree, capture_output=True, text=True)
+        assert r.returncode == 0 and "throwaway mechanism here" in r.stderr, r.stdout + r.stderr
+    finally:
+        shutil.rmtree(tree.parent, ignore_errors=True)
