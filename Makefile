@@ -85,16 +85,20 @@ $(foreach s,$(STEP_SRC),$(eval $(call step_rule,$(s))))
 
 # ---- the rootfs ---------------------------------------------------------------
 
-# The chroot-escape lesson of steps 03 and 04 runs inside the rootfs, which
-# has no libc: link it statically.
-$(BUILD)/chroot-escape: rootfs/chroot-escape.c
+# Small programs some lessons run inside the container (rootfs/helpers/*.c:
+# the chroot escape of steps 03-04, ipcmk for step 09, ...). The rootfs has
+# no libc: they are linked statically, and installed as /bin/<name>.
+HELPER_SRC := $(sort $(wildcard rootfs/helpers/*.c))
+HELPERS := $(HELPER_SRC:rootfs/helpers/%.c=$(BUILD)/helpers/%)
+
+$(BUILD)/helpers/%: rootfs/helpers/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -static -o $@ $<
 
 rootfs: $(ROOTFS_STAMP)
 
-$(ROOTFS_STAMP): rootfs/build.sh $(BUILD)/chroot-escape $(BUSYBOX)
-	$(Q)rootfs/build.sh "$(BUSYBOX)" $(ROOTFS) $(BUILD)/chroot-escape
+$(ROOTFS_STAMP): rootfs/build.sh $(HELPERS) $(BUSYBOX)
+	$(Q)rootfs/build.sh "$(BUSYBOX)" $(ROOTFS) $(HELPERS)
 
 # ---- dependencies, tests, demo -------------------------------------------------
 

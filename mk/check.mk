@@ -48,10 +48,10 @@ CPPCHECK := cppcheck --enable=warning,style,performance,portability --error-exit
 check-static: deps-check
 	$(Q)for cc in gcc clang; do \
 	    $(MAKE) -s --no-print-directory BUILD=$(BUILD)/static-$$cc OUT=$(BUILD)/static-$$cc CC=$$cc \
-	        steps $(BUILD)/static-$$cc/unit-tests $(BUILD)/static-$$cc/chroot-escape \
+	        steps $(BUILD)/static-$$cc/unit-tests $(HELPERS:$(BUILD)/%=$(BUILD)/static-$$cc/%) \
 	        $(BUILD)/static-$$cc/segv || exit 1; \
 	done
-	$(Q)$(CPPCHECK) common steps rootfs/chroot-escape.c
+	$(Q)$(CPPCHECK) common steps rootfs/helpers
 	@echo "check-static: gcc and clang -Werror, cppcheck: no findings"
 
 # ---- valgrind ---------------------------------------------------------------------

@@ -59,6 +59,15 @@ def default_rootfs():
     return Path(os.environ.get("LAB_TEST_ROOTFS") or REPO / "rootfs" / "busybox")
 
 
+def container_mounts(step):
+    """The mount points every container of the step has, from the host's
+    side: its root, its /proc, and what later steps add."""
+    points = ["/", "/proc"]
+    if step >= 9:
+        points.append("/dev/mqueue")
+    return sorted(points)
+
+
 def base_args(step):
     """Options every run gets: the rootfs, where the binary may not find it
     by itself (a build outside the repository, such as a sanitizer build)."""

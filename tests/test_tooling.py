@@ -14,7 +14,7 @@ from pathlib import Path
 from labtest import REPO
 
 BUILD = REPO / "rootfs" / "build.sh"
-ESCAPE = REPO / "build" / "chroot-escape"
+ESCAPE = REPO / "build" / "helpers" / "chroot-escape"
 
 
 def build_rootfs(busybox, dest):
@@ -30,7 +30,7 @@ def test_rootfs_holds_busybox_applets_dirs_and_etc(tmp_path):
     assert os.readlink(dest / "bin" / "ls") == "../bin/busybox"
     assert os.readlink(dest / "usr" / "bin" / "awk") == "../../bin/busybox"
     assert (dest / "bin" / "sh").resolve() == (dest / "bin" / "busybox").resolve()
-    for d in ["proc", "sys", "dev", "tmp", "root", "etc", "mnt"]:
+    for d in ["proc", "sys", "dev", "dev/mqueue", "tmp", "root", "etc", "mnt"]:
         assert (dest / d).is_dir(), d
     assert (dest / "etc" / "passwd").read_text().startswith("root:x:0:0:")
     assert "root:x:0:" in (dest / "etc" / "group").read_text()
