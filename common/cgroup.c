@@ -27,6 +27,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -77,6 +78,26 @@ static int set_layout(struct cg_layout *l, enum cg_version v, const char *contro
     return 0;
 }
 
+/* A v1 hierarchy, and the options that mount it again: its super options
+ * without rw/ro ("cpu,cpuacct", "name=systemd"). */
+static int set_v1_layout(struct cg_layout *l, const char *controller, const char *root,
+                         const char *superopts)
+{
+    char *o, *save, opts[sizeof(l->options)];
+    size_t n = 0;
+    int err;
+
+    if ((err = set_layout(l, CG_V1, controller, root)) < 0)
+        return err;
+    if (path_printf(opts, sizeof(opts), "%s", superopts) < 0)
+        return -ENAMETOOLONG;
+    l->options[0] = '\0';
+    for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save))
+        if (strcmp(o, "rw") != 0 && strcmp(o, "ro") != 0)
+            n += (size_t)snprintf(l->options + n, sizeof(l->options) - n, "%s%s", n ? "," : "", o);
+    return n < sizeof(l->options) ? 0 : -ENAMETOOLONG;
+}
+
 /* mountinfo(5): "... mount-point options [optional fields] - fstype source superopts" */
 static bool parse_mount_line(char *line, char **mnt, char **fstype, char **superopts)
 {
@@ -107,7 +128,7 @@ int cg_detect_from(struct cg_layout *l, const char *controller, FILE *mountinfo)
         if (!parse_mount_line(line, &mnt, &fstype, &superopts))
             continue;
         if (strcmp(fstype, "cgroup") == 0 && has_word(superopts, controller))
-            return set_layout(l, CG_V1, controller, mnt);
+            return set_v1_layout(l, controller, mnt, superopts);
         if (strcmp(fstype, "cgroup2") == 0 && !v2root[0] && v2_has_controller(mnt, controller))
             snprintf(v2root, sizeof(v2root), "%s", mnt);
     }
@@ -305,6 +326,84 @@ int cg_set_cpu_limit(struct cg_group *g, long quota_us, long period_us)
     return write_value(g, d->path, "cpu.cfs_quota_us", "%ld", quota_us > 0 ? quota_us : -1L);
 }
 
+/* A control file of the group that may be missing (a kernel without swap
+ * accounting has no memory.swap.max): whether it is there. */
+static bool has_file(const struct cg_dir *d, const char *file)
+{
+    char path[PATH_MAX];
+
+    return path_join(path, sizeof(path), d->path, file) == 0 && access(path, F_OK) == 0;
+}
+
+static int swap_unsupported(struct cg_group *g, const struct cg_dir *d, const char *file)
+{
+    snprintf(g->what, sizeof(g->what), "--memory-swap: the memory controller here does not limit "
+             "swap (%s has no %s)", d->path, file);
+    return -EOPNOTSUPP;
+}
+
+int cg_set_memory_limit(struct cg_group *g, long long memory_bytes, long long swap_total)
+{
+    struct cg_dir *d;
+    int err;
+
+    if (memory_bytes <= 0)
+        return 0;
+    if (!(d = dir_of(g, "memory")))
+        return -ENOENT;
+    if (d->layout.version == CG_V2) {
+        if ((err = write_value(g, d->path, "memory.max", "%lld", memory_bytes)) < 0)
+            return err;
+        if (!has_file(d, "memory.swap.max"))
+            return swap_total ? swap_unsupported(g, d, "memory.swap.max") : 0;
+        if (swap_total == LAB_UNLIMITED)
+            return write_value(g, d->path, "memory.swap.max", "max");
+        return write_value(g, d->path, "memory.swap.max", "%lld",
+                           swap_total ? swap_total - memory_bytes : memory_bytes);
+    }
+    /* v1 checks memsw against the memory limit: the memory limit first. */
+    if ((err = write_value(g, d->path, "memory.limit_in_bytes", "%lld", memory_bytes)) < 0)
+        return err;
+    if (!has_file(d, "memory.memsw.limit_in_bytes"))
+        return swap_total ? swap_unsupported(g, d, "memory.memsw.limit_in_bytes") : 0;
+    return write_value(g, d->path, "memory.memsw.limit_in_bytes", "%lld",
+                       swap_total == LAB_UNLIMITED ? -1 : swap_total ? swap_total : 2 * memory_bytes);
+}
+
+int cg_set_pids_limit(struct cg_group *g, long n)
+{
+    struct cg_dir *d;
+
+    if (n == 0)
+        return 0;
+    if (!(d = dir_of(g, "pids")))
+        return -ENOENT;
+    if (n == LAB_UNLIMITED)
+        return write_value(g, d->path, "pids.max", "max");
+    return write_value(g, d->path, "pids.max", "%ld", n);
+}
+
+int cg_oom_kills(struct cg_group *g)
+{
+    struct cg_dir *d = dir_of(g, "memory");
+    char path[PATH_MAX], text[1024];
+    const char *line;
+    int err;
+
+    if (!d)
+        return -ENOENT;
+    if (path_join(path, sizeof(path), d->path,
+                  d->layout.version == CG_V2 ? "memory.events" : "memory.oom_control") < 0)
+        return -ENAMETOOLONG;
+    snprintf(g->what, sizeof(g->what), "read %s", path);
+    if ((err = file_read(path, text, sizeof(text))) < 0)
+        return err;
+    for (line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, "oom_kill ", 9) == 0)
+            return atoi(line + 9);
+    return 0;
+}
+
 int cg_add_pid(struct cg_group *g, pid_t pid)
 {
     for (int i = 0; i < g->ndirs; i++) {
@@ -403,6 +502,33 @@ int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *remov
     }
     closedir(d);
     return 0;
+}
+
+int cg_mount_view(struct cg_group *g, const char *dir)
+{
+    const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    char where[PATH_MAX];
+
+    if (g->ndirs == 0)
+        return 0;
+    snprintf(g->what, sizeof(g->what), "mount cgroup2 on %s", dir);
+    if (g->dirs[0].layout.version == CG_V2)
+        return mount("cgroup2", dir, "cgroup2", ro, NULL) < 0 ? -errno : 0;
+    snprintf(g->what, sizeof(g->what), "mount a tmpfs on %s", dir);
+    if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+        return -errno;
+    for (int i = 0; i < g->ndirs; i++) {
+        const struct cg_layout *l = &g->dirs[i].layout;
+        const char *name = strrchr(l->root, '/') + 1;
+
+        if (path_join(where, sizeof(where), dir, name) < 0)
+            return -ENAMETOOLONG;
+        snprintf(g->what, sizeof(g->what), "mount cgroup -o %s on %s", l->options, where);
+        if (mkdir(where, 0755) < 0 || mount("cgroup", where, "cgroup", ro, l->options) < 0)
+            return -errno;
+    }
+    snprintf(g->what, sizeof(g->what), "remount %s read-only", dir);
+    return mount(NULL, dir, NULL, MS_REMOUNT | ro, NULL) < 0 ? -errno : 0;
 }
 
 pid_t cg_clone_into(struct cg_group *g, int (*fn)(void *), void *arg, int flags)

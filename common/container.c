@@ -121,15 +121,19 @@ void lab_release(struct container *c)
         die_errno(err, "release the child");
 }
 
-int lab_wait(struct container *c)
+void lab_wait(struct container *c)
 {
-    int err, wstatus;
+    int err;
 
-    if ((err = proc_wait(c->pid, &wstatus)) < 0)
+    if ((err = proc_wait(c->pid, &c->wstatus)) < 0)
         die_errno(err, "wait for the child");
     c->pid = 0;
+}
+
+int lab_end(struct container *c)
+{
     cleanup(c);
-    return proc_exit_status(wstatus);
+    return proc_exit_status(c->wstatus);
 }
 
 /* Removes what the container made on the host; also runs when die() ends
@@ -158,6 +162,40 @@ static void cleanup(void *arg)
         nl_close(&nl);
         c->veth_created = false;
     }
+}
+
+static char *next_buffer(void)
+{
+    static char bufs[4][32];
+    static int next;
+
+    return bufs[next++ % 4];
+}
+
+const char *lab_bytes(long long n)
+{
+    static const char units[] = "bkmg";
+    char *buf = next_buffer();
+    int u = 0;
+
+    if (n <= 0)
+        return "no limit";
+    while (u < 3 && n % 1024 == 0) {
+        n /= 1024;
+        u++;
+    }
+    snprintf(buf, 32, "%lld%c", n, units[u]);
+    return buf;
+}
+
+const char *lab_count(long n)
+{
+    char *buf = next_buffer();
+
+    if (n <= 0)
+        return "no limit";
+    snprintf(buf, 32, "%ld", n);
+    return buf;
 }
 
 /* ---- the child ---------------------------------------------------------- */

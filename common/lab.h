@@ -75,6 +75,8 @@ _Noreturn void die_status(int status, int errnum, const char *fmt, ...) LAB_PRIN
 #define LAB_MAX_VOLUMES 16
 #define LAB_HOSTNAME_MAX 64
 #define LAB_CPU_PERIOD_DEFAULT 100000L /* us, the kernel's and docker's default */
+#define LAB_MEMORY_MIN (6LL << 20)     /* docker run's smallest --memory */
+#define LAB_UNLIMITED (-1)             /* --memory-swap -1, --pids-limit -1 */
 
 struct lab_volume {
     char host[PATH_MAX];      /* absolute, resolved on the host */
@@ -102,6 +104,9 @@ struct lab_opts {
     long cpu_quota_us;                 /* 0: no CPU cap */
     struct lab_volume volumes[LAB_MAX_VOLUMES];
     int nvolumes;
+    long long memory_bytes;            /* 0: no memory limit */
+    long long memory_swap_bytes;       /* memory + swap; 0: docker's default, -1: unlimited */
+    long pids_limit;                   /* 0: none given; -1: unlimited */
 };
 
 enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
@@ -126,6 +131,8 @@ int parse_microseconds(const char *s, long min, long max, long *out, const char 
 int parse_ipv4_prefix(const char *s, struct lab_ipv4 *out, const char **why);
 int parse_volume(const char *s, struct lab_volume *out, const char **why);
 int parse_env(const char *s, const char **why);
+int parse_bytes(const char *s, long long *out, const char **why);
+int parse_pids_limit(const char *s, long *out, const char **why);
 
 /* ---- proc.c: the child process ---------------------------------------- */
 
@@ -227,6 +234,7 @@ struct cg_layout {
     enum cg_version version;
     char controller[16];        /* "cpu" */
     char root[PATH_MAX];        /* the hierarchy's mount point */
+    char options[64];           /* v1: what it is mounted with ("cpu,cpuacct") */
 };
 
 /* The group's directory in one hierarchy. */
@@ -265,6 +273,21 @@ int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name);
 int cg_add_controller(struct cg_group *g, const struct cg_layout *l);
 /* quota_us <= 0 removes the cap. */
 int cg_set_cpu_limit(struct cg_group *g, long quota_us, long period_us);
+/* memory_bytes > 0: the memory limit; swap_total, memory and swap together,
+ * as docker run's --memory-swap: 0 for docker's default (as much swap as
+ * memory, where the kernel limits swap), LAB_UNLIMITED, or bytes (equal to
+ * memory_bytes: no swap). -EOPNOTSUPP when a swap limit was asked for and
+ * this kernel's controller has none. */
+int cg_set_memory_limit(struct cg_group *g, long long memory_bytes, long long swap_total);
+/* n > 0: at most n processes; LAB_UNLIMITED: no limit; 0: nothing written. */
+int cg_set_pids_limit(struct cg_group *g, long n);
+/* How many processes the kernel's OOM killer has killed in the group. */
+int cg_oom_kills(struct cg_group *g);
+/* Mounts, read-only at dir, the cgroup hierarchies the group is in, as the
+ * caller sees them: from inside a cgroup namespace rooted at the group, its
+ * own files and nothing above. v2: one cgroup2 at dir; v1: a tmpfs at dir
+ * and one hierarchy per directory below it (dir/cpu, dir/memory, ...). */
+int cg_mount_view(struct cg_group *g, const char *dir);
 /* Moves pid into the group, in every hierarchy it is in. */
 int cg_add_pid(struct cg_group *g, pid_t pid);
 /* rmdir, retrying while the kernel still holds the last tasks; also removes
@@ -378,6 +401,7 @@ struct container {
     /* 07: the cgroup */
     struct cg_group cg;                /* lab/<pid> */
     bool in_cgroup;                    /* started inside it (clone3) */
+    int wstatus;                       /* how the child ended, once waited for */
 };
 
 #ifndef LAB_STEP
@@ -400,9 +424,16 @@ void lab_net_claim(struct container *c);
 void lab_started(struct container *c, int flags);
 /* Parent: sync point GO, the child may run the command. */
 void lab_release(struct container *c);
-/* Parent, last: waits for the child, removes what the container made on
- * the host, and returns the exit status docker run would. */
-int lab_wait(struct container *c);
+/* Parent: waits for the child to end (what it made is still there). */
+void lab_wait(struct container *c);
+/* Parent, last: removes what the container made on the host, and returns
+ * the exit status docker run would. */
+int lab_end(struct container *c);
+
+/* For narration: "32m", "1g", "512k", "100b" for a size; "64" for a count;
+ * "no limit" for 0 or LAB_UNLIMITED. In one of four static buffers. */
+const char *lab_bytes(long long n);
+const char *lab_count(long n);
 
 /* Child, first thing: narrate as the child; die with the parent; wait at
  * sync point GO; then the safety net: refuse to go on while still in one

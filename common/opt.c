@@ -32,6 +32,8 @@ enum {
     KEY_CPU_PERIOD,
     KEY_CPU_QUOTA,
     KEY_TIMINGS,
+    KEY_MEMORY_SWAP,
+    KEY_PIDS_LIMIT,
 };
 
 struct opt_def {
@@ -57,6 +59,9 @@ static const struct opt_def defs[] = {
     { "cpu-period", KEY_CPU_PERIOD, 7, "US", "CFS period in microseconds (1000..1000000)" },
     { "cpu-quota", KEY_CPU_QUOTA, 7, "US", "CPU time per period in microseconds (1000..)" },
     { "volume", 'v', 8, "HOST:CONT[:ro|:rw]", "bind-mount a host path (repeatable)" },
+    { "memory", 'm', 10, "BYTES", "memory limit, with b, k, m or g (at least 6m)" },
+    { "memory-swap", KEY_MEMORY_SWAP, 10, "BYTES", "memory plus swap (-1: unlimited swap)" },
+    { "pids-limit", KEY_PIDS_LIMIT, 10, "N", "most processes at once (-1: unlimited)" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -71,6 +76,8 @@ struct parse_state {
     size_t errlen;
     bool cpus_set, period_set, quota_set;
 };
+
+
 
 static int fail(struct parse_state *ps, const char *fmt, ...) LAB_PRINTF(2, 3);
 static int fail(struct parse_state *ps, const char *fmt, ...)
@@ -192,6 +199,22 @@ static int add_env(struct parse_state *ps, const char *spec)
     return 0;
 }
 
+/* --memory and --memory-swap: checked against each other in finish(). */
+static int set_bytes(struct parse_state *ps, const char *name, const char *arg, long long *out)
+{
+    const char *why;
+
+    if (strcmp(name, "--memory-swap") == 0 && strcmp(arg, "-1") == 0) {
+        *out = LAB_UNLIMITED;
+        return 0;
+    }
+    if (parse_bytes(arg, out, &why) < 0)
+        return fail(ps, "%s '%s': %s", name, SHORT(arg), why);
+    if (*out < LAB_MEMORY_MIN)
+        return fail(ps, "%s '%s': is below 6m, the smallest limit docker run allows", name, SHORT(arg));
+    return 0;
+}
+
 static int parse_one(struct parse_state *ps, int key, const char *arg)
 {
     struct lab_opts *o = ps->o;
@@ -240,6 +263,14 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         return 0;
     case 'v':
         return add_volume(ps, arg);
+    case 'm':
+        return set_bytes(ps, "--memory", arg, &o->memory_bytes);
+    case KEY_MEMORY_SWAP:
+        return set_bytes(ps, "--memory-swap", arg, &o->memory_swap_bytes);
+    case KEY_PIDS_LIMIT:
+        if (parse_pids_limit(arg, &o->pids_limit, &why) < 0)
+            return fail(ps, "--pids-limit '%s': %s", SHORT(arg), why);
+        return 0;
     }
     return fail(ps, "internal error: option %d has no parser", key);
 }
@@ -290,9 +321,17 @@ static void build_tables(int step, struct option *longs, char *shorts)
 
 static int finish(struct parse_state *ps)
 {
+    const struct lab_opts *o = ps->o;
+
     if (ps->cpus_set && (ps->period_set || ps->quota_set))
         return fail(ps, "--cpus cannot be combined with --cpu-period or --cpu-quota "
                         "(as in docker run)");
+    if (o->memory_swap_bytes && !o->memory_bytes)
+        return fail(ps, "--memory-swap needs --memory: it is memory and swap together "
+                        "(as in docker run)");
+    if (o->memory_swap_bytes > 0 && o->memory_swap_bytes < o->memory_bytes)
+        return fail(ps, "--memory-swap %lld is smaller than --memory %lld: it is memory and swap "
+                        "together, so at least --memory", o->memory_swap_bytes, o->memory_bytes);
     return 0;
 }
 

@@ -41,7 +41,7 @@ chmod 0755 "$tmp/bin/busybox"
     ln -sf "${up}bin/busybox" "$tmp/$applet"
 done
 
-mkdir -p "$tmp/proc" "$tmp/sys" "$tmp/dev/mqueue" "$tmp/etc" "$tmp/tmp" "$tmp/root" "$tmp/mnt"
+mkdir -p "$tmp/proc" "$tmp/sys/fs/cgroup" "$tmp/dev/mqueue" "$tmp/etc" "$tmp/tmp" "$tmp/root" "$tmp/mnt"
 chmod 1777 "$tmp/tmp"
 chmod 0700 "$tmp/root"
 cat > "$tmp/etc/passwd" <<'PASSWD'

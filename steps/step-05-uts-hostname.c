@@ -62,6 +62,7 @@ static void switch_root(struct container *c)
     /* LAB:END */
 }
 
+
 /* Runs in the child, in the new namespaces: finish the container's view of
  * the system, then become the command. Does not return. */
 static int child_main(void *arg)
@@ -123,5 +124,6 @@ int main(int argc, char *argv[])
     /* Sync point GO: the child may run the command. */
     lab_release(&c);
     /* Wait for it, clean up, and end as it ended. */
-    return lab_wait(&c);
+    lab_wait(&c);
+    return lab_end(&c);
 }

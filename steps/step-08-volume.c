@@ -145,6 +145,7 @@ static void bring_up_network(struct container *c)
     /* LAB:END */
 }
 
+
 /* Runs in the child, in the new namespaces: finish the container's view of
  * the system, then become the command. Does not return. */
 static int child_main(void *arg)
@@ -299,5 +300,6 @@ int main(int argc, char *argv[])
     /* Sync point GO: the child may run the command. */
     lab_release(&c);
     /* Wait for it, clean up, and end as it ended. */
-    return lab_wait(&c);
+    lab_wait(&c);
+    return lab_end(&c);
 }

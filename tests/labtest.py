@@ -396,23 +396,34 @@ def host_addresses(link):
 
 # ---- cgroups ----------------------------------------------------------------------
 
-def cpu_layout():
+def layout(controller):
     """('v1', '/sys/fs/cgroup/cpu') or ('v2', '/sys/fs/cgroup'): where this
-    machine's cpu controller is, found the way the lab finds it."""
+    machine's controller is, found the way the lab finds it."""
     v2 = None
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         left, right = line.split(" - ", 1)
         fstype, _, superopts = right.split()[:3]
         mnt = left.split()[4]
-        if fstype == "cgroup" and "cpu" in superopts.split(","):
+        if fstype == "cgroup" and controller in superopts.split(","):
             return "v1", mnt
         if fstype == "cgroup2" and v2 is None:
             try:
-                if "cpu" in Path(mnt, "cgroup.controllers").read_text().split():
+                if controller in Path(mnt, "cgroup.controllers").read_text().split():
                     v2 = mnt
             except OSError:
                 pass
     return ("v2", v2) if v2 else (None, None)
+
+
+def cpu_layout():
+    return layout("cpu")
+
+
+def group_dir(controller, pid):
+    """The container's group in the controller's hierarchy: lab/<pid>."""
+    version, root = layout(controller)
+    assert version, f"no {controller} controller on this machine"
+    return Path(root, "lab", str(pid))
 
 
 def cpu_limit(group):
@@ -423,3 +434,48 @@ def cpu_limit(group):
         return (None if quota == "max" else int(quota)), int(period)
     quota = int(Path(group, "cpu.cfs_quota_us").read_text())
     return (None if quota < 0 else quota), int(Path(group, "cpu.cfs_period_us").read_text())
+
+
+def memory_limits(pid):
+    """(memory, memory+swap) of the container's group, in bytes, as docker
+    run's --memory and --memory-swap mean them: None for no limit, "n/a"
+    for a swap limit this kernel's controller does not have."""
+    version, _ = layout("memory")
+    d = group_dir("memory", pid)
+    def number(name):
+        text = Path(d, name).read_text().strip()
+        return None if text in ("max", "-1") or int(text) >= 2**62 else int(text)
+    if version == "v2":
+        memory = number("memory.max")
+        if not Path(d, "memory.swap.max").exists():
+            return memory, "n/a"
+        swap = number("memory.swap.max")
+        return memory, None if swap is None or memory is None else memory + swap
+    memory = number("memory.limit_in_bytes")
+    if not Path(d, "memory.memsw.limit_in_bytes").exists():
+        return memory, "n/a"
+    return memory, number("memory.memsw.limit_in_bytes")
+
+
+def pids_limit(pid):
+    text = Path(group_dir("pids", pid), "pids.max").read_text().strip()
+    return None if text == "max" else int(text)
+
+
+def oom_kills(pid):
+    version, _ = layout("memory")
+    name = "memory.events" if version == "v2" else "memory.oom_control"
+    for line in Path(group_dir("memory", pid), name).read_text().splitlines():
+        if line.startswith("oom_kill "):
+            return int(line.split()[1])
+    return 0
+
+
+def memory_limits_supported_swap():
+    """Whether this kernel's memory controller limits swap (v1: memsw files;
+    v2: memory.swap.max, on any group but the root)."""
+    version, root = layout("memory")
+    if version == "v1":
+        return Path(root, "memory.memsw.limit_in_bytes").exists()
+    candidates = [Path(root)] + [d for d in Path(root).iterdir() if d.is_dir()]
+    return any(Path(d, "memory.swap.max").exists() for d in candidates)

@@ -96,13 +96,24 @@ MATRIX = [
     (8, ["-v", ":/mnt"], 125, ["-v", "empty part"]),
     (8, ["-v", "/" + LONG + ":/mnt"], 125, ["-v", "too long"]),
     (8, ["-v", "/tmp:/" + LONG], 125, ["-v", "too long"]),
+    # step 10: --memory, --memory-swap, --pids-limit
+    (10, ["-m"], 125, ["-m/--memory", "needs a value"]),
+    (10, ["-m", "1q"], 125, ["--memory", "unknown unit"]),
+    (10, ["-m", "1kb"], 125, ["--memory", "unknown unit"]),
+    (10, ["-m", "9" * 30], 125, ["--memory", "too large"]),
+    (10, ["-m", "1m"], 125, ["--memory", "below 6m"]),
+    (10, ["--memory-swap", "-1"], 125, ["--memory-swap needs --memory"]),
+    (10, ["-m", "8m", "--memory-swap", "7m"], 125, ["smaller than --memory"]),
+    (10, ["--pids-limit", "0"], 125, ["--pids-limit", "at least 1"]),
+    (10, ["--pids-limit", LONG], 125, ["--pids-limit"]),
 ]
 
 # Options, and the step that introduces each: an earlier step refuses them.
 LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname", "x"]),
                  (6, ["--net"]), (6, ["--ip", "10.200.0.2/30"]), (7, ["--cpus", "1"]),
                  (7, ["--cpu-period", "100000"]), (7, ["--cpu-quota", "10000"]),
-                 (8, ["-v", "/tmp:/mnt"])]
+                 (8, ["-v", "/tmp:/mnt"]), (10, ["-m", "64m"]), (10, ["--memory-swap", "-1"]),
+                 (10, ["--pids-limit", "64"])]
 
 SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
