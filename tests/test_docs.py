@@ -26,6 +26,8 @@ A transcript is a fenced block whose info string starts with `console`:
                              (`grep NSpid /proc/48213/status`)
     `myhost`                 the host's hostname
     `/home/me/lab`           the directory of the lab
+  Columns are padded to fit what they hold, which varies: a run of two or
+  more spaces matches any run of spaces.
 - A command ending in `&` (a background job) is shown with the job line an
   interactive shell prints, `[1] 48211`; the test's shell is not
   interactive and does not print it. Before the next command, the test waits
@@ -161,7 +163,9 @@ def line_pattern(expected, bound):
         elif part in host_values():
             out.append(re.escape(host_values()[part]))
         else:
-            out.append(re.escape(part))
+            # Columns are padded to the widest value, which varies: a run of
+            # two or more spaces stands for any run of spaces.
+            out += [" +" if re.fullmatch(r"  +", s) else re.escape(s) for s in re.split(r"(  +)", part)]
     return re.compile("".join(out))
 
 
@@ -377,6 +381,8 @@ def test_placeholders_match_what_varies():
     assert match(["pid 48213"], ["pid 78"], {"48213": "77"}) is None
     assert match(["...", "end"], ["end"], {}) == {}
     assert match(["exact"], ["exact", "and more"], {}) is None
+    assert match(["a b"], ["a  b"], {}) is None
+    assert match(["lab48212@if2    UP"], ["lab123@if2       UP"], {}) == {"48212": "123"}
 
 
 def test_a_wrong_output_fails_and_says_where():
