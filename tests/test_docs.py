@@ -257,10 +257,16 @@ class Shell:
         return out
 
     def close(self):
-        """Kills the containers of background jobs still running (their lab
-        processes then clean up and exit), and the shell."""
+        """Ends what the block left running: the containers of background
+        jobs are killed (SIGKILL), so that their lab processes clean up and
+        exit; then whatever else is left, and the shell."""
         try:
-            self.run('for __j in $(jobs -p); do pkill -KILL -P "$__j"; done; wait', timeout=30)
+            labs = [pid for pid in descendants(self.p.pid) if is_lab(pid) and not is_lab(parent(pid))]
+            for lab in labs:
+                for child in children(lab):
+                    kill(child)
+            labtest.wait_until(lambda: not any(os.path.exists(f"/proc/{p}") for p in labs), timeout=10)
+            self.run("kill -KILL $(jobs -p) 2>/dev/null; wait", timeout=30)
             self.send("exit\n")
             self.p.wait(timeout=labtest.scaled(10))
         except (AssertionError, OSError, subprocess.TimeoutExpired):
@@ -268,6 +274,43 @@ class Shell:
             self.p.wait()
         finally:
             os.close(self.master)
+
+
+def children(pid):
+    try:
+        return [int(c) for t in os.listdir(f"/proc/{pid}/task")
+                for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def descendants(pid):
+    found = []
+    for c in children(pid):
+        found += [c, *descendants(c)]
+    return found
+
+
+def parent(pid):
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def is_lab(pid):
+    """Whether pid runs one of the lab's steps."""
+    try:
+        return re.fullmatch(r"step-\d\d", Path(os.readlink(f"/proc/{pid}/exe")).name) is not None
+    except OSError:
+        return False
+
+
+def kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def substitute(command, bound):
