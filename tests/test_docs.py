@@ -47,6 +47,8 @@ such as `make grade`; they are not run here. Each step's "Demo:" line, the
 test_each_step_demo_runs: it must not fail as a lab (status 125).
 """
 
+import codecs
+import fcntl
 import os
 import pty
 import re
@@ -57,7 +59,6 @@ import struct
 import subprocess
 import termios
 import time
-import fcntl
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,6 +216,7 @@ class Shell:
                                   preexec_fn=controlling_terminal)
         os.close(slave)
         self.pending = ""
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.serial = 0
         # sudo marks what needs root; the test is root.
         self.run('sudo() { "$@"; }')
@@ -231,7 +233,7 @@ class Shell:
             data = os.read(self.master, 65536)
         except OSError:  # the shell is gone
             return ""
-        return data.decode(errors="replace").replace("\r", "")
+        return self.decoder.decode(data).replace("\r", "")
 
     def run(self, command, timeout=30):
         """Runs one command line; returns (its output, $?, $!)."""
