@@ -86,6 +86,49 @@ def test_docs_diffs_are_up_to_date():
     assert r.returncode == 0, r.stderr
 
 
+def test_a_new_step_gets_a_row_in_the_step_tables(tmp_path):
+    """README.md's and docs/README.md's step tables come from the step files:
+    a new step file and its page make make docs add the rows, and until it
+    runs, make check-docs says the tables are stale."""
+    for rel in ["tools/mkdocs.py", "README.md", "docs/README.md",
+                *[str(p.relative_to(REPO)) for p in REPO.glob("steps/step-*.c")],
+                *[str(p.relative_to(REPO)) for p in REPO.glob("docs/step-*.md")]]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text((REPO / rel).read_text())
+    last = sorted(REPO.glob("steps/step-[0-9][0-9]-*.c"))[-1]
+    number = int(last.name[5:7]) + 1
+    name = f"step-{number:02d}-ipc-namespace"
+    body = re.sub(r"^/\*.*?\*/\n", "", last.read_text(), count=1, flags=re.S)  # no header
+    (tmp_path / "steps" / f"{name}.c").write_text(
+        f"/*\n * step-{number:02d}: an IPC namespace, with a | in it.\n *\n"
+        " * New here: CLONE_NEWIPC and a /dev/mqueue of its own;\n * --ipc <mode>.\n"
+        f" * Read: docs/{name}.md; ipc_namespaces(7)\n"
+        " * Demo: sh -c 'ipcs | head -n 3'\n */\n" + body)
+    (tmp_path / "docs" / f"{name}.md").write_text(
+        "# Step\n\n<!-- BEGIN GENERATED: do not edit; run make docs -->\n<!-- END GENERATED -->\n")
+    mkdocs = ["/usr/bin/python3", str(tmp_path / "tools" / "mkdocs.py")]
+
+    stale = subprocess.run(mkdocs + ["--check"], capture_output=True, text=True)
+    assert stale.returncode == 1
+    assert "README.md: the step table is stale" in stale.stderr
+    assert "docs/README.md: the step table is stale" in stale.stderr
+    assert subprocess.run(mkdocs, capture_output=True, text=True).returncode == 0
+    assert subprocess.run(mkdocs + ["--check"], capture_output=True, text=True).returncode == 0
+    readme = (tmp_path / "README.md").read_text()
+    assert (f"| {number:02d} | [steps/{name}.c](steps/{name}.c) | `CLONE_NEWIPC` and a "
+            f"`/dev/mqueue` of its own; `--ipc` &lt;mode&gt; | `./step-{number:02d} sh -c 'ipcs \\| head -n 3'` |"
+            in readme), readme
+    index = (tmp_path / "docs" / "README.md").read_text()
+    assert f"| {number:02d} | [{name}.md]({name}.md) | an IPC namespace, with a \\| in it |" in index
+    # The rows keep the order of the steps, and nothing outside the tables changes.
+    assert readme.index("| 01 |") < readme.index(f"| {number:02d} |")
+
+    def outside(text):
+        return re.sub(r"<!-- BEGIN GENERATED.*?<!-- END GENERATED -->", "", text, flags=re.S)
+    assert outside(readme) == outside((REPO / "README.md").read_text())
+    assert outside(index) == outside((REPO / "docs" / "README.md").read_text())
+
+
 def test_links_between_the_docs_resolve():
     """Every relative link of README.md and docs/*.md names a file that is
     in the repository (a renamed page would otherwise leave dead links)."""
