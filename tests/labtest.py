@@ -65,6 +65,11 @@ def container_mounts(step):
     points = ["/", "/proc"]
     if step >= 9:
         points.append("/dev/mqueue")
+    if step >= 10:
+        points.append("/sys/fs/cgroup")
+        version, _ = layout("cpu")
+        if version == "v1":  # a tmpfs, and a hierarchy per controller below it
+            points += [f"/sys/fs/cgroup/{Path(layout(c)[1]).name}" for c in ("cpu", "memory", "pids")]
     return sorted(points)
 
 
