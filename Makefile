@@ -2,6 +2,7 @@
 #
 #   make                 every step (./step-NN) and the busybox rootfs
 #   make step-05         one step, at the top of the repository
+#   sudo make demo-image step 11's two-layer image (build/demo-image)
 #   sudo make test       the quick suite (installs what is missing first)
 #   sudo make demo       installs, builds, and runs each step once
 #   sudo make check      everything CI runs
@@ -53,7 +54,7 @@ ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
         python3-pytest-timeout iproute2
 
-.PHONY: all steps rootfs deps test unit pytest demo docs check-docs check clean help
+.PHONY: all steps rootfs demo-image deps test unit pytest demo docs check-docs check clean help
 .DELETE_ON_ERROR:
 
 all: steps rootfs
@@ -99,6 +100,14 @@ rootfs: $(ROOTFS_STAMP)
 
 $(ROOTFS_STAMP): rootfs/build.sh $(HELPERS) $(BUSYBOX)
 	$(Q)rootfs/build.sh "$(BUSYBOX)" $(ROOTFS) $(HELPERS)
+
+# Step 11's two-layer demo image: the rootfs, and a layer that adds /hello
+# and deletes /bin/vi (rootfs/demo-image.sh). As root.
+DEMO_IMAGE := $(BUILD)/demo-image
+demo-image: $(DEMO_IMAGE)/layer2/hello
+
+$(DEMO_IMAGE)/layer2/hello: rootfs/demo-image.sh $(ROOTFS_STAMP)
+	$(Q)rootfs/demo-image.sh $(ROOTFS) $(DEMO_IMAGE)
 
 # ---- dependencies, tests, demo -------------------------------------------------
 

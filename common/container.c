@@ -109,6 +109,8 @@ void lab_started(struct container *c, int flags)
     sig_forward_to(c->pid);
     if (c->cg.stale_removed)
         say("removed %d cgroup(s) left by killed lab processes", c->cg.stale_removed);
+    if (c->layers.stale_removed)
+        say("removed %d layer dir(s) left by killed lab processes", c->layers.stale_removed);
     say("clone(%s): the child is pid %d on the host", ns_flag_names(flags), (int)c->pid);
 }
 
@@ -154,6 +156,10 @@ static void cleanup(void *arg)
     if ((err = cg_remove(&c->cg)) < 0)
         warn_errno(err, "%s", c->cg.what);
     ipam_unlock(&c->lease);
+    /* The container's layer (unless --upper keeps it), and its scratch dir:
+     * its overlay went with its mount namespace. */
+    if ((err = layer_remove(&c->layers)) < 0)
+        warn_errno(err, "%s", c->layers.what);
     /* Deleting one end of a veth pair deletes both. (The kernel would also
      * do it when the container's network namespace goes away, but later,
      * in a worker: delete it now so that it is gone when we exit.) */

@@ -17,6 +17,7 @@
  *   cgroup.c     cgroup v1/v2 groups and limits                       (cg_)
  *   netlink.c    rtnetlink messages for links, addresses, routes      (nl_)
  *   ipam.c       choosing a container's addresses                     (ipam_)
+ *   layer.c      image layers on overlayfs, and --commit              (layer_)
  *
  * Two kinds of code live here. The library (every file but container.c and
  * log.c) returns 0, or a value >= 0, on success and -errno on failure; it
@@ -73,6 +74,8 @@ _Noreturn void die_status(int status, int errnum, const char *fmt, ...) LAB_PRIN
 
 #define LAB_MAX_ENV 64
 #define LAB_MAX_VOLUMES 16
+#define LAB_MAX_LAYERS 500 /* overlayfs stacks at most 500 lower layers */
+#define LAB_RUN_DIR "/run/lab" /* the lab's runtime state: layers, records */
 #define LAB_HOSTNAME_MAX 64
 #define LAB_CPU_PERIOD_DEFAULT 100000L /* us, the kernel's and docker's default */
 #define LAB_MEMORY_MIN (6LL << 20)     /* docker run's smallest --memory */
@@ -107,6 +110,10 @@ struct lab_opts {
     long long memory_bytes;            /* 0: no memory limit */
     long long memory_swap_bytes;       /* memory + swap; 0: docker's default, -1: unlimited */
     long pids_limit;                   /* 0: none given; -1: unlimited */
+    char *layers[LAB_MAX_LAYERS];      /* --layer, bottom first, resolved; the rootfs if none */
+    int nlayers;
+    char upper[PATH_MAX];              /* --upper: "" for a fresh layer, removed at the end */
+    char commit[PATH_MAX];             /* --commit: "" for none */
 };
 
 enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
@@ -379,6 +386,35 @@ void ipam_unlock(struct ipam_lease *l);
  * buffers (for narration). */
 const char *ipam_fmt(struct in_addr a, int prefix);
 
+/* ---- layer.c: image layers on overlayfs -------------------------------- */
+
+struct lab_layers {
+    char dir[PATH_MAX];        /* LAB_RUN_DIR/layers/<id>: the container's scratch dir */
+    char upper[PATH_MAX];      /* its own layer: dir/upper, or --upper */
+    char work[PATH_MAX];       /* overlayfs's work dir, on upper's file system */
+    char init[PATH_MAX];       /* dir/init: the init layer (hostname, hosts) */
+    char merged[PATH_MAX];     /* dir/merged: where the child mounts the overlay */
+    char options[4096];        /* the overlay's mount options: one page */
+    bool made;                 /* dir exists, and is ours to remove */
+    bool work_is_temporary;    /* work was made beside --upper, and is ours too */
+    int stale_removed;         /* scratch dirs of killed lab processes removed */
+    char what[PATH_MAX + 256]; /* what the last failed operation tried */
+};
+
+/* The scratch dir and its upper, work, init and merged dirs (after removing
+ * those that killed lab processes left), and the overlay's options, from
+ * o's layers and upper. -E2BIG when the options would not fit one page. */
+int layer_prepare(struct lab_layers *l, const struct lab_opts *o, const char *id);
+/* Writes text to rel (like "etc/hosts") in the init layer. */
+int layer_write(struct lab_layers *l, const char *rel, const char *text);
+/* Copies the container's layer to dest (new, or empty) as an image layer:
+ * whiteouts and opaque directories as overlayfs recorded them, without the
+ * init layer's files. */
+int layer_commit(struct lab_layers *l, const char *dest);
+/* Removes the scratch dir (and a work dir made beside --upper). Safe twice. */
+int layer_remove(struct lab_layers *l);
+int layer_remove_stale(int *removed);
+
 /* ---- container.c: the start and the end of every step ------------------ */
 
 /*
@@ -402,6 +438,8 @@ struct container {
     struct cg_group cg;                /* lab/<pid> */
     bool in_cgroup;                    /* started inside it (clone3) */
     int wstatus;                       /* how the child ended, once waited for */
+    /* 11: the layers */
+    struct lab_layers layers;
 };
 
 #ifndef LAB_STEP

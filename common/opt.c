@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -34,6 +35,9 @@ enum {
     KEY_TIMINGS,
     KEY_MEMORY_SWAP,
     KEY_PIDS_LIMIT,
+    KEY_LAYER,
+    KEY_UPPER,
+    KEY_COMMIT,
 };
 
 struct opt_def {
@@ -62,6 +66,9 @@ static const struct opt_def defs[] = {
     { "memory", 'm', 10, "BYTES", "memory limit, with b, k, m or g (at least 6m)" },
     { "memory-swap", KEY_MEMORY_SWAP, 10, "BYTES", "memory plus swap (-1: unlimited swap)" },
     { "pids-limit", KEY_PIDS_LIMIT, 10, "N", "most processes at once (-1: unlimited)" },
+    { "layer", KEY_LAYER, 11, "DIR", "an image layer, bottom first (repeatable; default: the rootfs)" },
+    { "upper", KEY_UPPER, 11, "DIR", "keep the container's own layer in DIR (default: removed)" },
+    { "commit", KEY_COMMIT, 11, "DIR", "at the end, write the container's changes as a new layer" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -186,6 +193,56 @@ static int add_volume(struct parse_state *ps, const char *spec)
     return 0;
 }
 
+static int add_layer(struct parse_state *ps, const char *dir)
+{
+    struct lab_opts *o = ps->o;
+    char resolved[PATH_MAX];
+    struct stat st;
+
+    if (o->nlayers == LAB_MAX_LAYERS)
+        return fail(ps, "--layer: more than %d layers, the most overlayfs stacks", LAB_MAX_LAYERS);
+    if (dir[0] == '\0')
+        return fail(ps, "--layer: is empty");
+    if (!realpath(dir, resolved) || stat(resolved, &st) < 0)
+        return fail(ps, "--layer %s: %s", SHORT(dir), strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fail(ps, "--layer %s: %s", SHORT(dir), strerror(ENOTDIR));
+    if (!(o->layers[o->nlayers] = strdup(resolved)))
+        return fail(ps, "--layer %s: %s", SHORT(dir), strerror(ENOMEM));
+    o->nlayers++;
+    return 0;
+}
+
+/* --upper and --commit name a directory that may not exist yet: resolve its
+ * parent, which must. */
+static int set_new_dir(struct parse_state *ps, const char *name, const char *dir, char *out)
+{
+    char parent[PATH_MAX], resolved[PATH_MAX];
+    const char *slash = strrchr(dir, '/'), *base = slash ? slash + 1 : dir;
+
+    if (dir[0] == '\0')
+        return fail(ps, "%s: is empty", name);
+    if (realpath(dir, out))
+        return 0;
+    if (errno != ENOENT || !*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return fail(ps, "%s %s: %s", name, SHORT(dir), strerror(errno));
+    /* "new" -> ".", "/new" -> "/", "a/b/new" -> "a/b" */
+    if (path_printf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - dir) : 1,
+                    slash ? (slash == dir ? "/" : dir) : ".") < 0 || !realpath(parent, resolved))
+        return fail(ps, "%s %s: %s", name, SHORT(dir), strerror(errno));
+    if (path_join(out, PATH_MAX, strcmp(resolved, "/") ? resolved : "", base) < 0)
+        return fail(ps, "%s %s: %s", name, SHORT(dir), strerror(ENAMETOOLONG));
+    return 0;
+}
+
+/* Whether a is b, or inside it. */
+static bool within(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+
+    return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/' || strcmp(b, "/") == 0);
+}
+
 static int add_env(struct parse_state *ps, const char *spec)
 {
     struct lab_opts *o = ps->o;
@@ -271,6 +328,12 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         if (parse_pids_limit(arg, &o->pids_limit, &why) < 0)
             return fail(ps, "--pids-limit '%s': %s", SHORT(arg), why);
         return 0;
+    case KEY_LAYER:
+        return add_layer(ps, arg);
+    case KEY_UPPER:
+        return set_new_dir(ps, "--upper", arg, o->upper);
+    case KEY_COMMIT:
+        return set_new_dir(ps, "--commit", arg, o->commit);
     }
     return fail(ps, "internal error: option %d has no parser", key);
 }
@@ -319,6 +382,20 @@ static void build_tables(int step, struct option *longs, char *shorts)
     shorts[ns] = '\0';
 }
 
+static bool dir_is_empty_or_new(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int entries = 0;
+
+    if (!d)
+        return errno == ENOENT;
+    while ((e = readdir(d)))
+        entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return entries == 0;
+}
+
 static int finish(struct parse_state *ps)
 {
     const struct lab_opts *o = ps->o;
@@ -329,6 +406,9 @@ static int finish(struct parse_state *ps)
     if (o->memory_swap_bytes && !o->memory_bytes)
         return fail(ps, "--memory-swap needs --memory: it is memory and swap together "
                         "(as in docker run)");
+    if (o->commit[0] && !dir_is_empty_or_new(o->commit))
+        return fail(ps, "--commit %s: exists and is not an empty directory: a new layer needs "
+                        "its own", SHORT(o->commit));
     if (o->memory_swap_bytes > 0 && o->memory_swap_bytes < o->memory_bytes)
         return fail(ps, "--memory-swap %lld is smaller than --memory %lld: it is memory and swap "
                         "together, so at least --memory", o->memory_swap_bytes, o->memory_bytes);
@@ -396,8 +476,16 @@ int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen)
 {
     struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
 
-    if (step >= 3 && o->rootfs[0] == '\0')
-        return default_rootfs(&ps);
+    if (step >= 3 && o->rootfs[0] == '\0' && default_rootfs(&ps) < 0)
+        return -EINVAL;
+    /* Without --layer, the rootfs is the one image layer (step 11 on). */
+    if (step >= 11 && o->nlayers == 0)
+        o->layers[o->nlayers++] = o->rootfs;
+    for (int i = 0; o->upper[0] && i < o->nlayers; i++)
+        if (within(o->upper, o->layers[i]) || within(o->layers[i], o->upper))
+            return fail(&ps, "--upper %s and the layer %s overlap: overlayfs would refuse an "
+                             "upper inside a layer, or a layer inside the upper",
+                        SHORT(o->upper), SHORT(o->layers[i]));
     return 0;
 }
 

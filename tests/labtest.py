@@ -301,16 +301,27 @@ def links():
     return set(os.listdir("/sys/class/net"))
 
 
+RUN_DIR = Path("/run/lab")
+
+
+def lab_state():
+    """What the lab keeps under /run/lab: the containers' layers (11+)."""
+    if not RUN_DIR.is_dir():
+        return set()
+    return {str(p) for p in RUN_DIR.rglob("*") if len(p.relative_to(RUN_DIR).parts) <= 2}
+
+
 @dataclass
 class HostState:
     mounts: Counter = field(default_factory=Counter)
     cgroups: set = field(default_factory=set)
     links: set = field(default_factory=set)
     hostname: str = ""
+    state: set = field(default_factory=set)
 
     @classmethod
     def now(cls):
-        return cls(mount_table(), lab_cgroups(), links(), os.uname().nodename)
+        return cls(mount_table(), lab_cgroups(), links(), os.uname().nodename, lab_state())
 
     def diff(self, later):
         """What changed, one line per difference, for the failure message."""
@@ -325,6 +336,7 @@ class HostState:
         lines += [f"network link gone: {l}" for l in sorted(self.links - later.links)]
         if self.hostname != later.hostname:
             lines.append(f"hostname changed: {self.hostname!r} -> {later.hostname!r}")
+        lines += [f"left under {RUN_DIR}: {p}" for p in sorted(later.state - self.state)]
         return lines
 
 
@@ -341,6 +353,8 @@ def restore(before):
         subprocess.run(["umount", "-l", mnt], capture_output=True)
     if now.hostname != before.hostname:
         subprocess.run(["hostname", before.hostname], capture_output=True)
+    for path in sorted(now.state - before.state, key=len, reverse=True):
+        subprocess.run(["rm", "-rf", "--one-file-system", path], capture_output=True)
 
 
 def _remove_cgroup(path):

@@ -106,6 +106,15 @@ MATRIX = [
     (10, ["-m", "8m", "--memory-swap", "7m"], 125, ["smaller than --memory"]),
     (10, ["--pids-limit", "0"], 125, ["--pids-limit", "at least 1"]),
     (10, ["--pids-limit", LONG], 125, ["--pids-limit"]),
+    # step 11: --layer, --upper, --commit
+    (11, ["--layer"], 125, ["--layer", "needs a value"]),
+    (11, ["--layer", ""], 125, ["--layer", "empty"]),
+    (11, ["--layer", "/no/such/layer"], 125, ["--layer", "No such file"]),
+    (11, ["--layer", "/etc/passwd"], 125, ["--layer", "Not a directory"]),
+    (11, ["--layer", "/" + LONG], 125, ["--layer", "too long"]),
+    (11, ["--upper", ""], 125, ["--upper", "empty"]),
+    (11, ["--upper", "/no/such/dir/upper"], 125, ["--upper", "No such file"]),
+    (11, ["--commit", "/"], 125, ["--commit", "not an empty directory"]),
 ]
 
 # Options, and the step that introduces each: an earlier step refuses them.
@@ -113,7 +122,8 @@ LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname
                  (6, ["--net"]), (6, ["--ip", "10.200.0.2/30"]), (7, ["--cpus", "1"]),
                  (7, ["--cpu-period", "100000"]), (7, ["--cpu-quota", "10000"]),
                  (8, ["-v", "/tmp:/mnt"]), (10, ["-m", "64m"]), (10, ["--memory-swap", "-1"]),
-                 (10, ["--pids-limit", "64"])]
+                 (10, ["--pids-limit", "64"]), (11, ["--layer", "/tmp"]), (11, ["--upper", "/tmp/u"]),
+                 (11, ["--commit", "/tmp/c"])]
 
 SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
