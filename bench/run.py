@@ -419,10 +419,13 @@ def phases(cmd, runs, timeout):
 # ---- building helpers ---------------------------------------------------------------
 
 def build_helper(name):
-    src, out = REPO / "bench" / f"{name}.c", BUILD / name
-    if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
+    """bench/NAME.c, linked with the lab's common/ (build/libcommon.a, which make builds)."""
+    src, out, lib = REPO / "bench" / f"{name}.c", BUILD / name, REPO / "build" / "libcommon.a"
+    if not lib.exists():
+        raise SystemExit(f"bench: no {lib}: run make")
+    if not out.exists() or out.stat().st_mtime < max(src.stat().st_mtime, lib.stat().st_mtime):
         cc = os.environ.get("CC", "cc")
-        r = sh([cc, *CC_FLAGS, "-o", str(out), str(src)])
+        r = sh([cc, *CC_FLAGS, "-I", str(REPO / "common"), "-o", str(out), str(src), str(lib)])
         if r.returncode:
             raise SystemExit(f"bench: cannot build {out}: {r.stderr.strip()}")
     return out
