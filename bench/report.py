@@ -327,12 +327,11 @@ def render(res):
           "narration line ends with the time since the previous line *of the same "
           "process*, measured inside the program with `clock_gettime(CLOCK_MONOTONIC)`. "
           "The table gives the median of each line over the runs, in the order they "
-          "happen. *At*: the median time since the program started (`lab_init`)"
-          + (", as the step prints it." if ph["clock"] == ["printed"] else
-             "; rebuilt from the deltas: the parent's lines add up, and the child, whose "
-             "clock is a copy of the parent's at `clone`, counts from the last parent "
-             "line before the clone, so its first line includes `clone` itself, the "
-             "child's start and the wait for the parent's go.") )
+          "happen. *At*: the median time since the program started (`lab_init`); "
+          "rebuilt from the deltas: the parent's lines add up, and the child, whose "
+          "clock is a copy of the parent's at `clone`, counts from the last parent "
+          "line before the clone, so its first line includes `clone` itself, the "
+          "child's start and the wait for the parent's go.")
         A("")
         A("| at (ms) | + ms (median) | min | max | process | narration (one run's wording) |")
         A("|--:|--:|--:|--:|---|---|")
