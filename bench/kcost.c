@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -81,42 +82,23 @@ static void fail(const char *name, const char *what, int err)
 
 typedef int (*probe_fn)(double *out, int n, int arg);
 
+/* Where the children put their samples: memory shared with them. */
+static double *samples;
+
 /* Runs fn(out, n, arg) in a child made by unshare(flags), so that its mounts
- * and namespaces die with it; the samples travel back through a pipe. */
+ * and namespaces die with it. The child's exit status is the errno. */
 static int in_child(int flags, probe_fn fn, int arg, double *out, int n)
 {
-    int fds[2], e = EIO;
-    pid_t pid;
+    int status;
+    pid_t pid = fork();
 
-    if (pipe(fds) < 0)
+    if (pid < 0)
         return -errno;
-    if ((pid = fork()) < 0) {
-        e = errno;
-        close(fds[0]);
-        close(fds[1]);
-        return -e;
-    }
-    if (pid == 0) {
-        int got = flags && unshare(flags) < 0 ? -errno : fn(out, n, arg);
-
-        close(fds[0]);
-        e = -got;
-        if (write(fds[1], &e, sizeof(e)) < 0 ||
-            (!e && write(fds[1], out, sizeof(*out) * (size_t)n) < 0))
-            _exit(1);
-        _exit(0);
-    }
-    close(fds[1]);
-    if (read(fds[0], &e, sizeof(e)) == sizeof(e) && !e) {
-        size_t want = sizeof(*out) * (size_t)n, have = 0;
-        ssize_t r;
-        while (have < want && (r = read(fds[0], (char *)out + have, want - have)) > 0)
-            have += (size_t)r;
-        e = have < want ? EIO : 0;
-    }
-    close(fds[0]);
-    waitpid(pid, NULL, 0);
-    return -e;
+    if (pid == 0)
+        _exit(flags && unshare(flags) < 0 ? errno : -fn(out, n, arg));
+    if (waitpid(pid, &status, 0) < 0)
+        return -errno;
+    return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
 }
 
 /* Creates a veth pair with the lab's own message (both ends in the child's
@@ -170,13 +152,14 @@ static int probe_tmpfs(double *out, int n, int umount_flags)
     return 0;
 }
 
-/* pivot_root into a tmpfs and detach the old root: step 04's core. Two
- * samples: out[0] the pivot_root, out[1] the umount2 of the old root. */
-static int probe_pivot_root(double *out, int n, int arg)
+/* pivot_root into a tmpfs and detach the old root: step 04's core. One
+ * sample of each: out[0] the pivot_root, out[detach] the umount2 of the old
+ * root. */
+static int probe_pivot_root(double *out, int n, int detach)
 {
     char old[4096];
 
-    (void)n, (void)arg;
+    (void)n;
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
         mount("kcost", mountdir, "tmpfs", 0, "size=64k") < 0)
         return -errno;
@@ -192,7 +175,7 @@ static int probe_pivot_root(double *out, int n, int arg)
     t0 = now_us();
     if (umount2("/old", MNT_DETACH) < 0)
         return -errno;
-    out[1] = now_us() - t0;
+    out[detach] = now_us() - t0;
     return 0;
 }
 
@@ -210,31 +193,18 @@ static int probe_unshare(double *out, int n, int flags)
 /* ---- measurements --------------------------------------------------------- */
 
 /* N samples of fn: all from one child, or (one_per_child) from N children. */
-static void measure_in_child(const char *name, int flags, probe_fn fn, int arg, int one_per_child)
+static int measure_in_child(const char *name, int flags, probe_fn fn, int arg, int one_per_child)
 {
-    double v[N];
     int err = 0;
 
     for (int i = 0; i < N && !err; i += one_per_child ? 1 : N)
-        err = in_child(flags, fn, arg, v + i, one_per_child ? 1 : N);
-    if (err < 0)
-        return fail(name, "probe", -err);
-    report(name, v, N);
-}
-
-static void measure_pivot_root(void)
-{
-    double piv[N], det[N], two[2];
-
-    for (int i = 0; i < N; i++) {
-        int err = in_child(CLONE_NEWNS, probe_pivot_root, 0, two, 2);
-        if (err < 0)
-            return fail("pivot_root", "probe", -err);
-        piv[i] = two[0];
-        det[i] = two[1];
+        err = in_child(flags, fn, arg, samples + i, one_per_child ? 1 : N);
+    if (err < 0) {
+        fail(name, "probe", -err);
+        return err;
     }
-    report("pivot_root", piv, N);
-    report("umount_old_root_detach", det, N);
+    report(name, samples, N);
+    return 0;
 }
 
 static void measure_rcu(void)
@@ -389,6 +359,12 @@ int main(int argc, char *argv[])
     mountdir = argv[1];
     cgroupdir = strcmp(argv[2], "-") ? argv[2] : NULL;
     cgroup_version = atoi(argv[3]);
+    samples = mmap(NULL, 2 * N * sizeof(*samples), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (samples == MAP_FAILED) {
+        perror("kcost: mmap");
+        return 1;
+    }
 
     printf("{");
     measure_rcu();
@@ -403,7 +379,8 @@ int main(int argc, char *argv[])
     measure_in_child("mount_tmpfs", CLONE_NEWNS, probe_tmpfs, -1, 0);
     measure_in_child("umount_sync", CLONE_NEWNS, probe_tmpfs, 0, 0);
     measure_in_child("umount_detach", CLONE_NEWNS, probe_tmpfs, MNT_DETACH, 0);
-    measure_pivot_root();
+    if (measure_in_child("pivot_root", CLONE_NEWNS, probe_pivot_root, N, 1) == 0)
+        report("umount_old_root_detach", samples + N, N);
     measure_in_child("veth_delete", CLONE_NEWNET, probe_veth_delete, 0, 0);
     if (cgroupdir) {
         measure_cgroup(100, "_spaced");
