@@ -458,6 +458,24 @@ def suite_time(target):
 
 # ---- one run ------------------------------------------------------------------------
 
+def oci_bundle(bundle, vol, cgroups_path):
+    """Step 08's container in OCI terms, for runc and crun alike: the defaults
+    of `runc spec` (or of `crun spec`, the same), running /bin/true in the
+    rootfs, read-only, with a CPU quota of 0.5 and the volume."""
+    bundle.mkdir(parents=True)
+    tool = shutil.which("runc") or shutil.which("crun")
+    if not tool or sh([tool, "spec", "--bundle", str(bundle)]).returncode:
+        return      # the row says why it cannot run
+    cfg = json.loads((bundle / "config.json").read_text())
+    cfg["process"].update(terminal=False, args=["/bin/true"])
+    cfg.update(hostname="bench", root={"path": str(ROOTFS.resolve()), "readonly": True})
+    cfg["mounts"].append({"destination": "/data", "type": "bind", "source": str(vol),
+                          "options": ["rbind", "rw"]})
+    cfg["linux"]["resources"]["cpu"] = {"quota": 50000, "period": 100000}
+    cfg["linux"]["cgroupsPath"] = cgroups_path
+    (bundle / "config.json").write_text(json.dumps(cfg, indent=1))
+
+
 @contextlib.contextmanager
 def workspace(run_id, leftovers):
     """The run's files under build/bench/run-ID (named pipes, the volume, the
@@ -470,9 +488,7 @@ def workspace(run_id, leftovers):
         os.mkfifo(work / "fifo" / f)
     (work / "vol").mkdir()
     for rt in ("runc", "crun"):
-        (work / "oci" / rt).mkdir(parents=True)
-        cfg = cases.oci_config(ROOTFS.resolve(), work / "vol", f"/bench-oci-{rt}-{run_id}")
-        (work / "oci" / rt / "config.json").write_text(json.dumps(cfg, indent=1))
+        oci_bundle(work / "oci" / rt, work / "vol", f"/bench-oci-{rt}-{run_id}")
     data = ROOTFS / "data"
     made = not data.exists()
     data.mkdir(exist_ok=True)
