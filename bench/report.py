@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases  # noqa: E402
 
 KCOST = [
-    ("rcu_grace_period", "one RCU grace period: `membarrier(MEMBARRIER_CMD_GLOBAL)` waits for `synchronize_rcu()`"),
+    ("rcu_grace_period",
+     "one RCU grace period: `membarrier(MEMBARRIER_CMD_GLOBAL)` waits for `synchronize_rcu()`"),
     ("fork_exit_wait", "`fork` + `_exit` + `waitpid`, no namespace (the baseline)"),
     ("clone_newpid", "the same with `CLONE_NEWPID`"),
     ("clone_newns", "the same with `CLONE_NEWNS` (copies and later frees the host's mount table)"),
@@ -32,7 +33,8 @@ KCOST = [
     ("umount_detach", "`umount2(dir, MNT_DETACH)` of that tmpfs"),
     ("pivot_root", "`pivot_root(new, new/old)`"),
     ("veth_delete", "deleting a veth pair (`RTM_DELLINK`; in a network namespace of a child)"),
-    ("umount_old_root_detach", "`umount2(\"/old\", MNT_DETACH)` of the old root after `pivot_root`"),
+    ("umount_old_root_detach",
+     "`umount2(\"/old\", MNT_DETACH)` of the old root after `pivot_root`"),
     ("cgroup_mkdir_spaced", "cgroup `mkdir` (one container start: 100 ms since the last)"),
     ("cgroup_quota_write_spaced", "CPU quota write, spaced"),
     ("cgroup_procs_write_spaced", "`cgroup.procs` write of a waiting child, spaced"),
@@ -42,6 +44,7 @@ KCOST = [
     ("cgroup_procs_write_back_to_back", "`cgroup.procs` write, back to back"),
     ("cgroup_rmdir_back_to_back", "cgroup `rmdir`, back to back"),
 ]
+SUITES = (("make test", 120), ("make check", 1200))   # and their limits in seconds
 
 
 def ms(v):
@@ -80,6 +83,11 @@ def label(row):
     return f"**{row['label']}**" if row["kind"] == "step" else esc(row["label"])
 
 
+def row(*cells):
+    """A table row; an empty cell is "| |"."""
+    return "|" + "|".join(f" {c} " if c != "" else " " for c in cells) + "|"
+
+
 def span(steps, dash="–"):
     """"06–08": the first and the last of some steps."""
     return f"{min(steps):02d}{dash}{max(steps):02d}"
@@ -99,33 +107,35 @@ def log_scale(rows, left, width):
     lo = 10 ** math.floor(math.log10(min(r["stats"]["min"] for r in rows) * 0.9))
     hi = 10 ** math.ceil(math.log10(max(max(r["stats"]["p90"], med(r)) for r in rows) * 1.1))
     ticks = [lo * 10 ** d * m for d in range(round(math.log10(hi / lo)) + 1) for m in (1, 2, 5)]
-    ticks = [t for t in ticks if t <= hi * 1.0001]
 
     def X(v):
         v = min(max(v, lo), hi)
         return left + width * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
-    return ticks, X
+    return [t for t in ticks if t <= hi * 1.0001], X
 
 
 def svg_chart(res):
     rows = [r for r in res["rows"] if r.get("stats")]
     if not rows:
-        return "<svg xmlns='http://www.w3.org/2000/svg' width='400' height='40'><text x='10' y='25'>no data</text></svg>"
+        return ("<svg xmlns='http://www.w3.org/2000/svg' width='400' height='40'>"
+                "<text x='10' y='25'>no data</text></svg>")
     left, width, bar, gap, top = 330, 560, 16, 6, 56
     ticks, X = log_scale(rows, left, width)
     y_end = top + len(rows) * (bar + gap)
-    W, m = left + width + 90, res["meta"]
-    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{W}' height='{y_end + 60}' "
+    W, H, m = left + width + 90, y_end + 60, res["meta"]
+    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{W}' height='{H}' "
            f"font-family='DejaVu Sans, Arial, sans-serif' font-size='12'>",
-           f"<rect width='{W}' height='{y_end + 60}' fill='white'/>",
+           f"<rect width='{W}' height='{H}' fill='white'/>",
            f"<text x='{left}' y='20' font-size='15' font-weight='bold'>Container start-up: "
            f"median wall time, /bin/true (log scale)</text>",
            f"<text x='{left}' y='38' fill='#555'>{html.escape(m['date'])}, "
            f"Linux {html.escape(m['kernel'])}, {m['cpus']} CPUs; "
            f"bar: median, line: min to 90th percentile</text>"]
     for t in ticks:
-        out.append(f"<line x1='{X(t):.1f}' y1='{top - 4}' x2='{X(t):.1f}' y2='{y_end}' stroke='#ddd'/>")
-        out.append(f"<text x='{X(t):.1f}' y='{y_end + 16}' text-anchor='middle' fill='#555'>{t:g} ms</text>")
+        out += [f"<line x1='{X(t):.1f}' y1='{top - 4}' x2='{X(t):.1f}' y2='{y_end}' "
+                f"stroke='#ddd'/>",
+                f"<text x='{X(t):.1f}' y='{y_end + 16}' text-anchor='middle' fill='#555'>"
+                f"{t:g} ms</text>"]
     for i, r in enumerate(rows):
         y, s = top + i * (bar + gap), r["stats"]
         weight = " font-weight='bold'" if r["kind"] == "step" else ""
@@ -139,8 +149,8 @@ def svg_chart(res):
                 f"{ms(s['median'])} ms</text>"]
     lx = left
     for kind, name in LEGEND:
-        out.append(f"<rect x='{lx}' y='{y_end + 26}' width='12' height='12' fill='{COLOURS[kind]}'/>")
-        out.append(f"<text x='{lx + 16}' y='{y_end + 36}'>{name}</text>")
+        out += [f"<rect x='{lx}' y='{y_end + 26}' width='12' height='12' fill='{COLOURS[kind]}'/>",
+                f"<text x='{lx + 16}' y='{y_end + 36}'>{name}</text>"]
         lx += 30 + 8 * len(name)
     return "\n".join(out + ["</svg>"]) + "\n"
 
@@ -157,10 +167,11 @@ def intro(res, by):
         f"{m['cpus']} × {m['cpu']}, lab commit `{m['git']}`. Every step that was built at the "
         f"time ({', '.join(f'{s:02d}' for s in res['steps'])}) starts a container that runs "
         "`/bin/true` and exits; the time is the wall time from the host's point of view, from "
-        "`exec` of the program to its exit, measured by [hyperfine](https://github.com/sharkdp/hyperfine) "
-        f"without a shell (`-N`). Each command ran {cfg['runs']} times in {cfg['rounds']} rounds "
-        f"(every round runs all commands in a rotated order, after {cfg['warmup']} warm-up runs "
-        "each), so that a burst of load elsewhere falls on all of them alike. Ratios are of medians.", "",
+        "`exec` of the program to its exit, measured by "
+        "[hyperfine](https://github.com/sharkdp/hyperfine) without a shell (`-N`). Each command "
+        f"ran {cfg['runs']} times in {cfg['rounds']} rounds (every round runs all commands in a "
+        f"rotated order, after {cfg['warmup']} warm-up runs each), so that a burst of load "
+        "elsewhere falls on all of them alike. Ratios are of medians.", "",
         "Reproduce with `sudo make bench` (installs hyperfine, bubblewrap, runc and crun from "
         "Debian's packages if missing, builds everything, runs this, writes this page and the "
         "chart, then runs the regression guard).", "",
@@ -168,43 +179,40 @@ def intro(res, by):
 
 
 def target(c, by):
-    """A step's row of the targets: 0.8 of its reference's median (01-05), or
-    the guard."""
+    """A step's row of the targets: at most 0.8 of its reference (01-05), or the guard."""
     name, ref = f"step-{c['step']:02d}", by.get(c["ref"], {})
     if "ratio" not in c:
-        return (f"| {name} ≤ {c['target'] or c['guard']}× {esc(ref.get('label', c['ref']))} | "
-                f"{esc(c.get('error', '?'))} | **no** |")
+        return row(f"{name} ≤ {c['target'] or c['guard']}× {esc(ref.get('label', c['ref']))}",
+                   esc(c.get("error", "?")), "**no**")
     vs = f"{c['ratio']:.2f}× ({ms(med(by[name]))} vs {ms(med(ref))} ms)"
     if c["target"] is not None:
-        return (f"| {name} at most {c['target']}× the median of {esc(ref['label'])} | {vs} | "
-                f"{verdict(c['ratio'] <= c['target'])} |")
-    return (f"| {name} not slower than {esc(ref['label'])} (guard) | {vs}, "
-            f"{c['paired_ratio']:.2f}× by round | {verdict(c['paired_ratio'] <= c['guard'])} |")
+        return row(f"{name} at most {c['target']}× the median of {esc(ref['label'])}", vs,
+                   verdict(c["ratio"] <= c["target"]))
+    return row(f"{name} not slower than {esc(ref['label'])} (guard)",
+               f"{vs}, {c['paired_ratio']:.2f}× by round",
+               verdict(c["paired_ratio"] <= c["guard"]))
 
 
 def headline_targets(name, by):
-    """The last step against bubblewrap and runc."""
+    """The last step against bubblewrap (faster) and runc (RUNC_FACTOR times faster)."""
     s, bw, runc = by[name], by.get("bwrap") or {}, by.get("runc") or {}
-    rule_bw, rule_runc = "faster than bubblewrap --unshare-all", f"at least {cases.RUNC_FACTOR:g}× faster than runc"
+    faster_bw = f"{name} faster than bubblewrap --unshare-all"
+    faster_runc = f"{name} at least {cases.RUNC_FACTOR:g}× faster than runc"
     if not s.get("stats"):
-        return [f"| {name} {rule_bw}, {rule_runc} | {name} could not run: {esc(s.get('error', '?'))} | – |"]
-    out = []
+        return [row(f"{name} faster than bwrap, ≥{cases.RUNC_FACTOR:g}× faster than runc",
+                    f"{name} could not run: {esc(s.get('error', '?'))}", "–")]
+    out = [row(faster_bw, f"bwrap could not run: {esc(bw.get('error', 'missing'))}", "–"),
+           row(faster_runc, f"runc could not run: {esc(runc.get('error', 'missing'))}", "–")]
     if bw.get("stats"):
         r = med(s) / med(bw)
-        out.append(f"| {name} {rule_bw} | {r:.2f}× its median ({ms(med(s))} vs {ms(med(bw))} ms) | "
-                   f"{verdict(r < 1)} |")
-    else:
-        out.append(f"| {name} {rule_bw} | bwrap could not run: {esc(bw.get('error', 'missing'))} | – |")
+        out[0] = row(faster_bw, f"{r:.2f}× its median ({ms(med(s))} vs {ms(med(bw))} ms)",
+                     verdict(r < 1))
     if runc.get("stats"):
         r = med(runc) / med(s)
-        out.append(f"| {name} {rule_runc} | runc takes {r:.1f}× as long ({ms(med(runc))} vs "
-                   f"{ms(med(s))} ms) | {verdict(r >= cases.RUNC_FACTOR)} |")
-    else:
-        out.append(f"| {name} {rule_runc} | runc could not run: {esc(runc.get('error', 'missing'))} | – |")
+        out[1] = row(faster_runc,
+                     f"runc takes {r:.1f}× as long ({ms(med(runc))} vs {ms(med(s))} ms)",
+                     verdict(r >= cases.RUNC_FACTOR))
     return out
-
-
-SUITES = (("make test", 120), ("make check", 1200))   # and their limits in seconds
 
 
 def targets(res, by):
@@ -214,13 +222,12 @@ def targets(res, by):
     b = res.get("build", {})
     if b.get("make"):
         failed = f" (failed: {esc(b['make']['error'])})" if b["make"].get("error") else ""
-        out.append(f"| `make` from clean under 15 s | {b['make']['seconds']} s{failed} | "
-                   f"{verdict(b['make']['seconds'] < 15 and not failed)} |")
+        out.append(row("`make` from clean under 15 s", f"{b['make']['seconds']} s{failed}",
+                       verdict(b["make"]["seconds"] < 15 and not failed)))
     for suite, limit in SUITES:
-        t = b.get(suite, {})
-        out.append(f"| `{suite}` under {limit // 60} min | {t['seconds']} s (exit {t['rc']}) | "
-                   f"{verdict(t['seconds'] < limit)} |" if "seconds" in t else
-                   f"| `{suite}` under {limit // 60} min | not measured in this run, see below | – |")
+        t, what = b.get(suite, {}), f"`{suite}` under {limit // 60} min"
+        out.append(row(what, f"{t['seconds']} s (exit {t['rc']})", verdict(t["seconds"] < limit))
+                   if "seconds" in t else row(what, "not measured in this run, see below", "–"))
     return out + [""]
 
 
@@ -231,13 +238,16 @@ def latency(res, by):
            "| what | command | median | mean ± σ | min | max | × floor | × ref |",
            "|---|---|--:|--:|--:|--:|--:|--:|"]
     for r in res["rows"]:
-        cmd = code(r["display"]) + (" (runner in a private mount namespace, see notes)" if r.get("wrap") else "")
+        cmd = code(r["display"])
+        if r.get("wrap"):
+            cmd += " (runner in a private mount namespace, see notes)"
         s = r.get("stats")
         if not s:
-            out.append(f"| {label(r)} | {cmd} | cannot run here: {esc(r.get('error', '?'))} | | | | | |")
+            out.append(row(label(r), cmd, f"cannot run here: {esc(r.get('error', '?'))}",
+                           "", "", "", "", ""))
             continue
-        out.append(f"| {label(r)} | {cmd} | {ms(s['median'])} | {ms(s['mean'])} ± {ms(s['sd'])} | "
-                   f"{ms(s['min'])} | {ms(s['max'])} | {x(r.get('x_floor'))} | {x(r.get('x_ref'))} |"
+        out.append(row(label(r), cmd, ms(s["median"]), f"{ms(s['mean'])} ± {ms(s['sd'])}",
+                       ms(s["min"]), ms(s["max"]), x(r.get("x_floor")), x(r.get("x_ref")))
                    + (f" ⚠ {esc(r['error'])}" if r.get("error") else ""))
     notes = [f"- **{esc(r['label'])}**: {r['note']}." for r in res["rows"] if r.get("note")]
     return out + ([""] + ["What each row does:", ""] + notes if notes else []) + [""]
@@ -245,26 +255,27 @@ def latency(res, by):
 
 def comparisons(res, by):
     out = ["## Each step against the same work done with unshare(1)", "",
-           f"*Ratio*: the step's median over the reference's, the issue's measure; the target for "
-           f"steps {span(cases.TARGET_RATIO_STEPS)} is {cases.TARGET_RATIO:g}. *By round*: the same "
-           f"ratio within each round (the median of the {res['config']['rounds']} rounds, then the "
-           "lowest to the highest). The regression guard (`bench/test_regression.py`, run by "
-           f"`make bench`) fails when the median of the rounds is above {cases.GUARD_RATIO:g}: each "
-           "round times the step and its reference one after the other under the same load, so a "
-           "round is a paired sample, and a burst of load in one round cannot fail the guard nor "
-           "hide a real regression, which shows in every round.", "",
+           "*Ratio*: the step's median over the reference's, the issue's measure; the target "
+           f"for steps {span(cases.TARGET_RATIO_STEPS)} is {cases.TARGET_RATIO:g}. *By round*: "
+           "the same ratio within each round (the median of the "
+           f"{res['config']['rounds']} rounds, then the lowest to the highest). The regression "
+           "guard (`bench/test_regression.py`, run by `make bench`) fails when the median of the "
+           f"rounds is above {cases.GUARD_RATIO:g}: each round times the step and its reference "
+           "one after the other under the same load, so a round is a paired sample, and a burst "
+           "of load in one round cannot fail the guard nor hide a real regression, which shows "
+           "in every round.", "",
            "| step | reference | ratio | by round | other comparisons |", "|---|---|--:|---|---|"]
     for c in res["comparisons"]:
         ref = by.get(c["ref"], {})
         if "ratio" not in c:
-            out.append(f"| step-{c['step']:02d} | {esc(ref.get('label', c['ref']))} | – | "
-                       f"{esc(c.get('error', ''))} | |")
+            out.append(row(f"step-{c['step']:02d}", esc(ref.get("label", c["ref"])), "–",
+                           esc(c.get("error", "")), ""))
             continue
         rr = sorted(c["round_ratios"])
         also = ", ".join(f"{r:.2f}× {esc(by[o]['label'])}" for o, r in c.get("also", {}).items())
         inh = f" (reference of step {c['inherited_from']:02d})" if c.get("inherited_from") else ""
-        out.append(f"| step-{c['step']:02d} | {esc(ref['label'])}{inh} | **{c['ratio']:.2f}×** | "
-                   f"{c['paired_ratio']:.2f}× ({rr[0]:.2f}–{rr[-1]:.2f}) | {also} |")
+        out.append(row(f"step-{c['step']:02d}", esc(ref["label"]) + inh, f"**{c['ratio']:.2f}×**",
+                       f"{c['paired_ratio']:.2f}× ({rr[0]:.2f}–{rr[-1]:.2f})", also))
     return out + [""]
 
 
@@ -276,15 +287,15 @@ def throughput(res, by):
            "Containers per second when each starts as soon as the previous one has exited: "
            f"`bench/loop.c` (posix_spawn + waitpid) starts the command {cfg['throughput']} times "
            f"in a row; the median of {cfg['batches']} such batches. Back to back, the kernel's "
-           "deferred work (network namespace teardown in a worker, RCU callbacks) piles up, or is "
-           "amortised: compare with 1000 / median latency.", "",
+           "deferred work (network namespace teardown in a worker, RCU callbacks) piles up, or "
+           "is amortised: compare with 1000 / median latency.", "",
            "| what | containers/s | 1000 / median latency | slowest single start | failures |",
            "|---|--:|--:|--:|--:|"]
     for r in rows:
         t = r["throughput"]
-        out.append(f"| {label(r)} | error: {esc(t['error'])} | | | |" if "error" in t else
-                   f"| {label(r)} | {t['per_s']:.0f} | {1000 / med(r):.0f} | "
-                   f"{ms(t['slowest_ms'])} ms | {t['failures']} |")
+        out.append(row(label(r), f"error: {esc(t['error'])}", "", "", "") if "error" in t else
+                   row(label(r), f"{t['per_s']:.0f}", f"{1000 / med(r):.0f}",
+                       f"{ms(t['slowest_ms'])} ms", t["failures"]))
     return out + [""]
 
 
@@ -295,22 +306,24 @@ def phases(res, by):
     out = [f"## Where the time goes: {ph['step']} --timings", "",
            f"`{ph['display']}` ran {ph['runs']} times ({ph['ok_runs']} succeeded). With "
            "`--timings` each narration line ends with the time since the previous line *of the "
-           "same process*, measured inside the program with `clock_gettime(CLOCK_MONOTONIC)`. The "
-           "table gives the median of each line over the runs, in the order they happen. *At*: the "
-           "median time since the program started (`lab_init`); rebuilt from the deltas: the "
-           "parent's lines add up, and the child, whose clock is a copy of the parent's at "
-           "`clone`, counts from the last parent line before the clone, so its first line "
-           "includes `clone` itself, the child's start and the wait for the parent's go.", "",
+           "same process*, measured inside the program with `clock_gettime(CLOCK_MONOTONIC)`. "
+           "The table gives the median of each line over the runs, in the order they happen. "
+           "*At*: the median time since the program started (`lab_init`); rebuilt from the "
+           "deltas: the parent's lines add up, and the child, whose clock is a copy of the "
+           "parent's at `clone`, counts from the last parent line before the clone, so its first "
+           "line includes `clone` itself, the child's start and the wait for the parent's go.", "",
            "| at (ms) | + ms (median) | min | max | process | narration (one run's wording) |",
            "|--:|--:|--:|--:|---|---|"]
-    out += [f"| {ms(r['at_ms'])} | **{r['median_ms']:.3f}** | {r['min_ms']:.3f} | {r['max_ms']:.3f} | "
-            f"{r['proc']} | {esc(r['text'])} |" for r in ph["rows"]]
+    out += [row(ms(r["at_ms"]), f"**{r['median_ms']:.3f}**", f"{r['min_ms']:.3f}",
+                f"{r['max_ms']:.3f}", r["proc"], esc(r["text"])) for r in ph["rows"]]
     step = by.get(ph["step"], {})
     if step.get("stats"):
-        out.append(f"| | {med(step) - max((r['at_ms'] for r in ph['rows']), default=0):.3f} | | | – | "
-                   "not narrated: `exec` of the step up to `lab_init`, then after the last line: "
-                   "`exec` of `/bin/true`, its run and exit, the namespaces' teardown, the parent's "
-                   f"`waitpid` and cleanup (the hyperfine median {ms(med(step))} ms minus the last *at*) |")
+        rest = med(step) - max((r["at_ms"] for r in ph["rows"]), default=0)
+        out.append(row("", f"{rest:.3f}", "", "", "–",
+                       "not narrated: `exec` of the step up to `lab_init`, then after the last "
+                       "line: `exec` of `/bin/true`, its run and exit, the namespaces' teardown, "
+                       "the parent's `waitpid` and cleanup (the hyperfine median "
+                       f"{ms(med(step))} ms minus the last *at*)"))
     out.append("")
     if ph.get("failures"):
         out += [f"Failed runs, e.g.: {esc(str(ph['failures'][0]))}", ""]
@@ -326,35 +339,42 @@ def kernel(res, by):
            "their own namespaces, nothing left on the host). These are the costs no user-space "
            "code can avoid, only choose between.", "",
            "| operation | median | min | max |", "|---|--:|--:|--:|"]
-    out += [f"| {what} | {us(kc[k]['median_us'])} | {us(kc[k]['min_us'])} | {us(kc[k]['max_us'])} |"
+    out += [row(what, us(kc[k]["median_us"]), us(kc[k]["min_us"]), us(kc[k]["max_us"]))
             for k, what in KCOST if kc.get(k)]
-    out += [f"| {k} | could not measure: {esc(why)} | | |" for k, why in (kc.get("errors") or {}).items()]
+    out += [row(k, f"could not measure: {esc(why)}", "", "")
+            for k, why in (kc.get("errors") or {}).items()]
     notes = kernel_notes(kc, res)
     return out + [""] + ([f"- {n}" for n in notes] + [""] if notes else [])
 
 
 def kernel_notes(kc, res):
     m, notes = res["meta"], []
-    g, sp, bb = kc.get("rcu_grace_period"), kc.get("cgroup_procs_write_spaced"), kc.get("cgroup_procs_write_back_to_back")
-    d, n, f, v = kc.get("umount_old_root_detach"), kc.get("clone_newnet"), kc.get("fork_exit_wait"), kc.get("veth_delete")
+    g, d, v = kc.get("rcu_grace_period"), kc.get("umount_old_root_detach"), kc.get("veth_delete")
+    sp, bb = kc.get("cgroup_procs_write_spaced"), kc.get("cgroup_procs_write_back_to_back")
+    net, fork = kc.get("clone_newnet"), kc.get("fork_exit_wait")
     if g:
-        ticks = f", about {g['median_us'] / (1e6 / int(m['hz'])):.0f} ticks at HZ={m['hz']}" if m["hz"].isdigit() else ""
+        ticks = (f", about {g['median_us'] / (1e6 / int(m['hz'])):.0f} ticks at HZ={m['hz']}"
+                 if m["hz"].isdigit() else "")
         notes.append(f"An RCU grace period takes **{us(g['median_us'])}** here{ticks} "
                      f"(rcu_expedited={m['rcu_expedited']}).")
     if sp and bb:
-        notes.append(f"Moving a process into a cgroup (`cgroup.procs`) costs **{us(sp['median_us'])}** for a "
-                     f"lone container start but {us(bb['median_us'])} back to back: the first write waits "
-                     "for a grace period (rcu_sync of cgroup_threadgroup_rwsem), later ones within a grace "
-                     "period reuse it. `clone3(CLONE_INTO_CGROUP)` (cgroup v2) needs no write at all; on "
-                     "cgroup v1 there is no way around it.")
+        notes.append(f"Moving a process into a cgroup (`cgroup.procs`) costs "
+                     f"**{us(sp['median_us'])}** for a lone container start but "
+                     f"{us(bb['median_us'])} back to back: the first write waits for a grace "
+                     "period (rcu_sync of cgroup_threadgroup_rwsem), later ones within a grace "
+                     "period reuse it. `clone3(CLONE_INTO_CGROUP)` (cgroup v2) needs no write at "
+                     "all; on cgroup v1 there is no way around it.")
     if d and g and kc.get("umount_detach"):
-        notes.append(f"`umount2(MNT_DETACH)` of the old root after `pivot_root` takes {us(d['median_us'])} "
-                     + ("— it waits for a grace period on this kernel." if d["median_us"] > g["median_us"] / 2
-                        else "— this kernel does not wait for a grace period there (it did before the "
-                        "lazy-umount changes); on older kernels it costs one."))
-    if n and f:
-        notes.append(f"A network namespace adds {us(n['median_us'] - f['median_us'])} to clone+exit+wait "
-                     f"(median; up to {us(n['max_us'])}), the most of any namespace.")
+        notes.append("`umount2(MNT_DETACH)` of the old root after `pivot_root` takes "
+                     f"{us(d['median_us'])} — " + (
+                         "it waits for a grace period on this kernel."
+                         if d["median_us"] > g["median_us"] / 2 else
+                         "this kernel does not wait for a grace period there (it did before the "
+                         "lazy-umount changes); on older kernels it costs one."))
+    if net and fork:
+        notes.append(f"A network namespace adds {us(net['median_us'] - fork['median_us'])} to "
+                     f"clone+exit+wait (median; up to {us(net['max_us'])}), the most of any "
+                     "namespace.")
     if v and g:
         notes.append(veth_note(v, g, res))
     return notes
@@ -362,20 +382,22 @@ def kernel_notes(kc, res):
 
 def veth_note(v, g, res):
     net = [r["step"] for r in res["rows"] if r["kind"] == "step" and " --net " in r["display"]]
-    who = f"Steps {span(net + res['steps'][-1:], '-')} with `--net`" if net else "A step with `--net`"
-    return (f"Deleting a veth pair takes **{us(v['median_us'])}** ({v['median_us'] / g['median_us']:.1f} "
-            "grace periods): unregistering a network device waits for RCU (`synchronize_net`, then "
-            f"`rcu_barrier` and the last references). {who} pay it after the command has exited, so "
-            "that no link is left when they return; the kernel would remove the pair anyway with the "
+    who = f"Steps {span(net + res['steps'][-1:], '-')}" if net else "Steps"
+    return (f"Deleting a veth pair takes **{us(v['median_us'])}** "
+            f"({v['median_us'] / g['median_us']:.1f} grace periods): unregistering a network "
+            "device waits for RCU (`synchronize_net`, then `rcu_barrier` and the last "
+            f"references). {who} with `--net` pay it after the command has exited, so that no "
+            "link is left when they return; the kernel would remove the pair anyway with the "
             "container's network namespace, but in a worker, after the step had returned (the "
-            "*removal left to the kernel* row shows what skipping it saves, and the guard compares "
-            "with a script that deletes it too). Because that shared kernel cost dominates both, "
-            "step 06 and its shell reference land close together (0.89× and 1.00× in two runs) and "
-            "the guard's verdict for step 06 is near its edge. Tried, and no faster: waiting for the "
-            "kernel's own removal (an RTM_DELLINK notification, or polling for the name), which comes "
-            "later still, as the namespace dies only once the container's mounts are gone; and "
-            "holding the namespace open (a `/proc/PID/ns/net` descriptor) so that the delete does not "
-            "meet the kernel's namespace cleanup: the same time.")
+            "*removal left to the kernel* row shows what skipping it saves, and the guard "
+            "compares with a script that deletes it too). Because that shared kernel cost "
+            "dominates both, step 06 and its shell reference land close together (0.89× and "
+            "1.00× in two runs) and the guard's verdict for step 06 is near its edge. Tried, and "
+            "no faster: waiting for the kernel's own removal (an RTM_DELLINK notification, or "
+            "polling for the name), which comes later still, as the namespace dies only once the "
+            "container's mounts are gone; and holding the namespace open (a `/proc/PID/ns/net` "
+            "descriptor) so that the delete does not meet the kernel's namespace cleanup: the "
+            "same time.")
 
 
 def machine(res, by):
@@ -392,7 +414,8 @@ def machine(res, by):
         ("CONFIG_CGROUP_FAVOR_DYNMODS", m["cgroup_favor_dynmods"]),
         ("virtualised", f"systemd-detect-virt: {v.get('systemd-detect-virt', '?')} (--vm: "
                         f"{v.get('systemd-detect-virt --vm', '?')}); cpuinfo hypervisor flag: "
-                        f"{'yes' if v.get('cpuinfo hypervisor flag') else 'no'}; DMI: {esc(v.get('dmi', ''))}"),
+                        f"{'yes' if v.get('cpuinfo hypervisor flag') else 'no'}; "
+                        f"DMI: {esc(v.get('dmi', ''))}"),
         ("host mounts", f"{m['host_mounts']} lines in /proc/self/mountinfo"),
         ("CPU", f"{m['cpus']} × {m['cpu']}"),
         ("memory", f"{m['mem_gib']} GiB"),
@@ -401,7 +424,8 @@ def machine(res, by):
         ("load average at start / end", f"{' '.join(m['load_start'])} / {' '.join(m['load_end'])}"),
         ("CPUs busy just before the run", f"{m['busy_start']:.0%}"),
         (f"CPU used by other processes during the {m['measure_seconds']} s of measuring",
-         f"{m.get('other_cpu_share', 0):.0%} of the machine{': ' + esc(', '.join(oc)) if oc else ''}"),
+         f"{m.get('other_cpu_share', 0):.0%} of the machine"
+         + (": " + esc(", ".join(oc)) if oc else "")),
         ("QEMU, pytest or make test running", esc("; ".join(comp)) if comp else "none"),
     ]
     if m.get("quiet_wait"):
@@ -409,16 +433,16 @@ def machine(res, by):
     rows += [(tool, esc(ver)) for tool, ver in m.get("versions", {}).items()]
     rows.append(("host after the run", "**changed**: " + esc("; ".join(left)) if left else
                  "unchanged: no new mount, cgroup, link, runtime state or process"))
-    return ["## The machine", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
+    return ["## The machine", "", "| | |", "|---|---|"] + [row(*r) for r in rows] + [""]
 
 
 def build_times(res, by):
     b, out = res.get("build", {}), ["## Build and test times", ""]
-    if b.get("make"):
-        mk = b["make"]
-        out.append(f"- `make` from clean: **{mk['seconds']} s** ({mk['command']}; builds every step, "
-                   "`common/` and the busybox rootfs)"
-                   f"{'; failed: ' + esc(mk['error']) if mk.get('error') else ''}. Target: under 15 s.")
+    mk = b.get("make")
+    if mk:
+        failed = f"; failed: {esc(mk['error'])}" if mk.get("error") else ""
+        out.append(f"- `make` from clean: **{mk['seconds']} s** ({mk['command']}; builds every "
+                   f"step, `common/` and the busybox rootfs){failed}. Target: under 15 s.")
     else:
         out.append("- `make` from clean: not measured in this run.")
     for suite, limit in SUITES:
@@ -426,10 +450,11 @@ def build_times(res, by):
         if t and "seconds" in t:
             summary = f" ({esc(t['summary'])})" if t.get("summary") else ""
             out.append(f"- `{suite}`: **{t['seconds']} s**, exit {t['rc']}{summary}. {under}")
+        elif t:
+            out.append(f"- `{suite}`: {esc(t.get('error', '?'))}. {under}")
         else:
-            out.append(f"- `{suite}`: {esc(t.get('error', '?'))}. {under}" if t else
-                       f"- `{suite}`: not measured in this run (`sudo make bench BENCH_ARGS=--suites` "
-                       f"times it). {under}")
+            out.append(f"- `{suite}`: not measured in this run "
+                       f"(`sudo make bench BENCH_ARGS=--suites` times it). {under}")
     return out + [""]
 
 
@@ -438,41 +463,42 @@ def reading(res, by):
     out = [
         "## How to read these numbers", "",
         "- **The floor** is a plain `fork`+`exec` of the rootfs's static `/bin/true`, started by "
-        "hyperfine the same way as every other row: no container can start faster than that. On "
-        "this machine one `exec` costs about as much as the floor.",
-        "- **Counting execs.** `unshare --pid --fork true` `exec`s twice (unshare, then true), like "
-        "a step (the step, then the command): steps 01 and 02 do the same work as their reference "
-        "with the same number of `exec`s, so they can only win by starting faster than unshare "
-        "does. From step 03 on, `unshare … chroot …` pays a third `exec` (chroot(8)) that a step, "
-        "calling `chroot(2)` itself, does not. The `unshare --root` row shows unshare without that "
-        f"third `exec`, for context. The {cases.TARGET_RATIO:g} target assumes `exec`s saved, so "
-        "steps 01 and 02, which save none, stay near it at best: what they can save is what "
-        "unshare does besides its work (a dynamic loader, locale and option handling). The steps "
-        "are linked statically for that reason. A hand-written minimal `clone`+`exec`, linked "
-        "statically, measured 0.78× of unshare here by hyperfine, step 01 0.83× in the same run: "
-        "the rest is the lab's own plumbing (the start pipe, signal handling, the safety checks).",
+        "hyperfine the same way as every other row: no container can start faster than that. "
+        "On this machine one `exec` costs about as much as the floor.",
+        "- **Counting execs.** `unshare --pid --fork true` `exec`s twice (unshare, then true), "
+        "like a step (the step, then the command): steps 01 and 02 do the same work as their "
+        "reference with the same number of `exec`s, so they can only win by starting faster "
+        "than unshare does. From step 03 on, `unshare … chroot …` pays a third `exec` "
+        "(chroot(8)) that a step, calling `chroot(2)` itself, does not. The `unshare --root` row "
+        f"shows unshare without that third `exec`, for context. The {cases.TARGET_RATIO:g} "
+        "target assumes `exec`s saved, so steps 01 and 02, which save none, stay near it at "
+        "best: what they can save is what unshare does besides its work (a dynamic loader, "
+        "locale and option handling). The steps are linked statically for that reason. A "
+        "hand-written minimal `clone`+`exec`, linked statically, measured 0.78× of unshare here "
+        "by hyperfine, step 01 0.83× in the same run: the rest is the lab's own plumbing (the "
+        "start pipe, signal handling, the safety checks).",
     ]
     if shell:
-        out.append(f"- **Steps {span(shell)}** cannot be matched by `unshare` alone: their reference "
-                   "is `bench/ref/container.sh`, which runs `unshare` and then what a careful shell "
-                   "script would: one `ip -batch` on each side for the veth pair, its addresses and "
-                   "routes, `mkdir`/quota/`cgroup.procs`/`rmdir` for the CPU cap, `mount --bind` for "
-                   f"the volume. Step {min(shell):02d} is also compared with `unshare -n` (an empty "
-                   "network namespace, no veth).")
+        out.append(f"- **Steps {span(shell)}** cannot be matched by `unshare` alone: their "
+                   "reference is `bench/ref/container.sh`, which runs `unshare` and then what a "
+                   "careful shell script would: one `ip -batch` on each side for the veth pair, "
+                   "its addresses and routes, `mkdir`/quota/`cgroup.procs`/`rmdir` for the CPU "
+                   f"cap, `mount --bind` for the volume. Step {min(shell):02d} is also compared "
+                   "with `unshare -n` (an empty network namespace, no veth).")
     return out + [
         "- **runc and crun** run a `runc spec` default bundle (five namespaces, /proc, /dev, "
-        "/dev/pts, /dev/shm, /dev/mqueue, /sys and cgroup mounts, masked paths, capabilities) on "
-        "the same busybox rootfs, read-only, with the CPU quota and the volume; neither creates a "
-        "veth (that is CNI's job). bubblewrap runs with `--unshare-all`, the rootfs, a fresh /proc "
-        "and the volume; it cannot set a CPU limit or make a veth.",
-        "- **RCU grace periods** are the big machine-dependent cost: a write to `cgroup.procs` takes "
-        "a percpu rwsem for writing, which waits for one grace period unless another write happened "
-        "just before (see the spaced and back-to-back rows above); that is why a single start and "
-        "back-to-back throughput can disagree. Their length depends on HZ, `rcu_expedited`, "
-        "CONFIG_RCU_LAZY and how busy the CPUs are.",
-        "- **Network namespaces** are torn down by a kernel worker after the container has exited "
-        "(`cleanup_net`): a start's latency does not include it, but back-to-back starts compete "
-        "with it for the CPUs.",
+        "/dev/pts, /dev/shm, /dev/mqueue, /sys and cgroup mounts, masked paths, capabilities) "
+        "on the same busybox rootfs, read-only, with the CPU quota and the volume; neither "
+        "creates a veth (that is CNI's job). bubblewrap runs with `--unshare-all`, the rootfs, "
+        "a fresh /proc and the volume; it cannot set a CPU limit or make a veth.",
+        "- **RCU grace periods** are the big machine-dependent cost: a write to `cgroup.procs` "
+        "takes a percpu rwsem for writing, which waits for one grace period unless another "
+        "write happened just before (see the spaced and back-to-back rows above); that is why a "
+        "single start and back-to-back throughput can disagree. Their length depends on HZ, "
+        "`rcu_expedited`, CONFIG_RCU_LAZY and how busy the CPUs are.",
+        "- **Network namespaces** are torn down by a kernel worker after the container has "
+        "exited (`cleanup_net`): a start's latency does not include it, but back-to-back starts "
+        "compete with it for the CPUs.",
         "- **A busy machine** slows everything; the rounds spread that over all rows, but the "
         "absolute numbers of a run on a loaded machine are higher. The load is recorded in the "
         "machine table above.", ""]
@@ -497,7 +523,7 @@ def write(results, docs_dir):
 
 
 def main():
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else cases.REPO / "build" / "bench" / "results.json"
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else cases.REPO / "build/bench/results.json")
     md, svg = write(json.loads(path.read_text()), cases.REPO / "docs")
     print(f"wrote {md} and {svg}")
 
