@@ -2,12 +2,15 @@
 mechanism, the command it must not be slower than (its reference), and the
 other runtimes.
 
-Adding a step is one entry in STEPS: its options, and its reference (a Ref
-defined here, or one of those below), e.g.
+Adding a step is one entry in STEPS: its options, its reference (one of the
+Refs below, or a new one written in the entry) and, optionally, rows shown
+beside it for context; e.g. for step 09 (with an --ipc option in container.sh):
 
-    9: Step(ref=Ref("unshare-ipc", "unshare + IPC ns + chroot",
-                    "unshare --pid --fork --mount-proc={rootfs}/proc --ipc chroot {rootfs} /bin/true",
-                    "same work as step 09")),
+    9: Step("--cpus 0.5 -v {vol}:/data",
+            Ref("shell-ipc", "unshare -n -i + cgroup + bind mount (shell)",
+                "sh {container_sh} --netns --ipc " + CG + " --volume {vol} {fifos} {rootfs}",
+                "step 08's reference, in an IPC namespace too"),
+            also=(CGROUP_VOL,)),
 
 A step without an entry gets the entry of the highest step below it, and the
 report says so. Commands are templates, split like a shell line and then
@@ -40,44 +43,46 @@ class Step:
     also: tuple = field(default_factory=tuple)   # shown beside it for context
 
 
-UNSHARE = "unshare --pid --fork --mount-proc={rootfs}/proc"
-SH = "sh {container_sh}"
-CG = "--cgroup {cgroup} --cgroup-version {cgroup_version}"
-
 PID = Ref("unshare-pid", "unshare: PID ns", "unshare --pid --fork /bin/true",
           "same work as step 01")
 PID_MNT = Ref("unshare-pid-mnt", "unshare: PID+mount ns, fresh /proc",
               "unshare --pid --fork --mount-proc /bin/true",
               "same work as step 02 (unshare makes / rprivate too)")
-CHROOT = Ref("unshare-chroot", "unshare + chroot", f"{UNSHARE} chroot {{rootfs}} /bin/true",
+CHROOT = Ref("unshare-chroot", "unshare + chroot",
+             "unshare --pid --fork --mount-proc={rootfs}/proc chroot {rootfs} /bin/true",
              "same namespaces plus chroot(8): the issue's reference for 03-04")
 ROOT = Ref("unshare-root", "unshare --root (one exec fewer)",
            "unshare --pid --fork --mount-proc --root={rootfs} /bin/true",
            "unshare's own chroot, without exec'ing chroot(8): for context only", kind="info")
-UTS = Ref("unshare-uts", "unshare + UTS ns + chroot", f"{UNSHARE} --uts chroot {{rootfs}} /bin/true",
+UTS = Ref("unshare-uts", "unshare + UTS ns + chroot",
+          "unshare --pid --fork --mount-proc={rootfs}/proc --uts chroot {rootfs} /bin/true",
           "same work as step 05 (without sethostname, a few µs)")
 NETNS = Ref("unshare-n", "unshare -n (netns, no veth)",
-            f"{UNSHARE} --uts --net chroot {{rootfs}} /bin/true",
+            "unshare --pid --fork --mount-proc={rootfs}/proc --uts --net chroot {rootfs} /bin/true",
             "an empty network namespace: the netns step is also compared with it", kind="info")
-NET = Ref("shell-net", "unshare + ip veth (shell)", f"{SH} --net {{fifos}} {{rootfs}}",
+# bench/ref/container.sh does the rest of a step's work as a shell script would.
+NET = Ref("shell-net", "unshare + ip veth (shell)", "sh {container_sh} --net {fifos} {rootfs}",
           "bench/ref/container.sh: unshare -n, then `ip -batch` for the veth, addresses, routes "
           "on both sides; `ip link del` of the host end after the container exits (a step "
           "deletes it too)")
 NET_LEAVE = Ref("shell-net-leave", "unshare + ip veth, removal left to the kernel (shell)",
-                f"{SH} --net --leave-veth {{fifos}} {{rootfs}}",
+                "sh {container_sh} --net --leave-veth {fifos} {rootfs}",
                 "as above, but returns without deleting the veth pair: the kernel removes it "
                 "with the network namespace, after the script has returned")
-CGROUP = Ref("shell-cg", "unshare -n + cgroup write (shell)", f"{SH} --netns {CG} {{fifos}} {{rootfs}}",
+CG = "--cgroup {cgroup} --cgroup-version {cgroup_version}"
+CGROUP = Ref("shell-cg", "unshare -n + cgroup write (shell)",
+             "sh {container_sh} --netns " + CG + " {fifos} {rootfs}",
              "container.sh: unshare -n (lo up), mkdir + cpu quota + cgroup.procs write + rmdir: "
              "step 07's work without --net")
 CGROUP_VOL = Ref("shell-cg-vol", "unshare -n + cgroup + bind mount (shell)",
-                 f"{SH} --netns {CG} --volume {{vol}} {{fifos}} {{rootfs}}",
-                 "as above, plus mount --bind $VOL rootfs/busybox/data: step 08's work without --net")
+                 "sh {container_sh} --netns " + CG + " --volume {vol} {fifos} {rootfs}",
+                 "as above, plus mount --bind $VOL rootfs/busybox/data: step 08's work "
+                 "without --net")
 NET_CGROUP = Ref("shell-net-cg", "unshare + ip veth + cgroup write (shell)",
-                 f"{SH} --net {CG} {{fifos}} {{rootfs}}",
+                 "sh {container_sh} --net " + CG + " {fifos} {rootfs}",
                  "as above, plus mkdir + cpu quota + cgroup.procs write + rmdir")
 NET_CGROUP_VOL = Ref("shell-net-cg-vol", "unshare + ip veth + cgroup + bind mount (shell)",
-                     f"{SH} --net {CG} --volume {{vol}} {{fifos}} {{rootfs}}",
+                     "sh {container_sh} --net " + CG + " --volume {vol} {fifos} {rootfs}",
                      "as above, plus mount --bind $VOL rootfs/busybox/data")
 
 STEPS = {
@@ -141,10 +146,10 @@ class Context:
 
     def __init__(self, rootfs, vol, fifos, bundles, cgroup, cgroup_version, hide_v2, run_id):
         self.hide_v2 = hide_v2
-        self.values = dict(rootfs=rootfs, vol=vol, fifos=fifos, bundles=bundles,
-                           cgroup=cgroup or "-", cgroup_version=cgroup_version or 0,
-                           container_sh=REPO / "bench" / "ref" / "container.sh", run_id=run_id)
-        self.values = {k: str(v) for k, v in self.values.items()}
+        values = dict(rootfs=rootfs, vol=vol, fifos=fifos, bundles=bundles, cgroup=cgroup or "-",
+                      cgroup_version=cgroup_version or 0, run_id=run_id,
+                      container_sh=REPO / "bench" / "ref" / "container.sh")
+        self.values = {k: str(v) for k, v in values.items()}
         self.shown = dict(self.values, vol="$VOL", fifos="$FIFOS", bundles="$BUNDLES",
                           cgroup="$CPU_CGROUP", container_sh="bench/ref/container.sh")
         if Path(rootfs).is_relative_to(REPO):
@@ -162,10 +167,12 @@ class Context:
 
     def step_row(self, n, binary):
         entry, inherited = step_entry(n)
-        cmd = " ".join(["./" + Path(binary).name, "-q", entry.opts, "/bin/true"]).replace("  ", " ")
+        opts = f" {entry.opts}" if entry.opts else ""
+        cmd = f"./{Path(binary).name} -q{opts} /bin/true"
         row = self.row(Ref(f"step-{n:02d}", f"step-{n:02d}", cmd, kind="step"))
-        row["argv"][0] = str(binary)
-        row.update(step=n, note=f"options and reference of step {inherited:02d}" if inherited else "")
+        row["argv"][0], row["step"] = str(binary), n
+        if inherited:
+            row["note"] = f"options and reference of step {inherited:02d}"
         return row
 
 

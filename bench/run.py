@@ -98,7 +98,8 @@ def virtualisation():
     out = {}
     if shutil.which("systemd-detect-virt"):
         out["systemd-detect-virt"] = sh(["systemd-detect-virt"]).stdout.strip() or "none"
-        out["systemd-detect-virt --vm"] = sh(["systemd-detect-virt", "--vm"]).stdout.strip() or "none"
+        out["systemd-detect-virt --vm"] = (sh(["systemd-detect-virt", "--vm"]).stdout.strip()
+                                           or "none")
     out["cpuinfo hypervisor flag"] = bool(re.search(r"^flags\s*:.*\bhypervisor\b",
                                                     read("/proc/cpuinfo"), re.M))
     dmi = [read(f"/sys/class/dmi/id/{f}").strip() for f in ("sys_vendor", "product_name")]
@@ -133,7 +134,7 @@ def machine_info():
     mem = re.search(r"^MemTotal:\s*(\d+)", read("/proc/meminfo"), re.M)
     distro = re.search(r'^PRETTY_NAME="?([^"\n]*)', read("/etc/os-release"), re.M)
     git = sh(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).stdout.strip()
-    dirty = sh(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
+    dirty = sh(["git", "-C", str(REPO), "status", "--porcelain", "-uno"]).stdout.strip()
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "kernel": platform.release(),
@@ -178,8 +179,8 @@ def processes():
             cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
-        f = stat[stat.rindex(")") + 2:].split()
-        out[int(d.name)] = (stat[stat.index("(") + 1:stat.rindex(")")], int(f[11]) + int(f[12]), cmd)
+        comm, f = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        out[int(d.name)] = (comm, int(f[11]) + int(f[12]), cmd)
     out.pop(os.getpid(), None)
     return out
 
@@ -199,7 +200,8 @@ def wait_quiet(limit):
         if time.monotonic() >= t_end:
             return (f"not quiet after waiting {limit} s: CPUs {busy:.0%} busy; "
                     f"{'; '.join(others) or 'no known competitor'}")
-        log(f"waiting for a quiet machine (CPUs {busy:.0%} busy{'; ' + others[0] if others else ''})")
+        log(f"waiting for a quiet machine (CPUs {busy:.0%} busy"
+            f"{'; ' + others[0] if others else ''})")
         time.sleep(5)
     return None
 
@@ -233,14 +235,15 @@ def host_state(marker):
 def host_leftovers(before, marker):
     """What is on the host now and was not before; network namespaces die in
     a kernel worker, later, so this waits up to 15 s for the host to settle."""
-    deadline = time.monotonic() + 15
-    while True:
+    left = []
+
+    def settled():
         after = host_state(marker)
-        left = [l for l in before[0].diff(after[0]) if l.startswith("new ")]
-        left += [f"new {x}" for x in sorted(after[1] - before[1])]
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.2)
+        left[:] = [l for l in before[0].diff(after[0]) if l.startswith("new ")]
+        left.extend(f"new {x}" for x in sorted(after[1] - before[1]))
+        return not left
+    labtest.wait_until(settled, timeout=15, interval=0.2)
+    return left
 
 
 # ---- running things -----------------------------------------------------------------
@@ -313,7 +316,8 @@ def latency(ok, args):
             groups.setdefault(tuple(r["wrap"] or ()), []).append(r)
         log(f"latency round {i + 1}/{args.rounds}: {len(order)} commands x {per_round} runs")
         for wrap, rows in groups.items():
-            for rid, (t, e) in hyperfine(rows, per_round, args.warmup, list(wrap), args.timeout).items():
+            res = hyperfine(rows, per_round, args.warmup, list(wrap), args.timeout)
+            for rid, (t, e) in res.items():
                 times[rid] += t
                 codes[rid] += e
                 medians[rid].append(statistics.median(t) * 1000)
@@ -436,7 +440,8 @@ def clean_build_time():
     shutil.copytree(REPO, dst, ignore=skip, symlinks=True)
     took, r = make([], dst)
     shutil.rmtree(dst, ignore_errors=True)
-    res = {"seconds": round(took, 2), "command": "make (one job, from clean, in a copy of the tree)"}
+    res = {"seconds": round(took, 2),
+           "command": "make (one job, from clean, in a copy of the tree)"}
     if r.returncode:
         res["error"] = last_line(r.stderr, "?")
     return res
@@ -531,7 +536,8 @@ def measure(args, steps, run_id, work, cg_dir, cg_ver):
     ok = runnable(rows, cg_dir)
     per_round = latency(ok, args)
     if not args.guard_only and args.throughput > 0:
-        log(f"throughput: {len(ok)} commands x {args.batches} batches of {args.throughput} in a row")
+        log(f"throughput: {len(ok)} commands x {args.batches} batches of {args.throughput} "
+            "in a row")
         loop_bin = build_helper("loop")
         for r in ok:
             r["throughput"] = throughput(loop_bin, r, args.throughput, args.batches, args.timeout)
@@ -620,23 +626,31 @@ def bench(args, steps):
 
 # ---- main -----------------------------------------------------------------------------
 
+OPTIONS = [   # the numeric options: name, default, what it sets
+    ("--runs", 200, "hyperfine runs per command, all rounds"),
+    ("--rounds", 5, "rounds of hyperfine"),
+    ("--warmup", 3, "warm-up runs per command per round"),
+    ("--throughput", 100, "containers in a row"),
+    ("--batches", 3, "throughput batches; the median is shown"),
+    ("--phase-runs", 100, "runs of the last step with --timings"),
+    ("--timeout", 900, "seconds for one hyperfine call"),
+]
+
+
 def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=200, help="hyperfine runs per command, all rounds (200)")
-    ap.add_argument("--rounds", type=int, default=5, help="rounds of hyperfine (5)")
-    ap.add_argument("--warmup", type=int, default=3, help="warm-up runs per command per round (3)")
-    ap.add_argument("--throughput", type=int, default=100, help="containers in a row (100)")
-    ap.add_argument("--batches", type=int, default=3, help="throughput batches; the median is shown (3)")
-    ap.add_argument("--phase-runs", type=int, default=100, help="runs of the last step with --timings (100)")
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, default, what in OPTIONS:
+        ap.add_argument(name, type=int, default=default, help=f"{what} ({default})")
     ap.add_argument("--guard-only", action="store_true",
                     help="only the steps and their references (what the regression guard needs)")
     ap.add_argument("--no-clean-build", action="store_true", help="do not time `make` from clean")
     ap.add_argument("--suites", action="store_true", help="also time `make test` and `make check`")
     ap.add_argument("--wait-quiet", type=int, default=0, metavar="S",
-                    help="wait up to S seconds for an idle machine first (no qemu, no pytest, <15%% CPU)")
+                    help="wait up to S seconds for an idle machine first (no qemu, no pytest, "
+                    "<15%% CPU)")
     ap.add_argument("--out", type=Path, default=BUILD / "results.json", help="results file")
     ap.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
-    ap.add_argument("--timeout", type=int, default=900, help="seconds for one hyperfine call")
     return ap.parse_args()
 
 
@@ -666,8 +680,9 @@ def main():
     tmp.replace(args.out)
     log(f"results in {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
     for c in results["comparisons"]:
-        log(f"  step-{c['step']:02d}: " + (f"{c['ratio']:.2f}x {c['ref']} (median), {c['paired_ratio']:.2f}x "
-                                           "(median of the rounds)" if "ratio" in c else c["error"]))
+        log(f"  step-{c['step']:02d}: " + (c["error"] if "error" in c else
+                                           f"{c['ratio']:.2f}x {c['ref']} (median), "
+                                           f"{c['paired_ratio']:.2f}x (median of the rounds)"))
     if not args.no_docs and not args.guard_only:
         import report
         md, svg = report.write(results, REPO / "docs")
