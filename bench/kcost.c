@@ -301,9 +301,10 @@ static int cgroup_once(const char *grp, double t[4], const char **what)
         return *what = grp, err;
     }
     t[0] = now_us() - t0;
-    snprintf(file, sizeof(file), "%s/%s", grp, cgroup_version == 2 ? "cpu.max" : "cpu.cfs_quota_us");
+    bool v2 = cgroup_version == 2;
+    snprintf(file, sizeof(file), "%s/%s", grp, v2 ? "cpu.max" : "cpu.cfs_quota_us");
     t0 = now_us();
-    err = write_str(file, cgroup_version == 2 ? "50000 100000" : "50000");
+    err = write_str(file, v2 ? "50000 100000" : "50000");
     t[1] = now_us() - t0;
     *what = "write quota";
     snprintf(file, sizeof(file), "%s/cgroup.procs", grp);

@@ -305,8 +305,9 @@ def stats(times_s):
 
 def latency(ok, args):
     """hyperfine in rounds: each round runs every row, in an order rotated by
-    one row per round and reversed every other round. Sets each row's stats
-    and its median in each round; returns the runs per round."""
+    one row per round and reversed every other round. Sets each row's stats,
+    its median in each round and its ratio to the floor; returns the runs per
+    round."""
     times, codes, medians = ({r["id"]: [] for r in ok} for _ in range(3))
     per_round = max(1, args.runs // args.rounds)
     for i in range(args.rounds if ok else 0):
@@ -327,6 +328,9 @@ def latency(ok, args):
                  round_medians=medians[r["id"]])
         if bad:
             r["error"] = f"{bad} of {len(codes[r['id']])} runs failed"
+    floor = next((r["stats"]["median"] for r in ok if r["id"] == "floor"), None)
+    for r in ok if floor else ():
+        r["x_floor"] = r["stats"]["median"] / floor
     return per_round
 
 
@@ -555,12 +559,7 @@ def measure(args, steps, run_id, work, cg_dir, cg_ver):
 def compare(steps, rows):
     """Each step against its reference: the ratio of the medians, and the
     ratio within each round (what the guard judges: their median)."""
-    by_id = {r["id"]: r for r in rows}
-    floor = by_id.get("floor", {}).get("stats", {}).get("median")
-    for r in rows:
-        if floor and r.get("stats"):
-            r["x_floor"] = r["stats"]["median"] / floor
-    comps = []
+    by_id, comps = {r["id"]: r for r in rows}, []
     for n in steps:
         entry, inherited = cases.step_entry(n)
         s, ref = by_id[f"step-{n:02d}"], by_id[entry.ref.id]
