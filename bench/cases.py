@@ -1,239 +1,191 @@
-"""What the benchmark runs: each built step with the options that exercise its
-mechanism, and the commands it is compared with.
+"""What the benchmark runs: each step with the options that exercise its
+mechanism, the command it must not be slower than (its reference), and the
+other runtimes.
 
-Edit STEPS when a step changes what it needs on the command line or which
-reference is its fair equivalent. A step that is not listed (09 and later)
-gets the options and the reference of the highest step listed below it, and
-the report says so.
+Adding a step is one entry in STEPS: its options, its reference (one of the
+Refs below, or a new one written in the entry) and, optionally, rows shown
+beside it for context; e.g. for step 09 (with an --ipc option in container.sh):
+
+    9: Step("--cpus 0.5 -v {vol}:/data",
+            Ref("shell-ipc", "unshare -n -i + cgroup + bind mount (shell)",
+                "sh {container_sh} --netns --ipc " + CG + " --volume {vol} {fifos} {rootfs}",
+                "step 08's reference, in an IPC namespace too"),
+            also=(CGROUP_VOL,)),
+
+A step without an entry gets the entry of the highest step below it, and the
+report says so. Commands are templates, split like a shell line and then
+filled in: {rootfs}, {vol} (step 08's volume), {fifos} (container.sh's named
+pipes), {container_sh}, {cgroup} and {cgroup_version} (the cpu controller's
+hierarchy), {bundles} (the OCI bundles), {run_id}.
 """
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-# step -> options, the reference it must beat (the regression guard compares
-# with it), and other rows shown beside it for context.
+
+@dataclass(frozen=True)
+class Ref:
+    id: str
+    label: str
+    cmd: str
+    note: str = ""
+    kind: str = "ref"   # floor | ref | info (context only) | tool
+    wrap: str = ""      # a prefix for the runner (hyperfine, loop), not the command
+
+
+@dataclass(frozen=True)
+class Step:
+    opts: str = ""      # between `./step-NN -q` and `/bin/true`
+    ref: Ref = None     # the regression guard compares with it
+    also: tuple = ()    # rows shown beside it for context
+
+
+PID = Ref("unshare-pid", "unshare: PID ns", "unshare --pid --fork /bin/true",
+          "same work as step 01")
+PID_MNT = Ref("unshare-pid-mnt", "unshare: PID+mount ns, fresh /proc",
+              "unshare --pid --fork --mount-proc /bin/true",
+              "same work as step 02 (unshare makes / rprivate too)")
+CHROOT = Ref("unshare-chroot", "unshare + chroot",
+             "unshare --pid --fork --mount-proc={rootfs}/proc chroot {rootfs} /bin/true",
+             "same namespaces plus chroot(8): the issue's reference for 03-04")
+ROOT = Ref("unshare-root", "unshare --root (one exec fewer)",
+           "unshare --pid --fork --mount-proc --root={rootfs} /bin/true",
+           "unshare's own chroot, without exec'ing chroot(8): for context only", kind="info")
+UTS = Ref("unshare-uts", "unshare + UTS ns + chroot",
+          "unshare --pid --fork --mount-proc={rootfs}/proc --uts chroot {rootfs} /bin/true",
+          "same work as step 05 (without sethostname, a few µs)")
+NETNS = Ref("unshare-n", "unshare -n (netns, no veth)",
+            "unshare --pid --fork --mount-proc={rootfs}/proc --uts --net chroot {rootfs} /bin/true",
+            "an empty network namespace: the netns step is also compared with it", kind="info")
+# bench/ref/container.sh does the rest of a step's work as a shell script would.
+NET = Ref("shell-net", "unshare + ip veth (shell)", "sh {container_sh} --net {fifos} {rootfs}",
+          "bench/ref/container.sh: unshare -n, then `ip -batch` for the veth, addresses, routes "
+          "on both sides; `ip link del` of the host end after the container exits (a step "
+          "deletes it too)")
+NET_LEAVE = Ref("shell-net-leave", "unshare + ip veth, removal left to the kernel (shell)",
+                "sh {container_sh} --net --leave-veth {fifos} {rootfs}",
+                "as above, but returns without deleting the veth pair: the kernel removes it "
+                "with the network namespace, after the script has returned")
+CG = "--cgroup {cgroup} --cgroup-version {cgroup_version}"
+CGROUP = Ref("shell-cg", "unshare -n + cgroup write (shell)",
+             "sh {container_sh} --netns " + CG + " {fifos} {rootfs}",
+             "container.sh: unshare -n (lo up), mkdir + cpu quota + cgroup.procs write + rmdir: "
+             "step 07's work without --net")
+CGROUP_VOL = Ref("shell-cg-vol", "unshare -n + cgroup + bind mount (shell)",
+                 "sh {container_sh} --netns " + CG + " --volume {vol} {fifos} {rootfs}",
+                 "as above, plus mount --bind $VOL rootfs/busybox/data: step 08's work "
+                 "without --net")
+NET_CGROUP = Ref("shell-net-cg", "unshare + ip veth + cgroup write (shell)",
+                 "sh {container_sh} --net " + CG + " {fifos} {rootfs}",
+                 "as above, plus mkdir + cpu quota + cgroup.procs write + rmdir")
+NET_CGROUP_VOL = Ref("shell-net-cg-vol", "unshare + ip veth + cgroup + bind mount (shell)",
+                     "sh {container_sh} --net " + CG + " --volume {vol} {fifos} {rootfs}",
+                     "as above, plus mount --bind $VOL rootfs/busybox/data")
+
 STEPS = {
-    1: dict(opts=[], ref="unshare-pid"),
-    2: dict(opts=[], ref="unshare-pid-mnt"),
-    3: dict(opts=[], ref="unshare-chroot", also=["unshare-root"]),
+    1: Step(ref=PID),
+    2: Step(ref=PID_MNT),
+    3: Step(ref=CHROOT, also=(ROOT,)),
     # pivot_root(8) cannot be done by unshare(1) alone; the issue's reference
     # for 01-05 is "the same namespaces, plus chroot".
-    4: dict(opts=[], ref="unshare-chroot", also=["unshare-root"]),
-    5: dict(opts=[], ref="unshare-uts"),
-    6: dict(opts=["--net"], ref="shell-net", also=["unshare-n", "shell-net-leave"]),
+    4: Step(ref=CHROOT, also=(ROOT,)),
+    5: Step(ref=UTS),
+    6: Step("--net", NET, also=(NETNS, NET_LEAVE)),
     # As issue 9 asks: 07 with its CPU cap, 08 with its volume (and the cap:
     # then it does what the runc bundle does, which has both and no veth).
-    7: dict(opts=["--cpus", "0.5"], ref="shell-cg", also=["unshare-n", "shell-net-cg"]),
-    8: dict(opts=["--cpus", "0.5", "-v", "{vol}:/data"], ref="shell-cg-vol",
-           also=["unshare-n", "shell-net-cg-vol"]),
+    7: Step("--cpus 0.5", CGROUP, also=(NETNS, NET_CGROUP)),
+    8: Step("--cpus 0.5 -v {vol}:/data", CGROUP_VOL, also=(NETNS, NET_CGROUP_VOL)),
 }
+
+FLOORS = [
+    Ref("floor", "floor: fork+exec of the rootfs's true", "{rootfs}/bin/true",
+        "rootfs/busybox/bin/true (static busybox), started directly", kind="floor"),
+    Ref("floor-host", "host /bin/true", "/bin/true",
+        "what steps 01-02 run (they have no rootfs yet)", kind="floor"),
+]
+
+CRUN = "crun run --bundle {bundles}/crun bench-crun-{run_id}"
+TOOLS = [
+    Ref("bwrap", "bubblewrap --unshare-all",
+        "bwrap --unshare-all --bind {rootfs} / --proc /proc --bind {vol} /data /bin/true",
+        "user, ipc, pid, net, uts, cgroup namespaces; the rootfs, a fresh /proc and the volume "
+        "(bwrap has no cgroup limits and no veth)", kind="tool"),
+    Ref("runc", "runc run (OCI bundle)", "runc run --bundle {bundles}/runc bench-runc-{run_id}",
+        "`runc spec` defaults (pid, net, ipc, uts, mount ns; /proc, /dev, /sys mounts; masked "
+        "paths) + CPU quota 0.5 + the volume; no veth", kind="tool"),
+    Ref("crun", "crun run (OCI bundle)", CRUN, "the same bundle as runc", kind="tool"),
+    # Only where crun refuses the machine's hybrid cgroups (Context.hide_v2).
+    Ref("crun-v1", "crun run, cgroup v2 hidden", CRUN,
+        "crun refuses hybrid cgroups whose v2 side holds a controller; here the benchmark "
+        "runner (not crun) runs in a private mount namespace with a tmpfs over "
+        "/sys/fs/cgroup/unified, so crun sees plain cgroup v1. The host is untouched; crun's "
+        "own time is measured as is", kind="tool",
+        wrap="unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=4k,mode=755 "
+             "bench-hide-v2 /sys/fs/cgroup/unified && exec \"$@\"' sh"),
+]
 
 # The targets of issue 9.
 TARGET_RATIO = 0.8      # steps 01-05: at most this times unshare's median
 GUARD_RATIO = 1.0       # every step: the regression guard fails above this
 TARGET_RATIO_STEPS = range(1, 6)
-RUNC_FACTOR = 5.0       # step 08: at least this many times faster than runc
+RUNC_FACTOR = 5.0       # the last step: at least this many times faster than runc
 
 
-@dataclass
-class Cmd:
-    id: str
-    kind: str                 # floor | step | ref | info | tool
-    label: str
-    argv: list
-    note: str = ""
-    step: int = None
-    wrap: list = None         # a prefix for the runner (hyperfine, loop), not the command
-    display: str = ""         # the command as the table shows it
-    needs: list = field(default_factory=list)   # programs that must be installed
-
-
-def step_config(n):
-    """(config, inherited_from): the entry of STEPS for step n."""
-    if n in STEPS:
-        return STEPS[n], None
-    lower = [s for s in STEPS if s < n]
-    if not lower:
-        return dict(opts=[], ref="unshare-pid"), 1
-    return STEPS[max(lower)], max(lower)
+def step_entry(n):
+    """(Step, inherited_from): step n's entry, or that of the highest step below it."""
+    m = max(s for s in STEPS if s <= n)
+    return STEPS[m], (None if m == n else m)
 
 
 class Context:
-    """The paths every command is built from."""
+    """The values the templates are filled in with, for running and for the
+    table (paths shortened to the names the docs explain)."""
 
-    def __init__(self, rootfs, vol, fifo_dir, bundle_dir, cgroup_dir, cgroup_version,
-                 hide_v2=False, run_id="0"):
-        self.rootfs = str(rootfs)
-        self.vol = str(vol)
-        self.fifo_dir = str(fifo_dir)
-        self.bundle_dir = Path(bundle_dir)
-        self.cgroup_dir = cgroup_dir
-        self.cgroup_version = cgroup_version
+    def __init__(self, rootfs, vol, fifos, bundles, cgroup, cgroup_version, hide_v2, run_id):
         self.hide_v2 = hide_v2
-        self.run_id = run_id
+        values = dict(rootfs=rootfs, vol=vol, fifos=fifos, bundles=bundles, cgroup=cgroup or "-",
+                      cgroup_version=cgroup_version or 0, run_id=run_id,
+                      container_sh=REPO / "bench" / "ref" / "container.sh")
+        self.values = {k: str(v) for k, v in values.items()}
+        self.shown = dict(self.values, vol="$VOL", fifos="$FIFOS", bundles="$BUNDLES",
+                          cgroup="$CPU_CGROUP", container_sh="bench/ref/container.sh")
+        if Path(rootfs).is_relative_to(REPO):
+            self.shown["rootfs"] = str(Path(rootfs).relative_to(REPO))
 
-    def show(self, argv):
-        """A command line as the table shows it: paths relative to the repo."""
-        s = shlex.join(str(a) for a in argv)
-        s = s.replace(self.vol, "$VOL")
-        s = s.replace(self.fifo_dir, "$FIFOS")
-        s = s.replace(str(self.bundle_dir), "$BUNDLES")
-        if self.cgroup_dir:
-            s = s.replace(self.cgroup_dir, "$CPU_CGROUP")
-        s = s.replace(str(REPO) + "/", "")
-        return s
+    def argv(self, template):
+        return [word.format(**self.values) for word in shlex.split(template)]
 
+    def row(self, ref):
+        """One row of the results, as bench/run.py measures it."""
+        return {"id": ref.id, "kind": ref.kind, "label": ref.label,
+                "display": ref.cmd.format(**self.shown), "note": ref.note, "step": None,
+                "argv": self.argv(ref.cmd), "wrap": self.argv(ref.wrap) or None,
+                "needs_cgroup": "{cgroup}" in ref.cmd}
 
-def step_cmd(n, binary, ctx):
-    cfg, inherited = step_config(n)
-    opts = [o.format(vol=ctx.vol) for o in cfg["opts"]]
-    argv = [str(binary), "-q", *opts, "/bin/true"]
-    note = f"options and reference of step {inherited:02d}" if inherited else ""
-    return Cmd(id=f"step-{n:02d}", kind="step", label=f"step-{n:02d}", argv=argv, step=n,
-               note=note, display=ctx.show(["./" + binary.name, *argv[1:]]))
-
-
-def ref_cmds(ctx):
-    """Every reference and tool row, by id."""
-    R = ctx.rootfs
-    pf = ["unshare", "--pid", "--fork"]
-    sh = ["sh", str(REPO / "bench" / "ref" / "container.sh")]
-    cg = []
-    if ctx.cgroup_dir:
-        cg = ["--cgroup", ctx.cgroup_dir, "--cgroup-version", str(ctx.cgroup_version)]
-    rows = [
-        Cmd("floor", "floor", "floor: fork+exec of the rootfs's true", [f"{R}/bin/true"],
-            note="rootfs/busybox/bin/true (static busybox), started directly"),
-        Cmd("floor-host", "floor", "host /bin/true", ["/bin/true"],
-            note="what steps 01-02 run (they have no rootfs yet)"),
-        Cmd("unshare-pid", "ref", "unshare: PID ns", [*pf, "/bin/true"],
-            note="same work as step 01"),
-        Cmd("unshare-pid-mnt", "ref", "unshare: PID+mount ns, fresh /proc",
-            [*pf, "--mount-proc", "/bin/true"],
-            note="same work as step 02 (unshare makes / rprivate too)"),
-        Cmd("unshare-chroot", "ref", "unshare + chroot",
-            [*pf, f"--mount-proc={R}/proc", "chroot", R, "/bin/true"],
-            note="same namespaces plus chroot(8): the issue's reference for 03-04"),
-        Cmd("unshare-root", "info", "unshare --root (one exec fewer)",
-            [*pf, "--mount-proc", f"--root={R}", "/bin/true"],
-            note="unshare's own chroot, without exec'ing chroot(8): for context only"),
-        Cmd("unshare-uts", "ref", "unshare + UTS ns + chroot",
-            [*pf, f"--mount-proc={R}/proc", "--uts", "chroot", R, "/bin/true"],
-            note="same work as step 05 (without sethostname, a few µs)"),
-        Cmd("unshare-n", "info", "unshare -n (netns, no veth)",
-            [*pf, f"--mount-proc={R}/proc", "--uts", "--net", "chroot", R, "/bin/true"],
-            note="an empty network namespace: the netns step is also compared with it"),
-        Cmd("shell-net", "ref", "unshare + ip veth (shell)",
-            [*sh, "--net", ctx.fifo_dir, R],
-            note="bench/ref/container.sh: unshare -n, then `ip -batch` for the veth, "
-                 "addresses, routes on both sides; `ip link del` of the host end after "
-                 "the container exits (a step deletes it too)"),
-        Cmd("shell-net-leave", "ref", "unshare + ip veth, removal left to the kernel (shell)",
-            [*sh, "--net", "--leave-veth", ctx.fifo_dir, R],
-            note="as above, but returns without deleting the veth pair: the kernel removes "
-                 "it with the network namespace, after the script has returned"),
-        Cmd("shell-cg", "ref", "unshare -n + cgroup write (shell)",
-            [*sh, "--netns", *cg, ctx.fifo_dir, R],
-            note="container.sh: unshare -n (lo up), mkdir + cpu quota + "
-                 "cgroup.procs write + rmdir: step 07's work without --net",
-            needs=["cgroup"]),
-        Cmd("shell-cg-vol", "ref", "unshare -n + cgroup + bind mount (shell)",
-            [*sh, "--netns", *cg, "--volume", ctx.vol, ctx.fifo_dir, R],
-            note="as above, plus mount --bind $VOL rootfs/busybox/data: step 08's work "
-                 "without --net",
-            needs=["cgroup"]),
-        Cmd("shell-net-cg", "ref", "unshare + ip veth + cgroup write (shell)",
-            [*sh, "--net", *cg, ctx.fifo_dir, R],
-            note="as above, plus mkdir + cpu quota + cgroup.procs write + rmdir",
-            needs=["cgroup"]),
-        Cmd("shell-net-cg-vol", "ref", "unshare + ip veth + cgroup + bind mount (shell)",
-            [*sh, "--net", *cg, "--volume", ctx.vol, ctx.fifo_dir, R],
-            note="as above, plus mount --bind $VOL rootfs/busybox/data",
-            needs=["cgroup"]),
-        Cmd("bwrap", "tool", "bubblewrap --unshare-all",
-            ["bwrap", "--unshare-all", "--bind", R, "/", "--proc", "/proc",
-             "--bind", ctx.vol, "/data", "/bin/true"],
-            note="user, ipc, pid, net, uts, cgroup namespaces; the rootfs, a fresh /proc "
-                 "and the volume (bwrap has no cgroup limits and no veth)",
-            needs=["bwrap"]),
-        Cmd("runc", "tool", "runc run (OCI bundle)",
-            ["runc", "run", "--bundle", str(ctx.bundle_dir / "runc"), f"bench-runc-{ctx.run_id}"],
-            note="`runc spec` defaults (pid, net, ipc, uts, mount ns; /proc, /dev, /sys "
-                 "mounts; masked paths) + CPU quota 0.5 + the volume; no veth",
-            needs=["runc"]),
-        Cmd("crun", "tool", "crun run (OCI bundle)",
-            ["crun", "run", "--bundle", str(ctx.bundle_dir / "crun"), f"bench-crun-{ctx.run_id}"],
-            note="the same bundle as runc", needs=["crun"]),
-    ]
-    if ctx.hide_v2:
-        rows.append(Cmd(
-            "crun-v1", "tool", "crun run, cgroup v2 hidden",
-            ["crun", "run", "--bundle", str(ctx.bundle_dir / "crun"), f"bench-crun-{ctx.run_id}"],
-            wrap=["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                  "mount -t tmpfs -o size=4k,mode=755 bench-hide-v2 /sys/fs/cgroup/unified "
-                  "&& exec \"$@\"", "sh"],
-            note="crun refuses hybrid cgroups whose v2 side holds a controller; here the "
-                 "benchmark runner (not crun) runs in a private mount namespace with a tmpfs "
-                 "over /sys/fs/cgroup/unified, so crun sees plain cgroup v1. The host is "
-                 "untouched; crun's own time is measured as is",
-            needs=["crun"]))
-    for r in rows:
-        r.display = ctx.show(r.argv)
-    return {r.id: r for r in rows}
+    def step_row(self, n, binary):
+        entry, inherited = step_entry(n)
+        opts = f" {entry.opts}" if entry.opts else ""
+        cmd = f"./{Path(binary).name} -q{opts} /bin/true"
+        row = self.row(Ref(f"step-{n:02d}", f"step-{n:02d}", cmd, kind="step"))
+        row["argv"][0], row["step"] = str(binary), n
+        if inherited:
+            row["note"] = f"options and reference of step {inherited:02d}"
+        return row
 
 
-def oci_config(rootfs, vol, cgroups_path, args=("/bin/true",)):
-    """config.json as `runc spec` (runc 1.1) writes it, for a root user, with
-    the command, the rootfs, a CPU quota of 0.5 and the volume: step 08's
-    container in OCI terms. Kept here rather than generated by `runc spec` so
-    that runc and crun read the same file even when runc is missing."""
-    caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
-    return {
-        "ociVersion": "1.0.2-dev",
-        "process": {
-            "terminal": False,
-            "user": {"uid": 0, "gid": 0},
-            "args": list(args),
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "TERM=xterm"],
-            "cwd": "/",
-            "capabilities": {k: caps for k in ("bounding", "effective", "permitted", "ambient")},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": True,
-        },
-        "root": {"path": str(rootfs), "readonly": True},
-        "hostname": "bench",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-             "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-             "options": ["nosuid", "noexec", "nodev", "ro"]},
-            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
-            {"destination": "/data", "type": "bind", "source": str(vol),
-             "options": ["rbind", "rw"]},
-        ],
-        "linux": {
-            "resources": {
-                "devices": [{"allow": False, "access": "rwm"}],
-                "cpu": {"quota": 50000, "period": 100000},
-            },
-            "cgroupsPath": cgroups_path,
-            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
-            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                            "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
-            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                              "/proc/sysrq-trigger"],
-        },
-    }
+def rows(steps, ctx, guard_only=False):
+    """The rows to measure, in the table's order: the floors, the steps
+    ({n: binary}), their references and context rows, the other runtimes."""
+    refs = []
+    for n in steps:
+        entry, _ = step_entry(n)
+        for ref in (entry.ref,) + (() if guard_only else entry.also):
+            if ref not in refs:
+                refs.append(ref)
+    floors = FLOORS[:1] if guard_only else FLOORS
+    tools = [] if guard_only else [t for t in TOOLS if t.id != "crun-v1" or ctx.hide_v2]
+    return ([ctx.row(r) for r in floors] + [ctx.step_row(n, b) for n, b in steps.items()]
+            + [ctx.row(r) for r in refs + tools])
