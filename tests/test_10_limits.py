@@ -130,7 +130,11 @@ def test_a_fork_bomb_is_held(step):
 def test_a_fork_bomb_can_be_ended_from_the_host(step):
     c = Running(step, "--pids-limit", "30", "sh", "-c", "echo ready; forkbomb 1000000 & sleep 1000")
     c.wait_for("ready")
-    os.kill(c.child_pid(), signal.SIGKILL)
+    try:
+        held = labtest.pids_limit(c.pid)
+    finally:
+        os.kill(c.child_pid(), signal.SIGKILL)
+    assert held == 30, f"the bomb's group should hold it at 30 processes: pids.max {held}"
     r = c.wait(timeout=20)
     assert r.rc == 137, r.describe()
     assert not labtest.group_dir("pids", c.pid).exists()
