@@ -3,6 +3,8 @@
 #   make                 every step (./step-NN) and the busybox rootfs
 #   make step-05         one step, at the top of the repository
 #   sudo make demo-image step 11's two-layer image (build/demo-image)
+#   make user-rootfs     as yourself: a rootfs you own, for step 12's rootless
+#                        containers (~/.local/share/lab/rootfs)
 #   sudo make test       the quick suite (installs what is missing first)
 #   sudo make demo       installs, builds, and runs each step once
 #   sudo make check      everything CI runs
@@ -52,9 +54,9 @@ ROOTFS := rootfs/busybox
 ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
-        python3-pytest-timeout iproute2
+        python3-pytest-timeout iproute2 uidmap
 
-.PHONY: all steps rootfs demo-image deps test unit pytest demo docs check-docs check clean help
+.PHONY: all steps rootfs demo-image user-rootfs deps test unit pytest demo docs check-docs check clean help
 .DELETE_ON_ERROR:
 
 all: steps rootfs
@@ -108,6 +110,11 @@ demo-image: $(DEMO_IMAGE)/layer2/hello
 
 $(DEMO_IMAGE)/layer2/hello: rootfs/demo-image.sh $(ROOTFS_STAMP)
 	$(Q)rootfs/demo-image.sh $(ROOTFS) $(DEMO_IMAGE)
+
+# A rootfs of your own, for step 12's rootless containers: run as yourself.
+USER_ROOTFS ?= $(HOME)/.local/share/lab/rootfs
+user-rootfs:
+	$(Q)rootfs/user-rootfs.sh $(ROOTFS) "$(USER_ROOTFS)"
 
 # ---- dependencies, tests, demo -------------------------------------------------
 

@@ -137,6 +137,54 @@ int cg_detect_from(struct cg_layout *l, const char *controller, FILE *mountinfo)
     return -ENOENT;
 }
 
+/* The caller's own cgroup v2 directory: CG_MOUNT + the "0::" line of
+ * /proc/self/cgroup. */
+static int own_v2_dir(char *buf, size_t len)
+{
+    char text[4096], *line;
+
+    if (file_read("/proc/self/cgroup", text, sizeof(text)) < 0)
+        return -errno;
+    for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strncmp(line, "0::", 3) == 0)
+            return path_printf(buf, len, "%s%s", CG_MOUNT, line + 3);
+    return -ENOENT;
+}
+
+bool cg_delegated(void)
+{
+    struct statfs sfs;
+    struct stat st;
+    char dir[PATH_MAX];
+
+    if (statfs(CG_MOUNT, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC ||
+        own_v2_dir(dir, sizeof(dir)) < 0 || stat(dir, &st) < 0)
+        return false;
+    return st.st_uid == geteuid() && access(dir, W_OK) == 0;
+}
+
+/* Rootless, in a delegated subtree: the container's groups go below the
+ * caller's own group, which must then hold no process (cgroup v2 hands
+ * controllers only to the children of a group without processes): the
+ * caller moves into a leaf of its own, supervisor/, first. */
+static int delegated_root(struct cg_layout *l)
+{
+    char dir[PATH_MAX], leaf[PATH_MAX], pid[16];
+    int err;
+
+    if ((err = own_v2_dir(dir, sizeof(dir))) < 0 ||
+        (err = path_join(leaf, sizeof(leaf), dir, "supervisor")) < 0)
+        return err;
+    if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    if (path_join(leaf + strlen(leaf), sizeof(leaf) - strlen(leaf), "", "cgroup.procs") < 0)
+        return -ENAMETOOLONG;
+    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+    if ((err = file_write(leaf, pid)) < 0)
+        return err;
+    return path_printf(l->root, sizeof(l->root), "%s", dir);
+}
+
 int cg_detect(struct cg_layout *l, const char *controller)
 {
     struct statfs sfs;
@@ -148,7 +196,9 @@ int cg_detect(struct cg_layout *l, const char *controller)
     if (sfs.f_type == CGROUP2_SUPER_MAGIC) {
         if (!v2_has_controller(CG_MOUNT, controller))
             return -ENOENT;
-        return set_layout(l, CG_V2, controller, CG_MOUNT);
+        if ((err = set_layout(l, CG_V2, controller, CG_MOUNT)) < 0)
+            return err;
+        return geteuid() == 0 || !cg_delegated() ? 0 : delegated_root(l);
     }
     /* A tmpfs there: cgroup v1, or hybrid with v2 beside it at unified/. */
     mi = fopen("/proc/self/mountinfo", "re");
@@ -471,6 +521,17 @@ int cg_remove(struct cg_group *g)
     return failed;
 }
 
+static void kill_tasks(const char *group)
+{
+    char path[PATH_MAX], text[4096];
+
+    if (path_join(path, sizeof(path), group, "cgroup.procs") < 0 ||
+        file_read(path, text, sizeof(text)) < 0)
+        return;
+    for (char *p = strtok(text, "\n"); p; p = strtok(NULL, "\n"))
+        (void)kill((pid_t)atoi(p), SIGKILL);
+}
+
 static bool process_alive(pid_t pid)
 {
     return kill(pid, 0) == 0 || errno == EPERM;
@@ -496,8 +557,12 @@ int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *remov
             continue;
         if (strcmp(e->d_name, keep_name) == 0 || process_alive((pid_t)pid))
             continue;
-        /* The killed run's container may still be on its way out. */
-        if (path_join(path, sizeof(path), parent, e->d_name) == 0 && rmdir_retry(path, 250) == 0)
+        /* The killed run's container may still be on its way out, or, its
+         * parent gone, still running: end it, then remove its group. */
+        if (path_join(path, sizeof(path), parent, e->d_name) < 0)
+            continue;
+        kill_tasks(path);
+        if (rmdir_retry(path, 250) == 0)
             (*removed)++;
     }
     closedir(d);

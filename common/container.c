@@ -67,6 +67,8 @@ void lab_start_step(struct container *c, int step, int argc, char *argv[])
     parse_options(c, step, argc, argv);
     c->root = c->opts.rootfs;
     c->lease.lock_fd = -1;
+    for (int i = 0; i < LAB_MAX_LAYERS; i++)
+        c->idmapped[i] = -1;
     c->cg.dir_fd = -1;
     snprintf(c->id, sizeof(c->id), "%d", (int)getpid());
     snprintf(c->veth, sizeof(c->veth), "lab%d", (int)getpid());
@@ -112,6 +114,11 @@ void lab_started(struct container *c, int flags)
     if (c->layers.stale_removed)
         say("removed %d layer dir(s) left by killed lab processes", c->layers.stale_removed);
     say("clone(%s): the child is pid %d on the host", ns_flag_names(flags), (int)c->pid);
+}
+
+bool lab_wants_cgroup(const struct container *c)
+{
+    return !c->opts.rootless || cg_delegated();
 }
 
 void lab_release(struct container *c)

@@ -18,6 +18,7 @@
  *   netlink.c    rtnetlink messages for links, addresses, routes      (nl_)
  *   ipam.c       choosing a container's addresses                     (ipam_)
  *   layer.c      image layers on overlayfs, and --commit              (layer_)
+ *   userns.c     a user namespace's id maps, idmapped mounts          (userns_)
  *
  * Two kinds of code live here. The library (every file but container.c and
  * log.c) returns 0, or a value >= 0, on success and -errno on failure; it
@@ -87,6 +88,13 @@ struct lab_volume {
     bool readonly;
 };
 
+/* One line of uid_map or gid_map: ids inside..inside+count-1 are
+ * outside..outside+count-1 on the host. */
+struct lab_idmap {
+    unsigned inside, outside, count;
+};
+#define LAB_MAX_IDMAPS 5
+
 struct lab_ipv4 {
     struct in_addr addr; /* the container's address */
     int prefix;          /* 16..30 */
@@ -114,6 +122,11 @@ struct lab_opts {
     int nlayers;
     char upper[PATH_MAX];              /* --upper: "" for a fresh layer, removed at the end */
     char commit[PATH_MAX];             /* --commit: "" for none */
+    struct lab_idmap uidmap[LAB_MAX_IDMAPS]; /* --uidmap, or the default (12+) */
+    int nuidmap;
+    struct lab_idmap gidmap[LAB_MAX_IDMAPS]; /* --gidmap, or the same as --uidmap */
+    int ngidmap;
+    bool rootless;                     /* run by an ordinary user (12+) */
 };
 
 enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
@@ -140,6 +153,7 @@ int parse_volume(const char *s, struct lab_volume *out, const char **why);
 int parse_env(const char *s, const char **why);
 int parse_bytes(const char *s, long long *out, const char **why);
 int parse_pids_limit(const char *s, long *out, const char **why);
+int parse_idmap(const char *s, struct lab_idmap *out, const char **why);
 
 /* ---- proc.c: the child process ---------------------------------------- */
 
@@ -209,6 +223,9 @@ int path_exe_dir(char *buf, size_t len);
  * rel below root_fd without ever leaving it: a ".." or a symlink that climbs
  * out fails with -EXDEV. Returns an O_PATH fd or -errno. */
 int path_open_beneath(int root_fd, const char *rel, bool as_dir);
+/* The flags of the mount at path (nosuid, nodev, noexec, atime flags), as
+ * mount(2)'s MS_* flags: a remount must repeat them. */
+int path_mount_flags(const char *path, unsigned long *flags);
 
 /* ---- ns.c: namespace identities ----------------------------------------- */
 
@@ -269,6 +286,10 @@ int cg_detect(struct cg_layout *l, const char *controller);
 /* The same, from a mountinfo file: for tests. */
 int cg_detect_from(struct cg_layout *l, const char *controller, FILE *mountinfo);
 const char *cg_version_name(enum cg_version v);
+/* Whether the caller's own cgroup v2 group is its to manage (delegated, as
+ * systemd does for a user's session): an ordinary user's containers can
+ * have groups there. Run so, cg_detect() puts them below it. */
+bool cg_delegated(void);
 /* Removes the groups under lab/ whose lab process is gone (killed by
  * SIGKILL, say), except keep_name. */
 int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed);
@@ -405,15 +426,44 @@ struct lab_layers {
  * those that killed lab processes left), and the overlay's options, from
  * o's layers and upper. -E2BIG when the options would not fit one page. */
 int layer_prepare(struct lab_layers *l, const struct lab_opts *o, const char *id);
+/* Makes dir/lower/0, 1, ... for the image layers to be mounted at, points
+ * o->layers there, and builds the options again (step 12: the idmapped
+ * layers, where the container's root can reach them). */
+int layer_use_lowers(struct lab_layers *l, struct lab_opts *o);
 /* Writes text to rel (like "etc/hosts") in the init layer. */
 int layer_write(struct lab_layers *l, const char *rel, const char *text);
 /* Copies the container's layer to dest (new, or empty) as an image layer:
  * whiteouts and opaque directories as overlayfs recorded them, without the
  * init layer's files. */
 int layer_commit(struct lab_layers *l, const char *dest);
+/* Gives the container's layer, work, init and merged dirs to uid:gid (the
+ * host ids of a user namespace's root). */
+int layer_chown(struct lab_layers *l, uid_t uid, gid_t gid);
 /* Removes the scratch dir (and a work dir made beside --upper). Safe twice. */
 int layer_remove(struct lab_layers *l);
 int layer_remove_stale(int *removed);
+
+/* ---- userns.c: user namespaces ----------------------------------------- */
+
+/* No two ranges overlap, inside or outside, and id 0 is mapped. */
+int userns_check_maps(const struct lab_idmap *m, int n, const char **why);
+/* The first range of /etc/subuid or /etc/subgid for user (or its id). */
+int userns_subid_range(const char *file, const char *user, unsigned id, struct lab_idmap *out);
+/* The maps when --uidmap/--gidmap are not given, and the checks of those
+ * that are: root maps 0..65535 onto 100000.. (or its /etc/subuid range); an
+ * ordinary user maps itself to root, and its /etc/subuid range beside it
+ * where newuidmap can write it. Sets o->rootless. */
+int userns_defaults(struct lab_opts *o, const char **why);
+/* Writes pid's maps: uid_map, "deny" to setgroups, gid_map; or, rootless
+ * with subid ranges, runs newuidmap and newgidmap. *how says which. */
+int userns_write_maps(pid_t pid, const struct lab_opts *o, char *how, size_t len);
+/* An fd of a new, empty user namespace with o's maps. */
+int userns_holder(const struct lab_opts *o);
+/* A detached copy of the mount at path, idmapped through userns_fd: a file
+ * owned by id k on disk shows as owned by k's image in the map. */
+int userns_idmap_tree(const char *path, int userns_fd);
+/* Attaches a detached mount at path. */
+int userns_attach_tree(int fd, const char *path);
 
 /* ---- container.c: the start and the end of every step ------------------ */
 
@@ -440,6 +490,8 @@ struct container {
     int wstatus;                       /* how the child ended, once waited for */
     /* 11: the layers */
     struct lab_layers layers;
+    /* 12: the image layers, idmapped for the user namespace (root only) */
+    int idmapped[LAB_MAX_LAYERS];
 };
 
 #ifndef LAB_STEP
@@ -460,6 +512,9 @@ void lab_start_step(struct container *c, int step, int argc, char *argv[]);
 void lab_net_claim(struct container *c);
 /* Parent, right after clone: signals go to the child now; narrate it. */
 void lab_started(struct container *c, int flags);
+/* Parent: whether the container gets a cgroup: always, but rootless where
+ * no cgroup v2 subtree is delegated to the user (12+). */
+bool lab_wants_cgroup(const struct container *c);
 /* Parent: sync point GO, the child may run the command. */
 void lab_release(struct container *c);
 /* Parent: waits for the child to end (what it made is still there). */

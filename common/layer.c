@@ -8,6 +8,7 @@
  * system as upper is overlayfs's scratch space. Each container gets
  *
  *     /run/lab/layers/<id>/upper    its layer (or --upper DIR)
+ *     (rootless: $XDG_RUNTIME_DIR/lab/layers/..., or /tmp/lab-<uid>/layers/...)
  *                         /work     overlayfs's (beside --upper DIR, then)
  *                         /init     the init layer: /etc/hostname, hosts, ...
  *                         /merged   where the child mounts the overlay
@@ -31,8 +32,30 @@
 
 #include "lab.h"
 
-#define LAYERS_DIR LAB_RUN_DIR "/layers"
+/* Root's containers keep their state in LAB_RUN_DIR; an ordinary user's
+ * (rootless, step 12) in its own: $XDG_RUNTIME_DIR/lab, or /tmp/lab-<uid>. */
+static const char *run_dir(void)
+{
+    static char dir[PATH_MAX];
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+    if (geteuid() == 0)
+        return LAB_RUN_DIR;
+    if (xdg && xdg[0] == '/' && path_printf(dir, sizeof(dir), "%s/lab", xdg) == 0)
+        return dir;
+    snprintf(dir, sizeof(dir), "/tmp/lab-%u", (unsigned)geteuid());
+    return dir;
+}
+
+static const char *layers_dir(void)
+{
+    static char dir[PATH_MAX];
+
+    snprintf(dir, sizeof(dir), "%s/layers", run_dir());
+    return dir;
+}
 #define OPAQUE_XATTR "trusted.overlay.opaque"
+#define USER_OPAQUE_XATTR "user.overlay.opaque"
 
 static int failed(struct lab_layers *l, const char *fmt, ...) LAB_PRINTF(2, 3);
 static int failed(struct lab_layers *l, const char *fmt, ...)
@@ -53,25 +76,61 @@ static int make_dir(struct lab_layers *l, const char *path)
     return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* rm -rf of what dirfd holds, never following a symlink or leaving the
+ * file system; a directory we may not read (overlayfs's work/work is mode
+ * 000) is opened up first, as its owner may. */
+static int empty_dir(int dirfd, dev_t dev)
 {
-    (void)st;
-    (void)ftw;
-    return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+    DIR *d = fdopendir(dirfd);
+    struct dirent *e;
+    int err = 0;
+
+    if (!d) {
+        err = -errno;
+        close(dirfd);
+        return err;
+    }
+    while ((e = readdir(d))) {
+        struct stat st;
+
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            int sub;
+
+            (void)fchmodat(dirfd, e->d_name, 0700, 0);
+            sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0 || empty_dir(sub, dev) < 0 || unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0)
+                err = -errno;
+        } else if (unlinkat(dirfd, e->d_name, 0) < 0) {
+            err = -errno;
+        }
+    }
+    closedir(d);
+    return err;
 }
 
-/* rm -rf, never following a symlink or leaving the file system. */
 static int remove_tree(const char *path)
 {
-    if (access(path, F_OK) < 0)
-        return 0;
-    return nftw(path, remove_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
+    struct stat st;
+    int fd, err;
+
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    (void)chmod(path, 0700);
+    if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return -errno;
+    if ((err = empty_dir(fd, st.st_dev)) < 0)
+        return err;
+    return rmdir(path) < 0 ? -errno : 0;
 }
 
 int layer_remove_stale(int *removed)
 {
     struct dirent *e;
-    DIR *d = opendir(LAYERS_DIR);
+    DIR *d = opendir(layers_dir());
     char path[PATH_MAX];
 
     *removed = 0;
@@ -84,7 +143,7 @@ int layer_remove_stale(int *removed)
         /* Named after the lab process that made it; alive, it is in use. */
         if (*end || pid <= 0 || end == e->d_name || kill((pid_t)pid, 0) == 0 || errno == EPERM)
             continue;
-        if (path_join(path, sizeof(path), LAYERS_DIR, e->d_name) == 0 && remove_tree(path) == 0)
+        if (path_join(path, sizeof(path), layers_dir(), e->d_name) == 0 && remove_tree(path) == 0)
             (*removed)++;
     }
     closedir(d);
@@ -129,6 +188,26 @@ static int work_beside(struct lab_layers *l, const char *upper)
     return 0;
 }
 
+int layer_use_lowers(struct lab_layers *l, struct lab_opts *o)
+{
+    char lower[PATH_MAX], path[PATH_MAX];
+    int err;
+
+    if (path_join(lower, sizeof(lower), l->dir, "lower") < 0)
+        return failed(l, "%s/lower: path too long", l->dir);
+    if ((err = make_dir(l, lower)) < 0)
+        return err;
+    for (int i = 0; i < o->nlayers; i++) {
+        if (path_printf(path, sizeof(path), "%s/%d", lower, i) < 0)
+            return failed(l, "%s/%d: path too long", lower, i);
+        if ((err = make_dir(l, path)) < 0)
+            return err;
+        if (!(o->layers[i] = strdup(path)))
+            return failed(l, "strdup");
+    }
+    return build_options(l, o);
+}
+
 int layer_prepare(struct lab_layers *l, const struct lab_opts *o, const char *id)
 {
     int err, removed = 0;
@@ -136,16 +215,16 @@ int layer_prepare(struct lab_layers *l, const struct lab_opts *o, const char *id
     memset(l, 0, sizeof(*l));
     (void)layer_remove_stale(&removed);
     l->stale_removed = removed;
-    if (path_printf(l->dir, sizeof(l->dir), "%s/%s", LAYERS_DIR, id) < 0 ||
+    if (path_printf(l->dir, sizeof(l->dir), "%s/%s", layers_dir(), id) < 0 ||
         path_printf(l->init, sizeof(l->init), "%s/init", l->dir) < 0 ||
         path_printf(l->merged, sizeof(l->merged), "%s/merged", l->dir) < 0)
-        return failed(l, "%s: path too long", LAYERS_DIR);
-    /* Another container may remove an empty LAYERS_DIR between the mkdirs
+        return failed(l, "%s: path too long", layers_dir());
+    /* Another container may remove an empty layers dir between the mkdirs
      * (layer_remove): then go round again. */
     for (int tries = 0; !l->made; tries++) {
-        if ((err = make_dir(l, LAB_RUN_DIR)) < 0 || (err = make_dir(l, LAYERS_DIR)) < 0)
+        if ((err = make_dir(l, run_dir())) < 0 || (err = make_dir(l, layers_dir())) < 0)
             return err;
-        if (mkdir(l->dir, 0700) == 0)
+        if (mkdir(l->dir, 0711) == 0) /* the container's root, mapped, must get through */
             l->made = true;
         else if (errno != ENOENT || tries == 50)
             return failed(l, "mkdir %s", l->dir);
@@ -188,6 +267,29 @@ int layer_write(struct lab_layers *l, const char *rel, const char *text)
     return 0;
 }
 
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return lchown(path, chown_uid, chown_gid);
+}
+
+int layer_chown(struct lab_layers *l, uid_t uid, gid_t gid)
+{
+    const char *dirs[] = { l->upper, l->work, l->init, l->merged };
+
+    chown_uid = uid;
+    chown_gid = gid;
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        if (nftw(dirs[i], chown_one, 32, FTW_PHYS | FTW_MOUNT) != 0)
+            return failed(l, "chown %s to %u:%u", dirs[i], (unsigned)uid, (unsigned)gid);
+    return 0;
+}
+
 int layer_remove(struct lab_layers *l)
 {
     int err = 0;
@@ -198,8 +300,8 @@ int layer_remove(struct lab_layers *l)
     if (l->made && remove_tree(l->dir) < 0 && !err)
         err = failed(l, "remove %s", l->dir);
     if (l->made) { /* the parents too, once no container uses them */
-        (void)rmdir(LAYERS_DIR);
-        (void)rmdir(LAB_RUN_DIR);
+        (void)rmdir(layers_dir());
+        (void)rmdir(run_dir());
     }
     l->made = false;
     return err;
@@ -252,8 +354,11 @@ static int copy_one(const char *path, const struct stat *st, int flag, struct FT
         return errno = ENAMETOOLONG, -1;
     if (S_ISDIR(st->st_mode)) {
         rc = *rel ? mkdir(to, st->st_mode & 07777) : 0;
-        if (rc == 0 && getxattr(path, OPAQUE_XATTR, value, sizeof(value)) > 0)
-            rc = setxattr(to, OPAQUE_XATTR, "y", 1, 0);
+        /* opaque as a root's overlay marks it, or a user namespace's
+         * (userxattr); the new layer says it both ways */
+        if (rc == 0 && (getxattr(path, OPAQUE_XATTR, value, sizeof(value)) > 0 ||
+                        getxattr(path, USER_OPAQUE_XATTR, value, sizeof(value)) > 0))
+            rc = setxattr(to, OPAQUE_XATTR, "y", 1, 0) < 0 ? -1 : setxattr(to, USER_OPAQUE_XATTR, "y", 1, 0);
     } else if (S_ISREG(st->st_mode)) {
         rc = copy_data(path, to, st->st_mode);
     } else if (S_ISLNK(st->st_mode)) {

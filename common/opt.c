@@ -38,6 +38,8 @@ enum {
     KEY_LAYER,
     KEY_UPPER,
     KEY_COMMIT,
+    KEY_UIDMAP,
+    KEY_GIDMAP,
 };
 
 struct opt_def {
@@ -69,6 +71,8 @@ static const struct opt_def defs[] = {
     { "layer", KEY_LAYER, 11, "DIR", "an image layer, bottom first (repeatable; default: the rootfs)" },
     { "upper", KEY_UPPER, 11, "DIR", "keep the container's own layer in DIR (default: removed)" },
     { "commit", KEY_COMMIT, 11, "DIR", "at the end, write the container's changes as a new layer" },
+    { "uidmap", KEY_UIDMAP, 12, "IN:HOST:N", "map uids IN.. to HOST.. (repeatable; default 0:100000:65536)" },
+    { "gidmap", KEY_GIDMAP, 12, "IN:HOST:N", "map gids the same way (default: as --uidmap)" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -256,6 +260,19 @@ static int add_env(struct parse_state *ps, const char *spec)
     return 0;
 }
 
+static int add_idmap(struct parse_state *ps, const char *name, const char *spec,
+                     struct lab_idmap *maps, int *n)
+{
+    const char *why;
+
+    if (*n == LAB_MAX_IDMAPS)
+        return fail(ps, "%s %s: more than %d maps", name, SHORT(spec), LAB_MAX_IDMAPS);
+    if (parse_idmap(spec, &maps[*n], &why) < 0)
+        return fail(ps, "%s '%s': %s", name, SHORT(spec), why);
+    (*n)++;
+    return 0;
+}
+
 /* --memory and --memory-swap: checked against each other in finish(). */
 static int set_bytes(struct parse_state *ps, const char *name, const char *arg, long long *out)
 {
@@ -334,6 +351,11 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         return set_new_dir(ps, "--upper", arg, o->upper);
     case KEY_COMMIT:
         return set_new_dir(ps, "--commit", arg, o->commit);
+    case KEY_UIDMAP:
+    case KEY_GIDMAP:
+        return add_idmap(ps, key == KEY_UIDMAP ? "--uidmap" : "--gidmap", arg,
+                         key == KEY_UIDMAP ? o->uidmap : o->gidmap,
+                         key == KEY_UIDMAP ? &o->nuidmap : &o->ngidmap);
     }
     return fail(ps, "internal error: option %d has no parser", key);
 }
@@ -472,6 +494,30 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
     return OPT_RUN;
 }
 
+/* Step 12 on: the id maps, and what a rootless container cannot have. */
+static int user_namespace_defaults(struct parse_state *ps)
+{
+    struct lab_opts *o = ps->o;
+    bool limits = o->cpu_quota_us || o->memory_bytes || o->pids_limit;
+    const char *why;
+    int err;
+
+    if ((err = userns_defaults(o, &why)) < 0)
+        return fail(ps, "--uidmap/--gidmap: %s", why);
+    if (!o->rootless)
+        return 0;
+    if (o->net)
+        return fail(ps, "--net: a veth pair needs root on the host; rootless, the container has "
+                        "lo only (slirp4netns or pasta give rootless containers a network)");
+    if (limits && !cg_delegated())
+        return fail(ps, "--cpus/--memory/--pids-limit: rootless, cgroup limits need a cgroup v2 "
+                        "subtree delegated to you (as systemd does for user sessions), and none is");
+    if (access(o->rootfs, R_OK | X_OK) < 0)
+        return fail(ps, "rootfs %s: %s: a rootless container can only use a rootfs you can read",
+                    SHORT(o->rootfs), strerror(errno));
+    return 0;
+}
+
 int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen)
 {
     struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
@@ -481,6 +527,8 @@ int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen)
     /* Without --layer, the rootfs is the one image layer (step 11 on). */
     if (step >= 11 && o->nlayers == 0)
         o->layers[o->nlayers++] = o->rootfs;
+    if (step >= 12 && user_namespace_defaults(&ps) < 0)
+        return -EINVAL;
     for (int i = 0; o->upper[0] && i < o->nlayers; i++)
         if (within(o->upper, o->layers[i]) || within(o->layers[i], o->upper))
             return fail(&ps, "--upper %s and the layer %s overlap: overlayfs would refuse an "

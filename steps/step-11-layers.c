@@ -102,14 +102,18 @@ static void mount_volumes(struct container *c)
             die("bind-mount %s on %s", v->host, v->container);
         close(fd);
         /* A bind mount ignores MS_RDONLY: read-only takes a second call, on
-         * the new mount itself. Open the path again: it now leads into the
-         * volume. */
+         * the new mount itself (open the path again: it now leads into the
+         * volume). A remount sets all the mount's flags at once: keep those
+         * it has (nosuid, nodev...), which a user namespace may not clear. */
         if (v->readonly) {
+            unsigned long keep;
+
             fd = path_open_beneath(rootfs_fd, v->container, S_ISDIR(st.st_mode));
             if (fd < 0)
                 die_errno(fd, "-v %s: reopen %s", v->host, v->container);
             snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-            if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+            if (path_mount_flags(target, &keep) < 0 ||
+                mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
                 die("remount %s read-only", v->container);
             close(fd);
         }

@@ -163,6 +163,21 @@ def host_unchanged(request):
 
 
 @pytest.fixture
+def tmp_path(request, tmp_path_factory):
+    """pytest's tmp_path, but one every user may pass through (pytest makes
+    its directories 0700): from step 12 on, the container's root is an
+    ordinary uid of the host, and a volume or a layer it reaches by path
+    must be reachable. The directories hold nothing secret: each test makes
+    what it needs."""
+    path = tmp_path_factory.mktemp(re.sub(r"[^\w]", "_", request.node.name)[:30], numbered=True)
+    for d in [path, *path.parents]:
+        if d == Path(tempfile.gettempdir()):
+            break
+        d.chmod(0o755)
+    return path
+
+
+@pytest.fixture
 def rootfs():
     return labtest.default_rootfs()
 

@@ -59,10 +59,27 @@ def default_rootfs():
     return Path(os.environ.get("LAB_TEST_ROOTFS") or REPO / "rootfs" / "busybox")
 
 
+ROOT_ON_THE_HOST = 100000  # step 12's default map: 0 inside is 100000 outside
+
+
+def container_root(step):
+    """The host's uid of the container's root: 0 until step 12."""
+    return ROOT_ON_THE_HOST if step >= 12 else 0
+
+
+def give_to_container(path, step):
+    """A host directory the container's root may write in (a volume): from
+    step 12 on, root inside is an ordinary uid of the host."""
+    os.chown(path, container_root(step), container_root(step))
+    return path
+
+
 def container_mounts(step):
     """The mount points every container of the step has, from the host's
     side: its root, its /proc, and what later steps add."""
     points = ["/", "/proc"]
+    if step >= 12:  # a proc before pivot_root, and the host's device nodes
+        points += ["/proc"] + [f"/dev/{d}" for d in ("null", "zero", "full", "random", "urandom", "tty")]
     if step >= 9:
         points.append("/dev/mqueue")
     if step >= 10:
@@ -498,3 +515,9 @@ def memory_limits_supported_swap():
         return Path(root, "memory.memsw.limit_in_bytes").exists()
     candidates = [Path(root)] + [d for d in Path(root).iterdir() if d.is_dir()]
     return any(Path(d, "memory.swap.max").exists() for d in candidates)
+
+
+def delegated_cgroup_possible():
+    """Whether cgroup v2 holds the pids controller here, so that a group can
+    be delegated to a user (systemd's user sessions; the course VM)."""
+    return layout("pids")[0] == "v2"

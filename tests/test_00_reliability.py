@@ -115,6 +115,13 @@ MATRIX = [
     (11, ["--upper", ""], 125, ["--upper", "empty"]),
     (11, ["--upper", "/no/such/dir/upper"], 125, ["--upper", "No such file"]),
     (11, ["--commit", "/"], 125, ["--commit", "not an empty directory"]),
+    # step 12: --uidmap, --gidmap
+    (12, ["--uidmap"], 125, ["--uidmap", "needs a value"]),
+    (12, ["--uidmap", ""], 125, ["--uidmap", "CONTAINER:HOST:SIZE"]),
+    (12, ["--uidmap", "0:1:2:3"], 125, ["--uidmap", "CONTAINER:HOST:SIZE"]),
+    (12, ["--uidmap", "-1:0:1"], 125, ["--uidmap", "CONTAINER:HOST:SIZE"]),
+    (12, ["--uidmap", "0:99999999999:1"], 125, ["--uidmap", "beyond"]),
+    (12, ["--gidmap", "5:5:5"], 125, ["--gidmap", "root, id 0"]),
 ]
 
 # Options, and the step that introduces each: an earlier step refuses them.
@@ -123,7 +130,8 @@ LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname
                  (7, ["--cpu-period", "100000"]), (7, ["--cpu-quota", "10000"]),
                  (8, ["-v", "/tmp:/mnt"]), (10, ["-m", "64m"]), (10, ["--memory-swap", "-1"]),
                  (10, ["--pids-limit", "64"]), (11, ["--layer", "/tmp"]), (11, ["--upper", "/tmp/u"]),
-                 (11, ["--commit", "/tmp/c"])]
+                 (11, ["--commit", "/tmp/c"]), (12, ["--uidmap", "0:100000:65536"]),
+                 (12, ["--gidmap", "0:100000:65536"])]
 
 SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
@@ -188,6 +196,8 @@ def test_options_given_twice(step, rng, tmp_path):
         a, b = tmp_path / "a", tmp_path / "b"
         a.mkdir()
         b.mkdir()
+        labtest.give_to_container(a, step)
+        labtest.give_to_container(b, step)
         r = run(step, "-v", f"{a}:/mnt", "-v", f"{b}:/tmp", "sh", "-c", "touch /mnt/x /tmp/y")
         assert r.rc == 0 and (a / "x").exists() and (b / "y").exists(), r.describe()
 
@@ -319,6 +329,7 @@ def test_twenty_containers_at_once(step, tmp_path):
     for i in range(20):
         vol = tmp_path / f"vol{i}"
         vol.mkdir()
+        labtest.give_to_container(vol, step)
         vols.append(vol)
         cs.append(Running(step, *options_for_everything(step, vol), "sh", "-c",
                           (labtest.SHOW_NET if step >= 6 else "") +

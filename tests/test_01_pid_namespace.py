@@ -93,6 +93,7 @@ def test_unknown_option_gives_125_and_one_line(step, rng):
 
 
 @pytest.mark.given
+@pytest.mark.steps(*range(1, 12))  # step 12 on: an ordinary user gets a rootless container
 def test_non_root_is_refused_with_125(step, public_dir):
     """Run by nobody, from a copy nobody can reach: the checkout itself may
     be in a directory only root can enter (/root/lab, a mktemp -d)."""

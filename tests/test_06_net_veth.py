@@ -59,7 +59,7 @@ def test_with_net_lo_and_eth0_and_the_host_end(step):
 
 def test_ping_both_ways(step):
     c = Running(step, "--net", "sh", "-c",
-                SHOW_NET + "ping -c1 -W2 $(ip route | awk '/default/ {print $3}') >/proc/1/fd/2 "
+                SHOW_NET + "ping -c1 -W2 $(ip route | awk '/default/ {print $3}') >&2 "
                 "&& echo ping-host=ok; echo ready; read _")
     try:
         out = c.wait_for("ready")
@@ -98,7 +98,7 @@ def test_a_ping_crosses_the_veth(step):
 
 def test_three_containers_at_once(step):
     cs = [Running(step, "--net", "sh", "-c",
-                  SHOW_NET + "ping -c1 -W2 $(ip route | awk '/default/ {print $3}') >/proc/1/fd/2 "
+                  SHOW_NET + "ping -c1 -W2 $(ip route | awk '/default/ {print $3}') >&2 "
                   "&& echo ping=ok; echo ready; read _") for _ in range(3)]
     try:
         nets = [parse_net(c.wait_for("ready")) for c in cs]
@@ -116,7 +116,7 @@ def test_three_containers_at_once(step):
 def test_explicit_ip(step, rng):
     a, b = rng.randrange(0, 256), rng.randrange(2, 250)
     r = run(step, "--ip", f"10.201.{a}.{b}/24", "sh", "-c",
-            SHOW_NET + "ping -c1 -W2 10.201.%d.1 >/proc/1/fd/2 && echo ping=ok" % a)
+            SHOW_NET + "ping -c1 -W2 10.201.%d.1 >&2 && echo ping=ok" % a)
     assert r.rc == 0, r.describe()
     net = parse_net(r.out)
     host_end = f"10.201.{a}.1" if b != 1 else f"10.201.{a}.2"

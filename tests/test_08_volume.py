@@ -14,10 +14,10 @@ from labtest import Running, run
 
 
 @pytest.fixture
-def host_dir(tmp_path, rng):
+def host_dir(tmp_path, rng, step):
     d = tmp_path / f"vol-{rng.randrange(16**6):06x}"
     d.mkdir()
-    return d
+    return labtest.give_to_container(d, step)
 
 
 def test_written_inside_appears_on_the_host(step, host_dir, rng):
@@ -88,6 +88,7 @@ def test_volumes_add_up(step, tmp_path, rng):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
+    labtest.give_to_container(b, step)
     (a / "x").write_text("A")
     r = run(step, "-v", f"{a}:/mnt:ro", "-v", f"{b}:/tmp", "sh", "-c", "cat /mnt/x > /tmp/copy")
     assert r.rc == 0 and (b / "copy").read_text() == "A", r.describe()
