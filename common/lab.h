@@ -19,6 +19,7 @@
  *   ipam.c       choosing a container's addresses                     (ipam_)
  *   layer.c      image layers on overlayfs, and --commit              (layer_)
  *   userns.c     a user namespace's id maps, idmapped mounts          (userns_)
+ *   caps.c       capability names, the set a container keeps          (caps_)
  *
  * Two kinds of code live here. The library (every file but container.c and
  * log.c) returns 0, or a value >= 0, on success and -errno on failure; it
@@ -127,6 +128,9 @@ struct lab_opts {
     struct lab_idmap gidmap[LAB_MAX_IDMAPS]; /* --gidmap, or the same as --uidmap */
     int ngidmap;
     bool rootless;                     /* run by an ordinary user (12+) */
+    uint64_t cap_add, cap_drop;        /* --cap-add, --cap-drop (13+) */
+    bool cap_add_all, cap_drop_all;    /* ... ALL */
+    bool privileged;                   /* --privileged */
 };
 
 enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
@@ -464,6 +468,22 @@ int userns_holder(const struct lab_opts *o);
 int userns_idmap_tree(const char *path, int userns_fd);
 /* Attaches a detached mount at path. */
 int userns_attach_tree(int fd, const char *path);
+
+/* ---- caps.c: capabilities ---------------------------------------------- */
+
+#define CAPS_ALL (-2)
+
+int caps_count(void);                 /* the names known: CAP_CHOWN (0) .. */
+const char *caps_name(int cap);       /* "SYS_ADMIN" */
+/* "SYS_ADMIN", "cap_sys_admin", "all" -> 21, CAPS_ALL; -EINVAL if unknown. */
+int caps_parse(const char *s);
+uint64_t caps_docker_default(void);
+uint64_t caps_all(void);
+/* The set a container keeps, as docker run makes it from --cap-add,
+ * --cap-drop and --privileged. */
+uint64_t caps_of(const struct lab_opts *o);
+/* "14: CHOWN DAC_OVERRIDE ...", "all of them", "none" (static buffer). */
+const char *caps_describe(uint64_t set);
 
 /* ---- container.c: the start and the end of every step ------------------ */
 

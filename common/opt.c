@@ -40,6 +40,9 @@ enum {
     KEY_COMMIT,
     KEY_UIDMAP,
     KEY_GIDMAP,
+    KEY_CAP_ADD,
+    KEY_CAP_DROP,
+    KEY_PRIVILEGED,
 };
 
 struct opt_def {
@@ -73,6 +76,9 @@ static const struct opt_def defs[] = {
     { "commit", KEY_COMMIT, 11, "DIR", "at the end, write the container's changes as a new layer" },
     { "uidmap", KEY_UIDMAP, 12, "IN:HOST:N", "map uids IN.. to HOST.. (repeatable; default 0:100000:65536)" },
     { "gidmap", KEY_GIDMAP, 12, "IN:HOST:N", "map gids the same way (default: as --uidmap)" },
+    { "cap-add", KEY_CAP_ADD, 13, "CAP", "keep this capability too (repeatable; ALL)" },
+    { "cap-drop", KEY_CAP_DROP, 13, "CAP", "drop this capability (repeatable; ALL)" },
+    { "privileged", KEY_PRIVILEGED, 13, NULL, "all capabilities, no masked paths, no filter" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -260,6 +266,21 @@ static int add_env(struct parse_state *ps, const char *spec)
     return 0;
 }
 
+static int add_cap(struct parse_state *ps, bool add, const char *name)
+{
+    struct lab_opts *o = ps->o;
+    int cap = caps_parse(name);
+
+    if (cap == -EINVAL)
+        return fail(ps, "%s '%s': no such capability (see capabilities(7): CHOWN, NET_ADMIN, "
+                        "SYS_ADMIN, ..., or ALL)", add ? "--cap-add" : "--cap-drop", SHORT(name));
+    if (cap == CAPS_ALL)
+        *(add ? &o->cap_add_all : &o->cap_drop_all) = true;
+    else
+        *(add ? &o->cap_add : &o->cap_drop) |= 1ULL << cap;
+    return 0;
+}
+
 static int add_idmap(struct parse_state *ps, const char *name, const char *spec,
                      struct lab_idmap *maps, int *n)
 {
@@ -351,6 +372,12 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         return set_new_dir(ps, "--upper", arg, o->upper);
     case KEY_COMMIT:
         return set_new_dir(ps, "--commit", arg, o->commit);
+    case KEY_CAP_ADD:
+    case KEY_CAP_DROP:
+        return add_cap(ps, key == KEY_CAP_ADD, arg);
+    case KEY_PRIVILEGED:
+        o->privileged = true;
+        return 0;
     case KEY_UIDMAP:
     case KEY_GIDMAP:
         return add_idmap(ps, key == KEY_UIDMAP ? "--uidmap" : "--gidmap", arg,

@@ -80,6 +80,13 @@ def container_mounts(step):
     points = ["/", "/proc"]
     if step >= 12:  # a proc before pivot_root, and the host's device nodes
         points += ["/proc"] + [f"/dev/{d}" for d in ("null", "zero", "full", "random", "urandom", "tty")]
+    if step >= 13:  # a read-only /sys, and the masked and read-only paths that exist here
+        points.append("/sys")
+        points += [p for p in ("/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                               "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                               "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                               "/sys/devices/virtual/powercap", "/proc/bus", "/proc/fs",
+                               "/proc/irq", "/proc/sys", "/proc/sysrq-trigger") if Path(p).exists()]
     if step >= 9:
         points.append("/dev/mqueue")
     if step >= 10:

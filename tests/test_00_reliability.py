@@ -122,6 +122,11 @@ MATRIX = [
     (12, ["--uidmap", "-1:0:1"], 125, ["--uidmap", "CONTAINER:HOST:SIZE"]),
     (12, ["--uidmap", "0:99999999999:1"], 125, ["--uidmap", "beyond"]),
     (12, ["--gidmap", "5:5:5"], 125, ["--gidmap", "root, id 0"]),
+    # step 13: --cap-add, --cap-drop, --privileged
+    (13, ["--cap-add"], 125, ["--cap-add", "needs a value"]),
+    (13, ["--cap-add", "NET_ADMINN"], 125, ["--cap-add", "no such capability"]),
+    (13, ["--cap-drop", LONG], 125, ["--cap-drop", "no such capability"]),
+    (13, ["--privileged=1"], 125, ["--privileged", "takes no value"]),
 ]
 
 # Options, and the step that introduces each: an earlier step refuses them.
@@ -131,7 +136,8 @@ LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname
                  (8, ["-v", "/tmp:/mnt"]), (10, ["-m", "64m"]), (10, ["--memory-swap", "-1"]),
                  (10, ["--pids-limit", "64"]), (11, ["--layer", "/tmp"]), (11, ["--upper", "/tmp/u"]),
                  (11, ["--commit", "/tmp/c"]), (12, ["--uidmap", "0:100000:65536"]),
-                 (12, ["--gidmap", "0:100000:65536"])]
+                 (12, ["--gidmap", "0:100000:65536"]), (13, ["--cap-add", "SYS_ADMIN"]),
+                 (13, ["--cap-drop", "ALL"]), (13, ["--privileged"])]
 
 SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
