@@ -131,6 +131,7 @@ struct lab_opts {
     uint64_t cap_add, cap_drop;        /* --cap-add, --cap-drop (13+) */
     bool cap_add_all, cap_drop_all;    /* ... ALL */
     bool privileged;                   /* --privileged */
+    bool seccomp_unconfined;           /* --security-opt seccomp=unconfined (14+) */
 };
 
 enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
@@ -513,6 +514,15 @@ struct container {
     /* 12: the image layers, idmapped for the user namespace (root only) */
     int idmapped[LAB_MAX_LAYERS];
 };
+
+/* The architecture a seccomp filter must check first: a process may make
+ * system calls of another one (32-bit calls on x86-64), whose numbers mean
+ * other calls. The lab knows two. */
+#if defined(__x86_64__)
+#define LAB_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define LAB_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
 
 #ifndef LAB_STEP
 #define LAB_STEP 0 /* common/ and its tests: no step */

@@ -127,6 +127,10 @@ MATRIX = [
     (13, ["--cap-add", "NET_ADMINN"], 125, ["--cap-add", "no such capability"]),
     (13, ["--cap-drop", LONG], 125, ["--cap-drop", "no such capability"]),
     (13, ["--privileged=1"], 125, ["--privileged", "takes no value"]),
+    # step 14: --security-opt
+    (14, ["--security-opt"], 125, ["--security-opt", "needs a value"]),
+    (14, ["--security-opt", "seccomp=unconfinedd"], 125, ["--security-opt", "unknown here"]),
+    (14, ["--security-opt", LONG], 125, ["--security-opt", "unknown here"]),
 ]
 
 # Options, and the step that introduces each: an earlier step refuses them.
@@ -137,7 +141,8 @@ LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname
                  (10, ["--pids-limit", "64"]), (11, ["--layer", "/tmp"]), (11, ["--upper", "/tmp/u"]),
                  (11, ["--commit", "/tmp/c"]), (12, ["--uidmap", "0:100000:65536"]),
                  (12, ["--gidmap", "0:100000:65536"]), (13, ["--cap-add", "SYS_ADMIN"]),
-                 (13, ["--cap-drop", "ALL"]), (13, ["--privileged"])]
+                 (13, ["--cap-drop", "ALL"]), (13, ["--privileged"]),
+                 (14, ["--security-opt", "seccomp=unconfined"])]
 
 SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
