@@ -58,6 +58,27 @@ static void parse_options(struct container *c, int step, int argc, char *argv[])
         die_msg("%s", err);
 }
 
+/* --name: taken now, before anything is made, so that a second container
+ * of that name stops here. Without one, the records of killed lab
+ * processes are removed all the same, as their cgroups are (15+). */
+static void claim_name(struct container *c, int step)
+{
+    int err, removed = 0;
+
+    if (!c->opts.name[0]) {
+        if (step >= 15 && record_sweep(&removed) == 0 && removed)
+            say("removed %d record(s) left by killed lab processes", removed);
+        return;
+    }
+    if ((err = record_claim(c->opts.name, &removed)) == -EEXIST)
+        die_msg("--name %s: in use by a running container (see exec)", c->opts.name);
+    if (err < 0)
+        die_errno(err, "--name %s: record it", c->opts.name);
+    c->recorded = true;
+    if (removed)
+        say("removed %d record(s) left by killed lab processes", removed);
+}
+
 void lab_start_step(struct container *c, int step, int argc, char *argv[])
 {
     int err;
@@ -82,6 +103,7 @@ void lab_start_step(struct container *c, int step, int argc, char *argv[])
     if ((err = ns_snapshot(&c->host_ns)) < 0)
         die_errno(err, "read /proc/self/ns");
     lab_set_cleanup(cleanup, c);
+    claim_name(c, step);
     /* While the container runs, Ctrl-C is for it, SIGTERM is passed on. */
     if ((err = sig_forward_begin()) < 0)
         die_errno(err, "sigaction");
@@ -108,6 +130,7 @@ void lab_net_claim(struct container *c)
 
 void lab_started(struct container *c, int flags)
 {
+    sync_started(&c->sync);
     sig_forward_to(c->pid);
     if (c->cg.stale_removed)
         say("removed %d cgroup(s) left by killed lab processes", c->cg.stale_removed);
@@ -121,6 +144,26 @@ bool lab_wants_cgroup(const struct container *c)
     return !c->opts.rootless || cg_delegated();
 }
 
+/* A named container's record, whole, once the child is set up: exec finds
+ * a container's namespaces only when they are all there. */
+static void record_container(struct container *c)
+{
+    struct lab_record r = { .pid = c->pid, .lab = getpid() };
+    int err;
+
+    if ((err = sync_wait_ready(&c->sync)) < 0)
+        die_errno(err, "wait for the child to be set up");
+    r.start = record_start_time(c->pid);
+    r.lab_start = record_start_time(r.lab);
+    record_set_options(&r, &c->opts);
+    for (int i = 0; i < c->cg.ndirs; i++)
+        if (c->cg.dirs[i].created)
+            snprintf(r.cgroups[r.ncgroups++], PATH_MAX, "%s", c->cg.dirs[i].path);
+    if ((err = record_write(c->opts.name, &r)) < 0)
+        die_errno(err, "record %s", c->opts.name);
+    say("recorded as %s: ./%s exec %s COMMAND joins it", c->opts.name, lab_name(), c->opts.name);
+}
+
 void lab_release(struct container *c)
 {
     int err;
@@ -128,6 +171,8 @@ void lab_release(struct container *c)
     ipam_unlock(&c->lease);
     if ((err = sync_release(&c->sync)) < 0)
         die_errno(err, "release the child");
+    if (c->recorded)
+        record_container(c);
 }
 
 void lab_wait(struct container *c)
@@ -163,6 +208,10 @@ static void cleanup(void *arg)
     if ((err = cg_remove(&c->cg)) < 0)
         warn_errno(err, "%s", c->cg.what);
     ipam_unlock(&c->lease);
+    /* Its record, so that the name is free again. */
+    if (c->recorded && (err = record_remove(c->opts.name)) < 0)
+        warn_errno(err, "remove the record of %s", c->opts.name);
+    c->recorded = false;
     /* The container's layer (unless --upper keeps it), and its scratch dir:
      * its overlay went with its mount namespace. */
     if ((err = layer_remove(&c->layers)) < 0)
@@ -240,12 +289,20 @@ void lab_child_env(struct container *c)
         die_errno(err, "set the environment");
 }
 
+void lab_child_ready(struct container *c)
+{
+    sync_ready(&c->sync);
+}
+
 _Noreturn void lab_child_exec(struct container *c)
 {
     char *const *argv = c->opts.argv;
     int err;
 
-    say("I am pid %d in my new PID namespace", (int)getpid());
+    if (c->target.pid > 0)
+        say("joined %s: I am pid %d in its PID namespace", c->opts.name, (int)getpid());
+    else
+        say("I am pid %d in my new PID namespace", (int)getpid());
     err = proc_exec(argv);
     /* docker run's codes: 127 when there is no such command, 126 when there
      * is one that cannot be run (no permission, not an executable). */

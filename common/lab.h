@@ -20,12 +20,15 @@
  *   layer.c      image layers on overlayfs, and --commit              (layer_)
  *   userns.c     a user namespace's id maps, idmapped mounts          (userns_)
  *   caps.c       capability names, the set a container keeps          (caps_)
+ *   record.c     the record of a named container, for exec            (record_)
+ *   join.c       exec NAME: joining a running container                (lab_exec_)
  *
- * Two kinds of code live here. The library (every file but container.c and
- * log.c) returns 0, or a value >= 0, on success and -errno on failure; it
- * never prints and never exits. container.c is the part of every step that
- * is not a lesson, taken out of the step files: like a step, it narrates
- * with say() and ends the program with die() when something fails.
+ * Two kinds of code live here. The library (every file but container.c,
+ * join.c and log.c) returns 0, or a value >= 0, on success and -errno on
+ * failure; it never prints and never exits. container.c and join.c are the
+ * part of every step that is not a lesson, taken out of the step files:
+ * like a step, they narrate with say() and end the program with die() when
+ * something fails.
  *
  * LAB_STEP is the step number, from the file name: the Makefile compiles
  * steps/step-08-volume.c with -DLAB_STEP=8.
@@ -79,6 +82,7 @@ _Noreturn void die_status(int status, int errnum, const char *fmt, ...) LAB_PRIN
 #define LAB_MAX_LAYERS 500 /* overlayfs stacks at most 500 lower layers */
 #define LAB_RUN_DIR "/run/lab" /* the lab's runtime state: layers, records */
 #define LAB_HOSTNAME_MAX 64
+#define LAB_NAME_MAX 64 /* --name */
 #define LAB_CPU_PERIOD_DEFAULT 100000L /* us, the kernel's and docker's default */
 #define LAB_MEMORY_MIN (6LL << 20)     /* docker run's smallest --memory */
 #define LAB_UNLIMITED (-1)             /* --memory-swap -1, --pids-limit -1 */
@@ -132,6 +136,8 @@ struct lab_opts {
     bool cap_add_all, cap_drop_all;    /* ... ALL */
     bool privileged;                   /* --privileged */
     bool seccomp_unconfined;           /* --security-opt seccomp=unconfined (14+) */
+    bool init;                         /* --init: a tiny init is PID 1 (15+) */
+    char name[LAB_NAME_MAX + 1];       /* --name: "" for none */
 };
 
 enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
@@ -147,6 +153,10 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[],
  * next to the program (from step 03 on). 0, or -EINVAL with err set. */
 int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen);
 void opt_usage(FILE *out, int step);
+/* ./step-NN exec [OPTIONS] NAME [--] COMMAND...: argv[0] is "exec". The
+ * name goes to o->name, the command to o->argv, -e to o->env. */
+enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char *err, size_t errlen);
+void opt_usage_exec(FILE *out, int step);
 
 /* ---- parse.c: checked value parsers (0 or -EINVAL, *why says why) ----- */
 
@@ -179,9 +189,14 @@ int proc_exit_status(int wstatus);
 /* The calling process gets SIGKILL when its parent dies, even by SIGKILL:
  * no container outlives the process that would clean up after it. */
 int proc_die_with_parent(void);
+/* At a terminal (stdin), the caller's process group becomes the one that
+ * reads it and gets its Ctrl-C. 0 when stdin is no terminal. */
+int proc_take_terminal(void);
 
 /* The parent ignores SIGINT/SIGQUIT (the terminal's Ctrl-C belongs to the
- * container) and passes SIGTERM/SIGHUP on to the child once it exists. */
+ * container) and SIGPIPE (a reader of its narration that goes away, as
+ * `| head` does, must not kill it before it cleans up), and passes
+ * SIGTERM/SIGHUP on to the child once it exists. */
 int sig_forward_begin(void);
 void sig_forward_to(pid_t pid);
 /* In the child, before exec: the default dispositions again. */
@@ -190,7 +205,8 @@ int sig_reset(void);
 /* ---- sync.c: parent and child meet on a pipe, never by sleeping ------- */
 
 struct sync_pipe {
-    int rd, wr;
+    int rd, wr;             /* parent to child: "go" */
+    int ready_rd, ready_wr; /* child to parent: closed once it is set up */
 };
 
 int sync_open(struct sync_pipe *s);
@@ -199,6 +215,12 @@ int sync_release(struct sync_pipe *s);
 /* Child: block until released; -EPIPE if the parent died first. */
 int sync_wait(struct sync_pipe *s);
 void sync_close(struct sync_pipe *s);
+/* Parent, after clone: its copy of the ready pipe's write end goes. */
+void sync_started(struct sync_pipe *s);
+/* Child: set up (or about to exec, which closes it anyway). */
+void sync_ready(struct sync_pipe *s);
+/* Parent: blocks until the child is set up, has exec'd or is gone. */
+int sync_wait_ready(struct sync_pipe *s);
 
 /* ---- env.c: the environment the command starts with ------------------- */
 
@@ -486,6 +508,46 @@ uint64_t caps_of(const struct lab_opts *o);
 /* "14: CHOWN DAC_OVERRIDE ...", "all of them", "none" (static buffer). */
 const char *caps_describe(uint64_t set);
 
+/* ---- record.c: named containers ----------------------------------------- */
+
+/* What exec needs to join a running container. */
+struct lab_record {
+    pid_t pid;                         /* the container's PID 1 on the host; 0 while it starts */
+    unsigned long long start;          /* its start time: with the pid, it is unique */
+    pid_t lab;                         /* the lab process that runs it */
+    unsigned long long lab_start;
+    /* The options a process joining it takes on, as its command did. */
+    bool privileged, seccomp_unconfined, cap_add_all, cap_drop_all;
+    uint64_t cap_add, cap_drop;
+    unsigned uid, gid;                 /* its root's ids on the host */
+    const char *env[LAB_MAX_ENV];      /* -e, with the host's values filled in */
+    int nenv;
+    char cgroups[CG_MAX_DIRS][PATH_MAX]; /* its groups */
+    int ncgroups;
+    char pod[LAB_NAME_MAX + 1];        /* its pod (step 16), or "" */
+    char text[8192];                   /* the file, parsed in place: env points into it */
+};
+
+/* Docker's names: a letter or digit, then letters, digits, _ . - */
+int record_check_name(const char *name, const char **why);
+unsigned long long record_start_time(pid_t pid);
+/* LAB_RUN_DIR/containers, or the user's own when rootless. */
+const char *record_dir(char *buf, size_t len);
+/* Removes the records whose lab process is gone (counted in *removed). */
+int record_sweep(int *removed);
+/* Claims the name for this lab process, after removing every stale record
+ * (counted in *stale_removed). -EEXIST while a running container has it. */
+int record_claim(const char *name, int *stale_removed);
+/* The whole record, once the container is set up. */
+int record_write(const char *name, const struct lab_record *r);
+/* -ENOENT: no such container; -EAGAIN: it is starting; -ESRCH: it has
+ * ended (a stale record is removed). */
+int record_read(const char *name, struct lab_record *r);
+int record_remove(const char *name);
+/* The options of o a joining process needs, into r, and back. */
+void record_set_options(struct lab_record *r, const struct lab_opts *o);
+void record_get_options(const struct lab_record *r, struct lab_opts *o);
+
 /* ---- container.c: the start and the end of every step ------------------ */
 
 /*
@@ -513,6 +575,17 @@ struct container {
     struct lab_layers layers;
     /* 12: the image layers, idmapped for the user namespace (root only) */
     int idmapped[LAB_MAX_LAYERS];
+    /* 15: recorded under --name */
+    bool recorded;
+    /* 15: exec NAME: the running container joined */
+    struct lab_target {
+        pid_t pid;                     /* its PID 1, on the host */
+        int pidfd;                     /* that very process, whatever its pid becomes */
+        int cgroup_ns;                 /* its cgroup namespace, for the forked child */
+        int procs[CG_MAX_DIRS];        /* its groups' cgroup.procs, opened on the host */
+        int nprocs;
+        struct lab_record record;
+    } target;
 };
 
 /* The architecture a seccomp filter must check first: a process may make
@@ -565,7 +638,27 @@ const char *lab_count(long n);
 void lab_child_begin(struct container *c, int must_be_new);
 /* Child: docker run's environment for the command, not the host's (03+). */
 void lab_child_env(struct container *c);
+/* Child: set up; a named container is recorded for exec from now on. */
+void lab_child_ready(struct container *c);
 /* Child, last: becomes the command (exit 127: not found; 126: cannot run). */
 _Noreturn void lab_child_exec(struct container *c);
+
+/* ---- join.c: exec NAME, into a running container (15+) ----------------- */
+
+/* Options (exits on --help or a bad one), then NAME's record: its pid,
+ * pinned by a pidfd; its groups' cgroup.procs, opened while the host's
+ * paths can still be named. 125 and one line if there is no such
+ * container or it has ended. */
+void lab_exec_start_step(struct container *c, int step, int argc, char *argv[]);
+#define lab_exec_start(c, argc, argv) lab_exec_start_step((c), LAB_STEP, (argc), (argv))
+/* fork(2): true in the child, which dies with the parent and refuses to go
+ * on while still in one of the host's namespaces must_be_new names; the
+ * parent passes signals on to it. A fork into a PID namespace whose PID 1
+ * is gone fails: the container has ended. */
+bool lab_exec_fork(struct container *c, int must_be_new);
+/* Parent: waits for the command; its exit status, as docker exec's. */
+int lab_exec_wait(struct container *c);
+/* "the container web has ended" for the errno of a failed join. */
+const char *lab_exec_why(int err);
 
 #endif

@@ -44,6 +44,8 @@ enum {
     KEY_CAP_DROP,
     KEY_PRIVILEGED,
     KEY_SECURITY_OPT,
+    KEY_INIT,
+    KEY_NAME,
 };
 
 struct opt_def {
@@ -81,6 +83,8 @@ static const struct opt_def defs[] = {
     { "cap-drop", KEY_CAP_DROP, 13, "CAP", "drop this capability (repeatable; ALL)" },
     { "privileged", KEY_PRIVILEGED, 13, NULL, "all capabilities, no masked paths, no filter" },
     { "security-opt", KEY_SECURITY_OPT, 14, "OPT", "seccomp=unconfined: no seccomp filter" },
+    { "init", KEY_INIT, 15, NULL, "a tiny init as PID 1: reaps orphans, passes signals on" },
+    { "name", KEY_NAME, 15, "NAME", "name the container, for ./step-NN exec NAME CMD" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -380,6 +384,14 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
     case KEY_PRIVILEGED:
         o->privileged = true;
         return 0;
+    case KEY_INIT:
+        o->init = true;
+        return 0;
+    case KEY_NAME:
+        if (record_check_name(arg, &why) < 0)
+            return fail(ps, "--name '%s': %s", SHORT(arg), why);
+        strcpy(o->name, arg); /* record_check_name checked the length */
+        return 0;
     case KEY_SECURITY_OPT:
         if (strcmp(arg, "seccomp=unconfined") != 0 && strcmp(arg, "seccomp:unconfined") != 0)
             return fail(ps, "--security-opt '%s': unknown here: the lab knows seccomp=unconfined "
@@ -530,6 +542,73 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
     return OPT_RUN;
 }
 
+/*
+ *     ./step-NN exec [-e NAME[=VALUE]]... [-q] NAME [--] COMMAND [ARG...]
+ *
+ * docker exec's command line (step 15 on): -e adds to the container's own
+ * variables.
+ */
+enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char *err, size_t errlen)
+{
+    static const struct option longs[] = {
+        { "help", no_argument, NULL, 'h' }, { "quiet", no_argument, NULL, 'q' },
+        { "env", required_argument, NULL, 'e' }, { 0 },
+    };
+    struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
+    const char *why;
+    int key;
+
+    memset(o, 0, sizeof(*o));
+    opterr = 0;
+    optind = 0;
+    while ((key = getopt_long(argc, argv, "+:hqe:", longs, NULL)) != -1) {
+        if (key == 'h')
+            return OPT_HELP;
+        if (key == ':' || key == '?') {
+            char typed[80];
+
+            offending(argv[optind - 1], typed, sizeof(typed));
+            fail(&ps, "exec %s: %s", typed, key == ':' ? "needs a value" : "unknown option (see exec --help)");
+            return OPT_ERROR;
+        }
+        if (parse_one(&ps, key, optarg) < 0)
+            return OPT_ERROR;
+    }
+    if (optind >= argc)
+        {
+        fail(&ps, "exec: which container? (exec NAME COMMAND)");
+        return OPT_ERROR;
+    }
+    if (record_check_name(argv[optind], &why) < 0)
+        {
+        fail(&ps, "exec '%s': %s", SHORT(argv[optind]), why);
+        return OPT_ERROR;
+    }
+    strcpy(o->name, argv[optind++]);
+    if (optind < argc && strcmp(argv[optind], "--") == 0)
+        optind++;
+    if (optind >= argc)
+        {
+        fail(&ps, "exec %s: which command? (exec NAME COMMAND)", o->name);
+        return OPT_ERROR;
+    }
+    o->argv = argv + optind;
+    return OPT_RUN;
+}
+
+void opt_usage_exec(FILE *out, int step)
+{
+    fprintf(out, "Usage: step-%02d exec [OPTIONS] NAME [--] COMMAND [ARG...]\n"
+                 "Runs COMMAND in the running container NAME (--name), as docker exec.\n\n"
+                 "Options:\n"
+                 "  -e, --env NAME[=VALUE]         add a variable (repeatable)\n"
+                 "  -q, --quiet                    no narration on stderr\n"
+                 "  -h, --help                     show this help and exit\n"
+                 "\nExit status: the command's own; 128+N if it died of signal N;\n"
+                 "125 if the lab failed (no such container); 126 if COMMAND cannot run; 127 if not found.\n",
+            step);
+}
+
 /* Step 12 on: the id maps, and what a rootless container cannot have. */
 static int user_namespace_defaults(struct parse_state *ps)
 {
@@ -590,6 +669,9 @@ void opt_usage(FILE *out, int step)
                      defs[i].arg ? defs[i].arg : "");
         fprintf(out, "  %-30s %s\n", left, defs[i].help);
     }
+    if (step >= 15)
+        fprintf(out, "\n  step-%02d exec NAME COMMAND    run COMMAND in the running container NAME "
+                     "(exec --help)\n", step);
     fprintf(out, "\nExit status: the command's own; 128+N if it died of signal N;\n"
                  "125 if the lab failed; 126 if COMMAND cannot run; 127 if not found.\n");
 }

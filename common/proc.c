@@ -104,7 +104,8 @@ int sig_forward_begin(void)
     sigemptyset(&pass.sa_mask);
     sigemptyset(&ignore.sa_mask);
     if (sigaction(SIGINT, &ignore, NULL) < 0 || sigaction(SIGQUIT, &ignore, NULL) < 0 ||
-        sigaction(SIGTERM, &pass, NULL) < 0 || sigaction(SIGHUP, &pass, NULL) < 0)
+        sigaction(SIGPIPE, &ignore, NULL) < 0 || sigaction(SIGTERM, &pass, NULL) < 0 ||
+        sigaction(SIGHUP, &pass, NULL) < 0)
         return -errno;
     return 0;
 }
@@ -122,7 +123,7 @@ void sig_forward_to(pid_t pid)
  */
 int sig_reset(void)
 {
-    const int sigs[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP };
+    const int sigs[] = { SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGHUP };
     struct sigaction dfl = { .sa_handler = SIG_DFL };
 
     sigemptyset(&dfl.sa_mask);
@@ -137,4 +138,23 @@ int proc_die_with_parent(void)
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         return -errno;
     return 0;
+}
+
+/* tcsetpgrp(3) from a group that is not in the foreground stops the caller
+ * with SIGTTOU, unless that is blocked: blocked, for the one call. */
+int proc_take_terminal(void)
+{
+    sigset_t ttou, old;
+    int err = 0;
+
+    if (!isatty(STDIN_FILENO))
+        return 0;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    if (sigprocmask(SIG_BLOCK, &ttou, &old) < 0)
+        return -errno;
+    if (tcsetpgrp(STDIN_FILENO, getpgrp()) < 0)
+        err = -errno;
+    (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    return err;
 }

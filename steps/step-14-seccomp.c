@@ -390,45 +390,47 @@ static void drop_capabilities(struct container *c)
     /* LAB:END */
 }
 
+/* Docker's default seccomp profile, as a deny list: the calls that reach
+ * past the container (modules, kexec, reboot, mounts, the clock, keys,
+ * bpf, ptrace...), each with the capability that lets it through, or -1. */
+static const struct {
+    int nr, cap;
+} denied[] = {
+    { SYS_reboot, CAP_SYS_BOOT }, { SYS_kexec_load, CAP_SYS_BOOT },
+    { SYS_kexec_file_load, CAP_SYS_BOOT }, { SYS_init_module, CAP_SYS_MODULE },
+    { SYS_finit_module, CAP_SYS_MODULE }, { SYS_delete_module, CAP_SYS_MODULE },
+    { SYS_mount, CAP_SYS_ADMIN }, { SYS_umount2, CAP_SYS_ADMIN },
+    { SYS_pivot_root, CAP_SYS_ADMIN }, { SYS_setns, CAP_SYS_ADMIN },
+    { SYS_fsopen, CAP_SYS_ADMIN }, { SYS_fsconfig, CAP_SYS_ADMIN },
+    { SYS_fsmount, CAP_SYS_ADMIN }, { SYS_fspick, CAP_SYS_ADMIN },
+    { SYS_move_mount, CAP_SYS_ADMIN }, { SYS_open_tree, CAP_SYS_ADMIN },
+    { SYS_mount_setattr, CAP_SYS_ADMIN }, { SYS_quotactl, CAP_SYS_ADMIN },
+    { SYS_lookup_dcookie, CAP_SYS_ADMIN }, { SYS_bpf, CAP_SYS_ADMIN },
+    { SYS_perf_event_open, CAP_SYS_ADMIN }, { SYS_clock_settime, CAP_SYS_TIME },
+    { SYS_clock_adjtime, CAP_SYS_TIME }, { SYS_settimeofday, CAP_SYS_TIME },
+    { SYS_adjtimex, CAP_SYS_TIME }, { SYS_ptrace, CAP_SYS_PTRACE },
+    { SYS_userfaultfd, CAP_SYS_PTRACE }, { SYS_acct, CAP_SYS_PACCT },
+    { SYS_open_by_handle_at, CAP_DAC_READ_SEARCH }, { SYS_syslog, CAP_SYSLOG },
+    { SYS_vhangup, CAP_SYS_TTY_CONFIG }, { SYS_keyctl, -1 }, { SYS_add_key, -1 },
+    { SYS_request_key, -1 }, { SYS_swapon, -1 }, { SYS_swapoff, -1 },
+#ifdef __x86_64__
+    { SYS_iopl, CAP_SYS_RAWIO }, { SYS_ioperm, CAP_SYS_RAWIO }, { SYS_uselib, -1 },
+    { SYS_ustat, -1 }, { SYS_sysfs, -1 }, { SYS__sysctl, -1 },
+#endif
+};
+
 /* A seccomp filter: a small program the kernel runs on every system call
  * of the container from now on, before the call, to allow or refuse it. */
 static void load_seccomp(struct container *c)
 {
     /* LAB:BEGIN seccomp */
-    /* Docker's default profile, as a deny list: the calls that reach past
-     * the container (modules, kexec, reboot, mounts, the clock, keys, bpf,
-     * ptrace, new namespaces...) fail with EPERM; all else is allowed. As
-     * Docker's, it follows the capabilities: a call is let through where
-     * the container was given the capability it needs (--cap-add
+    /* The calls of denied[] fail with EPERM; all else is allowed. As
+     * Docker's, the filter follows the capabilities: a call is let through
+     * where the container was given the capability it needs (--cap-add
      * SYS_ADMIN: mount). The program is classic BPF: it loads a word of
      * struct seccomp_data into its accumulator, compares, jumps, returns a
      * verdict. First the architecture: a call of another ABI (int $0x80 on
      * x86-64) has other numbers, so it is killed, not judged by the table. */
-    static const struct {
-        int nr, cap; /* the call; the capability that lets it through, or -1 */
-    } denied[] = {
-        { SYS_reboot, CAP_SYS_BOOT }, { SYS_kexec_load, CAP_SYS_BOOT },
-        { SYS_kexec_file_load, CAP_SYS_BOOT }, { SYS_init_module, CAP_SYS_MODULE },
-        { SYS_finit_module, CAP_SYS_MODULE }, { SYS_delete_module, CAP_SYS_MODULE },
-        { SYS_mount, CAP_SYS_ADMIN }, { SYS_umount2, CAP_SYS_ADMIN },
-        { SYS_pivot_root, CAP_SYS_ADMIN }, { SYS_setns, CAP_SYS_ADMIN },
-        { SYS_fsopen, CAP_SYS_ADMIN }, { SYS_fsconfig, CAP_SYS_ADMIN },
-        { SYS_fsmount, CAP_SYS_ADMIN }, { SYS_fspick, CAP_SYS_ADMIN },
-        { SYS_move_mount, CAP_SYS_ADMIN }, { SYS_open_tree, CAP_SYS_ADMIN },
-        { SYS_mount_setattr, CAP_SYS_ADMIN }, { SYS_quotactl, CAP_SYS_ADMIN },
-        { SYS_lookup_dcookie, CAP_SYS_ADMIN }, { SYS_bpf, CAP_SYS_ADMIN },
-        { SYS_perf_event_open, CAP_SYS_ADMIN }, { SYS_clock_settime, CAP_SYS_TIME },
-        { SYS_clock_adjtime, CAP_SYS_TIME }, { SYS_settimeofday, CAP_SYS_TIME },
-        { SYS_adjtimex, CAP_SYS_TIME }, { SYS_ptrace, CAP_SYS_PTRACE },
-        { SYS_userfaultfd, CAP_SYS_PTRACE }, { SYS_acct, CAP_SYS_PACCT },
-        { SYS_open_by_handle_at, CAP_DAC_READ_SEARCH }, { SYS_syslog, CAP_SYSLOG },
-        { SYS_vhangup, CAP_SYS_TTY_CONFIG }, { SYS_keyctl, -1 }, { SYS_add_key, -1 },
-        { SYS_request_key, -1 }, { SYS_swapon, -1 }, { SYS_swapoff, -1 },
-#ifdef __x86_64__
-        { SYS_iopl, CAP_SYS_RAWIO }, { SYS_ioperm, CAP_SYS_RAWIO }, { SYS_uselib, -1 },
-        { SYS_ustat, -1 }, { SYS_sysfs, -1 }, { SYS__sysctl, -1 },
-#endif
-    };
     const unsigned ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
                         CLONE_NEWNET | CLONE_NEWCGROUP | 0x80 /* CLONE_NEWTIME */;
     uint64_t caps = caps_of(&c->opts);

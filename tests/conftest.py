@@ -15,6 +15,7 @@ make check-handout proves that the tests marked this way do.
 
 import json
 import os
+import pwd
 import random
 import re
 import shutil
@@ -203,6 +204,42 @@ def public_dir():
     d.chmod(0o755)
     yield d
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def user(rng, request):
+    """An ordinary user made for the test, with an /etc/subuid range (or,
+    parametrised, without one), removed afterwards, its range too."""
+    name = f"labt{rng.randrange(16**6):06x}"
+    subid = getattr(request, "param", True)
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True,
+                   capture_output=True)
+    entry = f"{name}:{labtest.ROOT_ON_THE_HOST + 300000 + rng.randrange(100) * 65536}:65536\n"
+    files = [Path("/etc/subuid"), Path("/etc/subgid")]
+    try:
+        for f in files:
+            lines = [l for l in (f.read_text().splitlines(keepends=True) if f.exists() else [])
+                     if not l.startswith(name + ":")]
+            f.write_text("".join(lines) + (entry if subid else ""))
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+        for f in files:
+            if f.exists():
+                f.write_text("".join(l for l in f.read_text().splitlines(keepends=True)
+                                     if not l.startswith(name + ":")))
+
+
+@pytest.fixture
+def user_lab(user, step, public_dir):
+    """The step and a rootfs of the user's own, where the user can reach
+    them (a checkout that user can read)."""
+    binary = public_dir / labtest.step_bin(step).name
+    shutil.copy2(labtest.step_bin(step), binary)
+    rootfs = public_dir / "rootfs"
+    subprocess.run(["cp", "-a", str(labtest.default_rootfs()), str(rootfs)], check=True)
+    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(rootfs)], check=True)
+    return binary, rootfs
 
 
 @pytest.fixture

@@ -176,6 +176,20 @@ def _run(step, argv, timeout, stdin, env, cwd, preexec):
                   err.decode(errors="replace"), time.monotonic() - t0, _children_cpu() - cpu0, p.pid)
 
 
+def as_user(user):
+    """A preexec_fn: the child runs as the user (a pwd entry), no groups."""
+    def become():
+        os.setgroups([])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+    return become
+
+
+def run_as(user, binary, *args, timeout=10):
+    """run_binary, as the user."""
+    return run_binary(12, binary, *args, preexec=as_user(user), timeout=timeout)
+
+
 def kill_group(p):
     try:
         os.killpg(p.pid, signal.SIGKILL)
@@ -190,9 +204,9 @@ class Running:
     convention "ready") and then block reading stdin; finish() releases it.
     """
 
-    def __init__(self, step, *args, env=None, cwd=None):
+    def __init__(self, step, *args, env=None, cwd=None, raw_args=False):
         self.step = step
-        self.argv = [str(step_bin(step))] + base_args(step) + [str(a) for a in args]
+        self.argv = [str(step_bin(step))] + ([] if raw_args else base_args(step)) + [str(a) for a in args]
         self.p = subprocess.Popen(
             self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=dict(os.environ, **(env or {})), cwd=cwd, start_new_session=True,
@@ -528,3 +542,43 @@ def delegated_cgroup_possible():
     """Whether cgroup v2 holds the pids controller here, so that a group can
     be delegated to a user (systemd's user sessions; the course VM)."""
     return layout("pids")[0] == "v2"
+
+
+# ---- named containers and exec (15+) -----------------------------------------------
+
+RECORDS = RUN_DIR / "containers"
+_names = iter(range(1, 1 << 30))
+
+
+def unique_name(prefix="c"):
+    """A container name no other test of this run uses."""
+    return f"{prefix}{os.getpid()}-{next(_names)}"
+
+
+def record(name):
+    """The record of the container NAME as a dict ({} if there is none);
+    keys that repeat (cgroup, env) map to lists."""
+    try:
+        text = (RECORDS / name).read_text()
+    except FileNotFoundError:
+        return {}
+    found = {}
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key in ("cgroup", "env"):
+            found.setdefault(key, []).append(value)
+        else:
+            found[key] = value
+    return found
+
+
+def wait_recorded(name, timeout=10):
+    """Waits until the container NAME is set up: its record names its PID 1."""
+    assert wait_until(lambda: record(name).get("pid", "0") != "0", timeout=timeout), (
+        f"the container {name} was never recorded under {RECORDS}: {record(name)}")
+    return int(record(name)["pid"])
+
+
+def exec_in(step, name, *command, options=(), timeout=10, stdin=None):
+    """./step-NN exec [OPTIONS] NAME COMMAND... to the end (a Result)."""
+    return run(step, "exec", *options, name, *command, timeout=timeout, stdin=stdin, raw_args=True)

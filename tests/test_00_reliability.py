@@ -131,6 +131,15 @@ MATRIX = [
     (14, ["--security-opt"], 125, ["--security-opt", "needs a value"]),
     (14, ["--security-opt", "seccomp=unconfinedd"], 125, ["--security-opt", "unknown here"]),
     (14, ["--security-opt", LONG], 125, ["--security-opt", "unknown here"]),
+    # step 15: --init, --name
+    (15, ["--init=1"], 125, ["--init", "takes no value"]),
+    (15, ["--name"], 125, ["--name", "needs a value"]),
+    (15, ["--name", ""], 125, ["--name", "empty"]),
+    (15, ["--name", "a/b"], 125, ["--name", "letters, digits"]),
+    (15, ["--name", ".."], 125, ["--name", "must start with a letter"]),
+    (15, ["--name", "-x"], 125, ["--name", "must start with a letter"]),
+    (15, ["--name", "n" * 65], 125, ["--name", "longer than 64"]),
+    (15, ["--name", LONG], 125, ["--name", "longer than 64"]),
 ]
 
 # Options, and the step that introduces each: an earlier step refuses them.
@@ -142,7 +151,8 @@ LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname
                  (11, ["--commit", "/tmp/c"]), (12, ["--uidmap", "0:100000:65536"]),
                  (12, ["--gidmap", "0:100000:65536"]), (13, ["--cap-add", "SYS_ADMIN"]),
                  (13, ["--cap-drop", "ALL"]), (13, ["--privileged"]),
-                 (14, ["--security-opt", "seccomp=unconfined"])]
+                 (14, ["--security-opt", "seccomp=unconfined"]), (15, ["--init"]),
+                 (15, ["--name", "x"])]
 
 SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
@@ -268,6 +278,18 @@ def test_a_child_killed_by_sigterm_gives_143(step):
     assert c.wait().rc == 128 + signal.SIGTERM
 
 
+def test_a_reader_of_the_narration_going_away_stops_nothing(step):
+    """`./step-NN ... 2>&1 | head -1`: the narration's reader goes away
+    early. The step must not die of SIGPIPE half-way (and leave its group,
+    layers or veth behind: the host check after the test): it finishes,
+    with the command's status."""
+    p = subprocess.Popen([str(labtest.step_bin(step)), *labtest.base_args(step), "sh", "-c", "sleep 0.2"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p.stderr.readline()
+    p.stderr.close()
+    assert p.wait(timeout=labtest.scaled(10)) == 0, "the step died when its stderr's reader went away"
+
+
 def _comm(pid):
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
@@ -303,6 +325,8 @@ def options_for_everything(step, volume):
         opts += ["--cpus", "0.5"]
     if step >= 8:
         opts += ["-v", f"{volume}:/mnt"]
+    if step >= 15:
+        opts += ["--name", labtest.unique_name()]
     return opts
 
 

@@ -14,8 +14,6 @@ cgroup limits where none is delegated; a root-owned rootfs read-only inside.
 """
 
 import os
-import pwd
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -117,60 +115,12 @@ def test_bad_maps_are_refused(step, opts, words):
 
 # ---- rootless ----------------------------------------------------------------------
 
-@pytest.fixture
-def user(rng, request):
-    """An ordinary user made for the test, with an /etc/subuid range (or,
-    parametrised, without one), removed afterwards, its range too."""
-    name = f"labt{rng.randrange(16**6):06x}"
-    subid = getattr(request, "param", True)
-    subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True,
-                   capture_output=True)
-    entry = f"{name}:{ROOT + 300000 + rng.randrange(100) * 65536}:65536\n"
-    files = [Path("/etc/subuid"), Path("/etc/subgid")]
-    try:
-        for f in files:
-            lines = [l for l in (f.read_text().splitlines(keepends=True) if f.exists() else [])
-                     if not l.startswith(name + ":")]
-            f.write_text("".join(lines) + (entry if subid else ""))
-        yield pwd.getpwnam(name)
-    finally:
-        subprocess.run(["userdel", name], capture_output=True)
-        for f in files:
-            if f.exists():
-                f.write_text("".join(l for l in f.read_text().splitlines(keepends=True)
-                                     if not l.startswith(name + ":")))
-
-
-@pytest.fixture
-def user_lab(user, step, public_dir):
-    """The step and a rootfs of the user's own, where the user can reach
-    them (a checkout that user can read)."""
-    binary = public_dir / labtest.step_bin(step).name
-    shutil.copy2(labtest.step_bin(step), binary)
-    rootfs = public_dir / "rootfs"
-    subprocess.run(["cp", "-a", str(labtest.default_rootfs()), str(rootfs)], check=True)
-    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(rootfs)], check=True)
-    return binary, rootfs
-
-
-def as_user(user):
-    def become():
-        os.setgroups([])
-        os.setgid(user.pw_gid)
-        os.setuid(user.pw_uid)
-    return become
-
-
-def run_as(user, binary, *args, timeout=10):
-    return labtest.run_binary(12, binary, *args, preexec=as_user(user), timeout=timeout)
-
-
 @pytest.mark.parametrize("user, how", [(True, "newuidmap"), (False, "uid_map")], indirect=["user"],
                          ids=["subuid", "no-subuid"])
 def test_a_rootless_container(step, user, user_lab, how):
     binary, rootfs = user_lab
     caps = ["--cap-add", "SYS_ADMIN"] if step >= 13 else []  # for hostname, from step 13 on
-    r = run_as(user, binary, *caps, "--rootfs", rootfs, "sh", "-c",
+    r = labtest.run_as(user, binary, *caps, "--rootfs", rootfs, "sh", "-c",
                "id -u; cat /proc/self/uid_map; echo x > /made; ls -ln /made; hostname lab-rootless; "
                "hostname; echo > /dev/null && echo devnull")
     assert r.rc == 0, r.describe()
@@ -187,7 +137,7 @@ def test_rootless_processes_are_the_users(step, user, user_lab):
     binary, rootfs = user_lab
     c = subprocess.Popen([str(binary), "--rootfs", str(rootfs), "sh", "-c", "echo ready; read _"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         preexec_fn=as_user(user), start_new_session=True)
+                         preexec_fn=labtest.as_user(user), start_new_session=True)
     try:
         assert c.stdout.readline() == b"ready\n"
         child = int(Path(f"/proc/{c.pid}/task/{c.pid}/children").read_text().split()[0])
@@ -199,7 +149,7 @@ def test_rootless_processes_are_the_users(step, user, user_lab):
 
 def test_rootless_a_root_owned_rootfs_is_read_only_inside(step, user, user_lab):
     binary, _ = user_lab
-    r = run_as(user, binary, "--rootfs", labtest.default_rootfs(), "sh", "-c",
+    r = labtest.run_as(user, binary, "--rootfs", labtest.default_rootfs(), "sh", "-c",
                "cat /etc/hostname; ls -ln /etc/passwd; echo x >> /etc/passwd")
     assert r.rc != 0 and "lab" in r.out, r.describe()
     assert r.out.splitlines()[1].split()[2:4] == ["65534", "65534"], (
@@ -220,7 +170,7 @@ def test_rootless_refusals(step, user, user_lab, tmp_path):
     if not labtest.delegated_cgroup_possible():
         cases.append((["--pids-limit", "10"], ["delegated"]))
     for opts, words in cases:
-        r = run_as(user, binary, *([] if "--rootfs" in opts else ["--rootfs", rootfs]), *opts, "true")
+        r = labtest.run_as(user, binary, *([] if "--rootfs" in opts else ["--rootfs", rootfs]), *opts, "true")
         assert r.rc == 125 and len(r.err_lines) == 1 and all(str(w) in r.err_lines[0] for w in words), (
             r.describe())
 
@@ -242,7 +192,7 @@ def test_rootless_limits_where_cgroups_are_delegated(step, user, user_lab):
 
         def enter_and_become():
             Path(deleg, "cgroup.procs").write_text(str(os.getpid()))
-            as_user(user)()
+            labtest.as_user(user)()
         c = subprocess.Popen([str(binary), "--rootfs", str(rootfs), "--pids-limit", "17", "sh", "-c",
                               "echo ready; read _"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, preexec_fn=enter_and_become, start_new_session=True)

@@ -44,15 +44,18 @@ def test_docker_default_denials_fail_with_eperm(step):
 
 
 def test_unconfined_gives_the_kernels_own_answers(step):
-    """The same calls, no filter: those the kernel checks before any
-    capability get its own answer (EFAULT, EBADF...), which shows that
-    their EPERM above was the filter's."""
-    r = run(step, "--security-opt", "seccomp=unconfined", "sh", "-c",
-            "grep '^Seccomp:' /proc/self/status; syscalls " + " ".join(SHOWN))
-    got = results(r.out)
+    """The same calls, with and without the filter: those the kernel checks
+    before any capability get its own answer (EFAULT, EBADF...) unconfined,
+    and EPERM, the filter's, confined."""
+    script = "grep '^Seccomp:' /proc/self/status; syscalls " + " ".join(SHOWN)
+    confined = run(step, "sh", "-c", script)
+    r = run(step, "--security-opt", "seccomp=unconfined", "sh", "-c", script)
+    got, filtered = results(r.out), results(confined.out)
     assert "Seccomp:\t0" in r.out, r.describe()
     eperm = [name for name in SHOWN if got.get(name) in (None, "EPERM")]
     assert not eperm, f"without the filter these still answered EPERM: {eperm}\n" + r.describe()
+    passed = [name for name in SHOWN if filtered.get(name) != "EPERM"]
+    assert not passed, f"with the filter these should answer EPERM: {passed}\n" + confined.describe()
 
 
 def test_a_capability_given_lets_its_calls_through(step):
@@ -64,9 +67,10 @@ def test_a_capability_given_lets_its_calls_through(step):
         "arguments), and still refuses keyctl\n" + r.describe())
 
 
-def test_what_a_shell_needs_still_works(step):
-    r = run(step, "sh", "-c", "echo hi > /tmp/f && cat /tmp/f | wc -c && ls / >/dev/null && "
-            "sleep 0 & wait; id -u; date +%Y >/dev/null && echo shell-ok; syscalls getpid")
+def test_what_a_shell_needs_still_works_under_the_filter(step):
+    r = run(step, "sh", "-c", "grep '^Seccomp:' /proc/self/status; echo hi > /tmp/f && cat /tmp/f | wc -c && "
+            "ls / >/dev/null && sleep 0 & wait; id -u; date +%Y >/dev/null && echo shell-ok; syscalls getpid")
+    assert "Seccomp:\t2" in r.out, "the filter should be loaded\n" + r.describe()
     assert r.rc == 0 and "shell-ok" in r.out and "getpid: ok" in r.out, r.describe()
 
 
@@ -81,8 +85,10 @@ def test_a_call_of_another_architecture_is_killed(step):
 
 
 def test_privileged_has_no_filter(step):
+    default = run(step, "sh", "-c", "grep '^Seccomp:' /proc/self/status")
     r = run(step, "--privileged", "sh", "-c", "grep '^Seccomp:' /proc/self/status")
     assert "Seccomp:\t0" in r.out, r.describe()
+    assert "Seccomp:\t2" in default.out, "without --privileged, the filter\n" + default.describe()
 
 
 @pytest.mark.given

@@ -104,12 +104,20 @@ PARAM = re.compile(r"(\w+)\s*[,)]")
 UNUSED_NOTE = "/* unused until the TODO above is done */"
 
 
-def unused_parameters(lines, first, last):
-    """When a block is the whole body of a function, the names of the
-    function's parameters, which nothing uses once the block is gone."""
-    if first < 3 or lines[first - 2].rstrip() != "{" or last >= len(lines) or lines[last].rstrip() != "}":
+def unused_parameters(lines, first, last, spans):
+    """When blocks are the whole body of a function (one block, or several
+    with nothing but blank lines between), the names of the function's
+    parameters, which nothing uses once they are gone: asked at the last
+    block of the body (first..last, 1-based, its markers included)."""
+    if last >= len(lines) or lines[last].rstrip() != "}":
         return []
-    head = lines[first - 3]
+    open_at = next((k for k in range(first - 2, -1, -1) if lines[k].rstrip() == "{"), None)
+    if not open_at:
+        return []
+    in_blocks = {k for _, f, l in spans for k in range(f - 1, l)}
+    if any(lines[k].strip() and k not in in_blocks for k in range(open_at + 1, last)):
+        return []
+    head = lines[open_at - 1]
     if "(void)" in head or "(" not in head:
         return []
     return PARAM.findall(head[head.index("("):])
@@ -129,7 +137,7 @@ def strip_file(path, catalog, give=0):
         else:
             indent = BEGIN.match(lines[first - 1]).group(1)
             out.append(todo_comment(indent, name, catalog[name], step_of(path)))
-            for param in unused_parameters(lines, first, last):
+            for param in unused_parameters(lines, first, last, spans):
                 out.append(f"{indent}(void){param}; {UNUSED_NOTE}\n")
         i = last
     out.extend(lines[i:])

@@ -283,7 +283,52 @@ static void usage_lists_only_known_options(void)
     free(text);
 }
 
+/* exec [OPTIONS] NAME [--] COMMAND...: argv starts at "exec". */
+static enum opt_result parse_exec(char *const *args)
+{
+    static char *argv[32];
+    int argc = 0;
+
+    argv[argc++] = "exec";
+    while (args[argc - 1] && argc < 31) {
+        argv[argc] = args[argc - 1];
+        argc++;
+    }
+    argv[argc] = NULL;
+    err[0] = '\0';
+    return opt_parse_exec(&o, argc, argv, err, sizeof(err));
+}
+
+static void exec_takes_a_name_and_a_command(void)
+{
+    CU_ASSERT_EQUAL(parse_exec((char *[]){ "-q", "-e", "A=1", "web", "ls", "-l", NULL }), OPT_RUN);
+    CU_ASSERT_TRUE(o.quiet);
+    CU_ASSERT_STRING_EQUAL(o.name, "web");
+    CU_ASSERT_EQUAL(o.nenv, 1);
+    CU_ASSERT_STRING_EQUAL(o.argv[0], "ls");
+    CU_ASSERT_STRING_EQUAL(o.argv[1], "-l");
+    CU_ASSERT_EQUAL(parse_exec((char *[]){ "web", "--", "-x", NULL }), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.argv[0], "-x");
+    CU_ASSERT_EQUAL(parse_exec((char *[]){ "--help", NULL }), OPT_HELP);
+}
+
+static void exec_refusals_are_one_line(void)
+{
+    char *const cases[][4] = {
+        { NULL }, { "web", NULL }, { "a/b", "ls", NULL }, { "--bogus", "web", "ls", NULL },
+        { "-e", NULL }, { "", "ls", NULL },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CU_ASSERT_EQUAL(parse_exec(cases[i]), OPT_ERROR);
+        CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+        CU_ASSERT_TRUE(strncmp(err, "exec", 4) == 0 || strncmp(err, "-e", 2) == 0);
+    }
+}
+
 static const struct unit_test tests[] = {
+    { "exec takes a name and a command", exec_takes_a_name_and_a_command },
+    { "exec's refusals are one line", exec_refusals_are_one_line },
     { "the default command is /bin/sh", default_command_is_sh },
     { "parsing stops at the command", parsing_stops_at_the_command },
     { "--help and --version", help_and_version },
