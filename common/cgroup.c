@@ -490,6 +490,17 @@ static int rmdir_retry(const char *path, long limit_ms)
     return 0;
 }
 
+static void kill_tasks(const char *group)
+{
+    char path[PATH_MAX], text[4096];
+
+    if (path_join(path, sizeof(path), group, "cgroup.procs") < 0 ||
+        file_read(path, text, sizeof(text)) < 0)
+        return;
+    for (char *p = strtok(text, "\n"); p; p = strtok(NULL, "\n"))
+        (void)kill((pid_t)atoi(p), SIGKILL);
+}
+
 int cg_remove(struct cg_group *g)
 {
     int failed = 0;
@@ -505,6 +516,10 @@ int cg_remove(struct cg_group *g)
 
         if (!d->created)
             continue;
+        /* What is left of the container (in a pod's shared PID namespace
+         * its PID 1 is not the namespace's, and the kernel kills nothing
+         * when it exits) ends with it. */
+        kill_tasks(d->path);
         if ((err = rmdir_retry(d->path, 2000)) < 0) {
             if (!failed) {
                 snprintf(g->what, sizeof(g->what), "rmdir %s", d->path);
@@ -521,20 +536,24 @@ int cg_remove(struct cg_group *g)
     return failed;
 }
 
-static void kill_tasks(const char *group)
-{
-    char path[PATH_MAX], text[4096];
-
-    if (path_join(path, sizeof(path), group, "cgroup.procs") < 0 ||
-        file_read(path, text, sizeof(text)) < 0)
-        return;
-    for (char *p = strtok(text, "\n"); p; p = strtok(NULL, "\n"))
-        (void)kill((pid_t)atoi(p), SIGKILL);
-}
-
 static bool process_alive(pid_t pid)
 {
     return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int cg_remove_named(const struct cg_layout *l, const char *name)
+{
+    char path[PATH_MAX], parent[PATH_MAX];
+    int err;
+
+    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0 ||
+        path_join(path, sizeof(path), parent, name) < 0)
+        return -ENAMETOOLONG;
+    kill_tasks(path);
+    if ((err = rmdir_retry(path, 2000)) < 0 && err != -ENOENT)
+        return err;
+    (void)rmdir(parent);
+    return 0;
 }
 
 int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed)

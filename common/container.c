@@ -65,12 +65,18 @@ static void claim_name(struct container *c, int step)
 {
     int err, removed = 0;
 
+    /* A pod's containers all have a record: it says which pod they are of.
+     * Unnamed, one is named after its pod and its lab process. */
+    if (c->opts.pod[0] && !c->opts.name[0])
+        snprintf(c->opts.name, sizeof(c->opts.name), "%.50s-%d", c->opts.pod, (int)getpid());
+    if (step >= 16 && pod_sweep(&removed) == 0 && removed)
+        say("removed %d pod(s) whose infra or containers were all gone", removed);
     if (!c->opts.name[0]) {
         if (step >= 15 && record_sweep(&removed) == 0 && removed)
             say("removed %d record(s) left by killed lab processes", removed);
         return;
     }
-    if ((err = record_claim(c->opts.name, &removed)) == -EEXIST)
+    if ((err = record_claim(c->opts.name, c->opts.pod, &removed)) == -EEXIST)
         die_msg("--name %s: in use by a running container (see exec)", c->opts.name);
     if (err < 0)
         die_errno(err, "--name %s: record it", c->opts.name);
@@ -88,6 +94,7 @@ void lab_start_step(struct container *c, int step, int argc, char *argv[])
     parse_options(c, step, argc, argv);
     c->root = c->opts.rootfs;
     c->lease.lock_fd = -1;
+    c->pod.lock_fd = c->pod.pidfd = c->pod.pause_fd = c->pod.null_fd = -1;
     for (int i = 0; i < LAB_MAX_LAYERS; i++)
         c->idmapped[i] = -1;
     c->cg.dir_fd = -1;
@@ -144,16 +151,30 @@ bool lab_wants_cgroup(const struct container *c)
     return !c->opts.rootless || cg_delegated();
 }
 
+/* The container's PID 1: the child, or in a pod the child's child (the
+ * child stays outside, see lab_child_fork). */
+static pid_t pid1(const struct container *c)
+{
+    char path[64], text[64];
+
+    if (!c->opts.pod[0])
+        return c->pid;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)c->pid, (int)c->pid);
+    return file_read(path, text, sizeof(text)) == 0 ? (pid_t)atoi(text) : 0;
+}
+
 /* A named container's record, whole, once the child is set up: exec finds
  * a container's namespaces only when they are all there. */
 static void record_container(struct container *c)
 {
-    struct lab_record r = { .pid = c->pid, .lab = getpid() };
+    struct lab_record r = { .lab = getpid() };
     int err;
 
     if ((err = sync_wait_ready(&c->sync)) < 0)
         die_errno(err, "wait for the child to be set up");
-    r.start = record_start_time(c->pid);
+    r.pid = pid1(c);
+    snprintf(r.pod, sizeof(r.pod), "%s", c->opts.pod);
+    r.start = record_start_time(r.pid);
     r.lab_start = record_start_time(r.lab);
     record_set_options(&r, &c->opts);
     for (int i = 0; i < c->cg.ndirs; i++)
@@ -190,6 +211,27 @@ int lab_end(struct container *c)
     return proc_exit_status(c->wstatus);
 }
 
+/* The last container of a pod to end ends the pod: its infra, veth, group
+ * and record. So does one that made the infra and failed to record it. */
+static void leave_pod(struct container *c)
+{
+    struct lab_pod found;
+    int lock;
+
+    if (!c->opts.pod[0] || (lock = c->pod.lock_fd >= 0 ? c->pod.lock_fd : record_lock()) < 0)
+        return;
+    if (c->pod.made && !c->pod.recorded)
+        (void)pod_teardown(c->opts.pod, &c->pod);
+    else if (record_pod_members(c->opts.pod) == 0 && pod_read(c->opts.pod, &found) != -ENOENT) {
+        say("the last container of pod %s: its infra (pid %d) ends", c->opts.pod, (int)found.infra);
+        (void)pod_teardown(c->opts.pod, &found);
+    }
+    close(lock);
+    record_tidy();
+    c->pod.lock_fd = -1;
+    c->opts.pod[0] = '\0';
+}
+
 /* Removes what the container made on the host; also runs when die() ends
  * the parent half-way, so every part is safe to find missing. */
 static void cleanup(void *arg)
@@ -212,6 +254,7 @@ static void cleanup(void *arg)
     if (c->recorded && (err = record_remove(c->opts.name)) < 0)
         warn_errno(err, "remove the record of %s", c->opts.name);
     c->recorded = false;
+    leave_pod(c);
     /* The container's layer (unless --upper keeps it), and its scratch dir:
      * its overlay went with its mount namespace. */
     if ((err = layer_remove(&c->layers)) < 0)

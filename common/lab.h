@@ -22,10 +22,12 @@
  *   caps.c       capability names, the set a container keeps          (caps_)
  *   record.c     the record of a named container, for exec            (record_)
  *   join.c       exec NAME: joining a running container                (lab_exec_)
+ *   pod.c        a pod's record, and its end                           (pod_)
+ *   infra.c      finding a pod, making its infra container             (lab_pod_)
  *
  * Two kinds of code live here. The library (every file but container.c,
- * join.c and log.c) returns 0, or a value >= 0, on success and -errno on
- * failure; it never prints and never exits. container.c and join.c are the
+ * join.c, infra.c and log.c) returns 0, or a value >= 0, on success and
+ * -errno on failure; it never prints and never exits. The others are the
  * part of every step that is not a lesson, taken out of the step files:
  * like a step, they narrate with say() and end the program with die() when
  * something fails.
@@ -138,6 +140,9 @@ struct lab_opts {
     bool seccomp_unconfined;           /* --security-opt seccomp=unconfined (14+) */
     bool init;                         /* --init: a tiny init is PID 1 (15+) */
     char name[LAB_NAME_MAX + 1];       /* --name: "" for none */
+    char pod[LAB_NAME_MAX + 1];        /* --pod: "" for none (16+) */
+    bool share_pid;                    /* --share-pid */
+    bool host_network;                 /* --network host */
 };
 
 enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
@@ -317,6 +322,9 @@ const char *cg_version_name(enum cg_version v);
  * systemd does for a user's session): an ordinary user's containers can
  * have groups there. Run so, cg_detect() puts them below it. */
 bool cg_delegated(void);
+/* Removes lab/<name> in the layout's hierarchy (its tasks killed first),
+ * and lab/ once empty; gone already is fine. */
+int cg_remove_named(const struct cg_layout *l, const char *name);
 /* Removes the groups under lab/ whose lab process is gone (killed by
  * SIGKILL, say), except keep_name. */
 int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed);
@@ -531,22 +539,66 @@ struct lab_record {
 /* Docker's names: a letter or digit, then letters, digits, _ . - */
 int record_check_name(const char *name, const char **why);
 unsigned long long record_start_time(pid_t pid);
+/* Whether the process of that pid and start time still runs (a zombie
+ * does not). */
+bool record_alive(pid_t pid, unsigned long long start);
 /* LAB_RUN_DIR/containers, or the user's own when rootless. */
 const char *record_dir(char *buf, size_t len);
 /* Removes the records whose lab process is gone (counted in *removed). */
 int record_sweep(int *removed);
-/* Claims the name for this lab process, after removing every stale record
- * (counted in *stale_removed). -EEXIST while a running container has it. */
-int record_claim(const char *name, int *stale_removed);
+/* Locks the records' directory (made if missing) against the other lab
+ * processes: -errno, or the fd whose close(2) unlocks it. */
+int record_lock(void);
+/* Claims the name for this lab process, a member of pod ("" for none),
+ * after removing every stale record (counted in *stale_removed). -EEXIST
+ * while a running container has it. */
+int record_claim(const char *name, const char *pod, int *stale_removed);
+/* How many running containers are members of the pod. */
+int record_pod_members(const char *pod);
+/* Sends sig to the PID 1 of each running container of the pod; how many. */
+int record_pod_signal(const char *pod, int sig);
 /* The whole record, once the container is set up. */
 int record_write(const char *name, const struct lab_record *r);
 /* -ENOENT: no such container; -EAGAIN: it is starting; -ESRCH: it has
  * ended (a stale record is removed). */
 int record_read(const char *name, struct lab_record *r);
 int record_remove(const char *name);
+/* Removes the records' directories if no record is left. */
+void record_tidy(void);
 /* The options of o a joining process needs, into r, and back. */
 void record_set_options(struct lab_record *r, const struct lab_opts *o);
 void record_get_options(const struct lab_record *r, struct lab_opts *o);
+
+/* ---- pod.c: a pod's infra container and record (16+) ------------------ */
+
+struct lab_pod {
+    pid_t infra;                       /* the infra ("pause") process, on the host */
+    unsigned long long start;          /* its start time */
+    bool ready;                        /* it runs pause (recorded once it does) */
+    char hostname[LAB_HOSTNAME_MAX + 1]; /* the pod's, every container's */
+    bool net;                          /* it has a veth pair */
+    struct ipam_lease lease;           /* its addresses, with net */
+    bool share_pid;                    /* one PID namespace for the pod */
+    unsigned uid, gid;                 /* its root's ids on the host */
+    unsigned gids;                     /* how many gids its map holds from 0 */
+    int pidfd;                         /* the infra, pinned, for setns */
+    /* While this lab process makes the infra: */
+    int lock_fd;                       /* the records' lock, held until it is recorded */
+    struct sync_pipe sync;             /* the infra waits for its maps and veth */
+    int pause_fd, null_fd;             /* the rootfs's /bin/pause, /dev/null: opened on the host */
+    bool made, recorded;
+};
+
+/* The record of the pod NAME: -ENOENT, or -ESRCH when its infra is gone
+ * or was never ready (its maker killed half-way). Under record_lock. */
+int pod_read(const char *name, struct lab_pod *p);
+int pod_write(const char *name, const struct lab_pod *p);
+/* Kills the infra, removes its group, veth and record. Under record_lock. */
+int pod_teardown(const char *name, const struct lab_pod *p);
+/* Tears down the pods whose infra, or every container, is gone. */
+int pod_sweep(int *removed);
+/* The infra's side of clone(2): hostname, network, then pause. */
+int pod_infra_main(void *arg);
 
 /* ---- container.c: the start and the end of every step ------------------ */
 
@@ -577,6 +629,8 @@ struct container {
     int idmapped[LAB_MAX_LAYERS];
     /* 15: recorded under --name */
     bool recorded;
+    /* 16: --pod */
+    struct lab_pod pod;
     /* 15: exec NAME: the running container joined */
     struct lab_target {
         pid_t pid;                     /* its PID 1, on the host */
@@ -615,6 +669,18 @@ void lab_start_step(struct container *c, int step, int argc, char *argv[]);
 void lab_net_claim(struct container *c);
 /* Parent, right after clone: signals go to the child now; narrate it. */
 void lab_started(struct container *c, int flags);
+/* Parent, --pod (16+): finds the pod and pins its infra, and takes on its
+ * hostname and addresses; dies on an option that conflicts with the pod.
+ * false when there is none yet: then the records' lock is held, and the
+ * infra's sync pipe, /bin/pause and /dev/null are ready for the clone. */
+bool lab_pod_find(struct container *c);
+/* ./step-NN pod rm NAME: kills the pod's containers (their lab processes
+ * clean up after them), then its infra. Returns the exit status. */
+int lab_pod_command_step(int step, int argc, char *argv[]);
+#define lab_pod_command(argc, argv) lab_pod_command_step(LAB_STEP, (argc), (argv))
+/* Parent, the pod's infra just cloned: its id maps, its veth (with --net),
+ * its group; then releases it, waits for pause to run, records the pod. */
+void lab_pod_start_infra(struct container *c);
 /* Parent: whether the container gets a cgroup: always, but rootless where
  * no cgroup v2 subtree is delegated to the user (12+). */
 bool lab_wants_cgroup(const struct container *c);
@@ -638,6 +704,12 @@ const char *lab_count(long n);
 void lab_child_begin(struct container *c, int must_be_new);
 /* Child: docker run's environment for the command, not the host's (03+). */
 void lab_child_env(struct container *c);
+/* Child of a pod (16+), once in the pod's namespaces and unshared: fork.
+ * This process stays behind, passing signals on and ending as its child
+ * does; the child, which returns, goes on (PID 1 of a new PID namespace),
+ * dies with it, and refuses to go on while still in one of the host's
+ * namespaces that must_be_new names. */
+void lab_child_fork(struct container *c, int must_be_new);
 /* Child: set up; a named container is recorded for exec from now on. */
 void lab_child_ready(struct container *c);
 /* Child, last: becomes the command (exit 127: not found; 126: cannot run). */

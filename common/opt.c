@@ -46,6 +46,9 @@ enum {
     KEY_SECURITY_OPT,
     KEY_INIT,
     KEY_NAME,
+    KEY_POD,
+    KEY_SHARE_PID,
+    KEY_NETWORK,
 };
 
 struct opt_def {
@@ -85,6 +88,9 @@ static const struct opt_def defs[] = {
     { "security-opt", KEY_SECURITY_OPT, 14, "OPT", "seccomp=unconfined: no seccomp filter" },
     { "init", KEY_INIT, 15, NULL, "a tiny init as PID 1: reaps orphans, passes signals on" },
     { "name", KEY_NAME, 15, "NAME", "name the container, for ./step-NN exec NAME CMD" },
+    { "pod", KEY_POD, 16, "NAME", "join the pod NAME (made if missing): its network, IPC, hostname" },
+    { "share-pid", KEY_SHARE_PID, 16, NULL, "with --pod: one PID namespace for the pod (shareProcessNamespace)" },
+    { "network", KEY_NETWORK, 16, "host", "host: no network namespace, the host's own (see the docs)" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -392,6 +398,20 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
             return fail(ps, "--name '%s': %s", SHORT(arg), why);
         strcpy(o->name, arg); /* record_check_name checked the length */
         return 0;
+    case KEY_POD:
+        if (record_check_name(arg, &why) < 0)
+            return fail(ps, "--pod '%s': %s", SHORT(arg), why);
+        strcpy(o->pod, arg); /* record_check_name checked the length */
+        return 0;
+    case KEY_SHARE_PID:
+        o->share_pid = true;
+        return 0;
+    case KEY_NETWORK:
+        if (strcmp(arg, "host") != 0)
+            return fail(ps, "--network '%s': the lab knows host (and --net for a veth pair); docker's "
+                            "bridge, none and container:NAME it has not (--pod shares a network)", SHORT(arg));
+        o->host_network = true;
+        return 0;
     case KEY_SECURITY_OPT:
         if (strcmp(arg, "seccomp=unconfined") != 0 && strcmp(arg, "seccomp:unconfined") != 0)
             return fail(ps, "--security-opt '%s': unknown here: the lab knows seccomp=unconfined "
@@ -479,6 +499,11 @@ static int finish(struct parse_state *ps)
     if (o->commit[0] && !dir_is_empty_or_new(o->commit))
         return fail(ps, "--commit %s: exists and is not an empty directory: a new layer needs "
                         "its own", SHORT(o->commit));
+    if (o->share_pid && !o->pod[0])
+        return fail(ps, "--share-pid: only with --pod: it shares the pod's PID namespace");
+    if (o->host_network && (o->net || o->pod[0]))
+        return fail(ps, "--network host: not with %s: the host's network is not the container's "
+                        "to configure or share", o->net ? "--net/--ip" : "--pod");
     if (o->memory_swap_bytes > 0 && o->memory_swap_bytes < o->memory_bytes)
         return fail(ps, "--memory-swap %lld is smaller than --memory %lld: it is memory and swap "
                         "together, so at least --memory", o->memory_swap_bytes, o->memory_bytes);

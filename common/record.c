@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -51,22 +52,36 @@ int record_check_name(const char *name, const char **why)
 }
 
 /* The start time of a process, in clock ticks since boot (field 22 of
- * /proc/PID/stat): with the pid, it names one process for good. */
-unsigned long long record_start_time(pid_t pid)
+ * /proc/PID/stat), and its state (field 3): 0 when there is no such
+ * process. */
+static unsigned long long stat_of(pid_t pid, char *state)
 {
     char path[64], text[1024], *p;
 
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     if (pid <= 0 || file_read(path, text, sizeof(text)) < 0 || !(p = strrchr(text, ')')))
         return 0;
+    *state = p[1] == ' ' ? p[2] : '?';
     for (int field = 2; p && field < 22; field++)
         p = strchr(p + 1, ' ');
     return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-static bool alive(pid_t pid, unsigned long long start)
+/* With the pid, it names one process for good. */
+unsigned long long record_start_time(pid_t pid)
 {
-    return pid > 0 && start && record_start_time(pid) == start;
+    char state;
+
+    return stat_of(pid, &state);
+}
+
+/* The process that started then is still running: not a zombie either (a
+ * killed lab process's parent may not have reaped it yet). */
+bool record_alive(pid_t pid, unsigned long long start)
+{
+    char state = '?';
+
+    return pid > 0 && start && stat_of(pid, &state) == start && state != 'Z' && state != 'X';
 }
 
 const char *record_dir(char *buf, size_t len)
@@ -82,27 +97,46 @@ const char *record_dir(char *buf, size_t len)
     return buf;
 }
 
-/* The records' directory, made if missing, locked: -errno or the fd whose
- * close unlocks it. */
-static int lock_dir(void)
+/* The directory for records, made if missing: an ordinary user's must be
+ * the user's own (in /tmp, another user could have made it first). */
+static int make_dirs(const char *dir)
 {
-    char dir[PATH_MAX], parent[PATH_MAX];
-    int fd;
+    char parent[PATH_MAX];
+    struct stat st;
 
-    record_dir(dir, sizeof(dir));
     snprintf(parent, sizeof(parent), "%s", dir);
     *strrchr(parent, '/') = '\0';
     if ((mkdir(parent, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0755) < 0 && errno != EEXIST))
         return -errno;
-    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    if (lstat(parent, &st) < 0)
         return -errno;
-    if (flock(fd, LOCK_EX) < 0) {
-        int err = -errno;
+    return S_ISDIR(st.st_mode) && st.st_uid == geteuid() ? 0 : -EPERM;
+}
 
+int record_lock(void)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+    int fd, err;
+
+    record_dir(dir, sizeof(dir));
+    /* A directory removed (record_tidy) while we waited for its lock is
+     * no place for a record: again, with a new one. */
+    for (int tries = 0; tries < 100; tries++) {
+        if ((err = make_dirs(dir)) < 0)
+            return err;
+        if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+            return -errno;
+        if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
+            err = -errno;
+            close(fd);
+            return err;
+        }
+        if (st.st_nlink > 0)
+            return fd;
         close(fd);
-        return err;
     }
-    return fd;
+    return -EAGAIN;
 }
 
 /* A value on one line: a backslash and a newline are escaped. */
@@ -219,7 +253,7 @@ static int read_at(int dir_fd, const char *name, struct lab_record *r)
 /* A record is stale once its lab process is gone. */
 static bool stale(const struct lab_record *r)
 {
-    return !alive(r->lab, r->lab_start);
+    return !record_alive(r->lab, r->lab_start);
 }
 
 static int remove_stale_locked(int dir_fd, int *removed)
@@ -240,15 +274,18 @@ static int remove_stale_locked(int dir_fd, int *removed)
 
 /* The directories too, once no container has a name (rmdir(2) leaves a
  * directory that is not empty). */
-static void remove_dirs_if_empty(void)
+void record_tidy(void)
 {
     char dir[PATH_MAX];
+    int lock;
 
-    record_dir(dir, sizeof(dir));
+    if (access(record_dir(dir, sizeof(dir)), F_OK) < 0 || (lock = record_lock()) < 0)
+        return;
     if (rmdir(dir) == 0) {
         *strrchr(dir, '/') = '\0';
         (void)rmdir(dir);
     }
+    close(lock);
 }
 
 int record_sweep(int *removed)
@@ -259,24 +296,25 @@ int record_sweep(int *removed)
     *removed = 0;
     if (access(record_dir(dir, sizeof(dir)), F_OK) < 0)
         return 0; /* no records: nothing to sweep */
-    if ((dir_fd = lock_dir()) < 0)
+    if ((dir_fd = record_lock()) < 0)
         return dir_fd;
     (void)remove_stale_locked(dir_fd, removed);
     close(dir_fd);
-    remove_dirs_if_empty();
+    record_tidy();
     return 0;
 }
 
-int record_claim(const char *name, int *stale_removed)
+int record_claim(const char *name, const char *pod, int *stale_removed)
 {
-    char text[128];
+    char text[256];
     int dir_fd, fd, err = 0;
 
     *stale_removed = 0;
-    if ((dir_fd = lock_dir()) < 0)
+    if ((dir_fd = record_lock()) < 0)
         return dir_fd;
     (void)remove_stale_locked(dir_fd, stale_removed); /* best effort */
-    snprintf(text, sizeof(text), "lab=%d\nlabstart=%llu\n", (int)getpid(), record_start_time(getpid()));
+    snprintf(text, sizeof(text), "lab=%d\nlabstart=%llu\npod=%s\n", (int)getpid(),
+             record_start_time(getpid()), pod);
     if ((fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
         err = -errno; /* EEXIST: a running container has the name */
     else if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
@@ -331,7 +369,46 @@ int record_read(const char *name, struct lab_record *r)
     }
     if (r->pid <= 0)
         return -EAGAIN; /* claimed; the container is not set up yet */
-    return alive(r->pid, r->start) ? 0 : -ESRCH;
+    return record_alive(r->pid, r->start) ? 0 : -ESRCH;
+}
+
+int record_pod_members(const char *pod)
+{
+    char dir[PATH_MAX];
+    struct lab_record r;
+    struct dirent *e;
+    int n = 0, dir_fd = open(record_dir(dir, sizeof(dir)), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dir_fd < 0 ? NULL : fdopendir(dir_fd);
+
+    if (!d) {
+        if (dir_fd >= 0)
+            close(dir_fd);
+        return 0;
+    }
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && read_at(dirfd(d), e->d_name, &r) == 0 && strcmp(r.pod, pod) == 0 &&
+            !stale(&r))
+            n++;
+    closedir(d);
+    return n;
+}
+
+int record_pod_signal(const char *pod, int sig)
+{
+    char dir[PATH_MAX];
+    struct lab_record r;
+    struct dirent *e;
+    int n = 0;
+    DIR *d = opendir(record_dir(dir, sizeof(dir)));
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && read_at(dirfd(d), e->d_name, &r) == 0 && strcmp(r.pod, pod) == 0 &&
+            !stale(&r) && r.pid > 0 && record_alive(r.pid, r.start) && kill(r.pid, sig) == 0)
+            n++;
+    closedir(d);
+    return n;
 }
 
 int record_remove(const char *name)
@@ -343,7 +420,7 @@ int record_remove(const char *name)
         return -ENAMETOOLONG;
     if (unlink(path) < 0 && errno != ENOENT)
         return -errno;
-    remove_dirs_if_empty();
+    record_tidy();
     return 0;
 }
 

@@ -37,14 +37,9 @@ static int namespaces(void)
 }
 
 
-/* Runs in the child, in the new namespaces: finish the container's view of
- * the system, then become the command. Does not return. */
-static int child_main(void *arg)
+/* Before the child mounts anything: its mounts must stay its own. */
+static void make_mounts_private(void)
 {
-    struct container *c = arg;
-
-    /* Sync point GO, then the safety net: not in the host's MUST_BE_NEW. */
-    lab_child_begin(c, MUST_BE_NEW);
     /* LAB:BEGIN private-mounts */
     /* The new mount namespace starts as a copy of the host's mount table, and
      * on most systems (systemd) its mounts are "shared": a mount made here
@@ -54,6 +49,17 @@ static int child_main(void *arg)
         die("make / private (mount --make-rprivate /)");
     say("mount --make-rprivate /: our mounts no longer reach the host");
     /* LAB:END */
+}
+
+/* Runs in the child, in the new namespaces: finish the container's view of
+ * the system, then become the command. Does not return. */
+static int child_main(void *arg)
+{
+    struct container *c = arg;
+
+    /* Sync point GO, then the safety net: not in the host's MUST_BE_NEW. */
+    lab_child_begin(c, MUST_BE_NEW);
+    make_mounts_private();
     /* LAB:BEGIN chroot */
     /* chroot(2) changes what "/" means for this process's path lookups. It
      * does not move the current directory, so go to the new "/" as well. */

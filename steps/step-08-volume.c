@@ -150,14 +150,9 @@ static void bring_up_network(struct container *c)
 }
 
 
-/* Runs in the child, in the new namespaces: finish the container's view of
- * the system, then become the command. Does not return. */
-static int child_main(void *arg)
+/* Before the child mounts anything: its mounts must stay its own. */
+static void make_mounts_private(void)
 {
-    struct container *c = arg;
-
-    /* Sync point GO, then the safety net: not in the host's MUST_BE_NEW. */
-    lab_child_begin(c, MUST_BE_NEW);
     /* LAB:BEGIN private-mounts */
     /* The new mount namespace starts as a copy of the host's mount table, and
      * on most systems (systemd) its mounts are "shared": a mount made here
@@ -167,6 +162,17 @@ static int child_main(void *arg)
         die("make / private (mount --make-rprivate /)");
     say("mount --make-rprivate /: our mounts no longer reach the host");
     /* LAB:END */
+}
+
+/* Runs in the child, in the new namespaces: finish the container's view of
+ * the system, then become the command. Does not return. */
+static int child_main(void *arg)
+{
+    struct container *c = arg;
+
+    /* Sync point GO, then the safety net: not in the host's MUST_BE_NEW. */
+    lab_child_begin(c, MUST_BE_NEW);
+    make_mounts_private();
     /* LAB:BEGIN bind-rootfs */
     /* pivot_root(2) swaps mounts, so the new root must be a mount point:
      * bind-mount the rootfs onto itself to make it one. */

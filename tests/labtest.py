@@ -579,6 +579,14 @@ def wait_recorded(name, timeout=10):
     return int(record(name)["pid"])
 
 
+def process_alive(pid):
+    """Whether pid runs (a zombie does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
 def exec_in(step, name, *command, options=(), timeout=10, stdin=None):
     """./step-NN exec [OPTIONS] NAME COMMAND... to the end (a Result)."""
     return run(step, "exec", *options, name, *command, timeout=timeout, stdin=stdin, raw_args=True)

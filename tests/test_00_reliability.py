@@ -152,7 +152,8 @@ LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname
                  (12, ["--gidmap", "0:100000:65536"]), (13, ["--cap-add", "SYS_ADMIN"]),
                  (13, ["--cap-drop", "ALL"]), (13, ["--privileged"]),
                  (14, ["--security-opt", "seccomp=unconfined"]), (15, ["--init"]),
-                 (15, ["--name", "x"])]
+                 (15, ["--name", "x"]), (16, ["--pod", "x"]), (16, ["--pod", "x", "--share-pid"]),
+                 (16, ["--network", "host"])]
 
 SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 

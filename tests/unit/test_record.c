@@ -59,8 +59,8 @@ static void claim_write_read_remove(void)
     strcpy(r.cgroups[1], "/sys/fs/cgroup/pids/lab/1");
     r.env[r.nenv++] = "A=1";
     r.env[r.nenv++] = "MULTI=line one\nline \\two";
-    CU_ASSERT_EQUAL_FATAL(record_claim(name, &removed), 0);
-    CU_ASSERT_EQUAL(record_claim(name, &removed), -EEXIST);
+    CU_ASSERT_EQUAL_FATAL(record_claim(name, "", &removed), 0);
+    CU_ASSERT_EQUAL(record_claim(name, "", &removed), -EEXIST);
     CU_ASSERT_EQUAL(record_read(name, &back), -EAGAIN); /* claimed, not set up */
     CU_ASSERT_EQUAL(record_write(name, &r), 0);
     CU_ASSERT_EQUAL_FATAL(record_read(name, &back), 0);
@@ -89,14 +89,14 @@ static void a_dead_lab_process_leaves_a_stale_record(void)
     pid_t pid = fork();
 
     if (pid == 0)
-        _exit(record_claim(name, &removed) == 0 ? 0 : 1);
+        _exit(record_claim(name, "", &removed) == 0 ? 0 : 1);
     CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
     CU_ASSERT_TRUE_FATAL(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     snprintf(path, sizeof(path), "%s/%s", record_dir((char[PATH_MAX]){ 0 }, PATH_MAX), name);
     CU_ASSERT_EQUAL(access(path, F_OK), 0);
     CU_ASSERT_EQUAL(record_read(name, &back), -ESRCH);
     CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0); /* removed */
-    CU_ASSERT_EQUAL(record_claim(name, &removed), 0);
+    CU_ASSERT_EQUAL(record_claim(name, "", &removed), 0);
     CU_ASSERT_EQUAL(record_remove(name), 0);
 }
 
