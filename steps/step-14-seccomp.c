@@ -390,6 +390,7 @@ static void drop_capabilities(struct container *c)
     /* LAB:END */
 }
 
+/* LAB:BEGIN seccomp-denied */
 /* Docker's default seccomp profile, as a deny list: the calls that reach
  * past the container (modules, kexec, reboot, mounts, the clock, keys,
  * bpf, ptrace...), each with the capability that lets it through, or -1. */
@@ -418,6 +419,7 @@ static const struct {
     { SYS_ustat, -1 }, { SYS_sysfs, -1 }, { SYS__sysctl, -1 },
 #endif
 };
+/* LAB:END */
 
 /* A seccomp filter: a small program the kernel runs on every system call
  * of the container from now on, before the call, to allow or refuse it. */
