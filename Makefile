@@ -54,7 +54,7 @@ ROOTFS := rootfs/busybox
 ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
-        python3-pytest-timeout iproute2 uidmap
+        python3-pytest-timeout python3-yaml iproute2 uidmap
 
 .PHONY: all steps rootfs demo-image user-rootfs deps test unit pytest demo docs check-docs check clean help
 .DELETE_ON_ERROR:

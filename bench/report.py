@@ -234,7 +234,8 @@ def targets(res, by):
 def latency(res, by):
     out = ["## Start-up latency", "",
            "Milliseconds. *× floor*: the median over the floor's. *× ref*: a step's median over "
-           "the median of the reference it must beat (the row named in the next table).", "",
+           "the median of the reference it must beat (the row named in the next table); for a "
+           "context row with references of its own (exec), over the first of them.", "",
            "| what | command | median | mean ± σ | min | max | × floor | × ref |",
            "|---|---|--:|--:|--:|--:|--:|--:|"]
     for r in res["rows"]:
@@ -272,7 +273,9 @@ def comparisons(res, by):
                            esc(c.get("error", "")), ""))
             continue
         rr = sorted(c["round_ratios"])
-        also = ", ".join(f"{r:.2f}× {esc(by[o]['label'])}" for o, r in c.get("also", {}).items())
+        also = ", ".join([f"{r:.2f}× {esc(by[o]['label'])}" for o, r in c.get("also", {}).items()]
+                         + [f"{esc(by[o]['label'])}: {r:.2f}× {esc(by[v]['label'])}"
+                            for o, vs in c.get("pairs", {}).items() for v, r in vs.items()])
         inh = f" (reference of step {c['inherited_from']:02d})" if c.get("inherited_from") else ""
         out.append(row(f"step-{c['step']:02d}", esc(ref["label"]) + inh, f"**{c['ratio']:.2f}×**",
                        f"{c['paired_ratio']:.2f}× ({rr[0]:.2f}–{rr[-1]:.2f})", also))
@@ -482,9 +485,16 @@ def reading(res, by):
         out.append(f"- **Steps {span(shell)}** cannot be matched by `unshare` alone: their "
                    "reference is `bench/ref/container.sh`, which runs `unshare` and then what a "
                    "careful shell script would: one `ip -batch` on each side for the veth pair, "
-                   "its addresses and routes, `mkdir`/quota/`cgroup.procs`/`rmdir` for the CPU "
-                   f"cap, `mount --bind` for the volume. Step {min(shell):02d} is also compared "
-                   "with `unshare -n` (an empty network namespace, no veth).")
+                   "its addresses and routes, `mkdir`/limits/`cgroup.procs`/`rmdir` for the "
+                   "groups, and every mount of the container (volume, mqueue, cgroup view, "
+                   "overlay, devices, sysfs, masked paths) as a line of one fstab, mounted by one "
+                   "`mount --all`, as `ip -batch` does the links in one exec; then `unshare "
+                   "--user` for the user namespace, `setpriv` or `bwrap` for capabilities and "
+                   "the seccomp filter, `nsenter` into a pod. Each reference is the one of the "
+                   "step before plus what the step adds, so the rows read as a ladder; what a "
+                   "reference cannot do as the step does is in its note above. Step "
+                   f"{min(shell):02d} is also compared with `unshare -n` (an empty network "
+                   "namespace, no veth).")
     return out + [
         "- **runc and crun** run a `runc spec` default bundle (five namespaces, /proc, /dev, "
         "/dev/pts, /dev/shm, /dev/mqueue, /sys and cgroup mounts, masked paths, capabilities) "

@@ -9,7 +9,9 @@ and docs/benchmarks.svg (through bench/report.py).
 What it does, in order:
   1. finds the steps (steps/step-NN-*.c, built as ./step-NN), and what each is
      compared with (bench/cases.py); prepares the OCI bundles, the volume, the
-     named pipes;
+     named pipes, empty image layers, step 14's seccomp filter (bench/seccomp.c);
+     starts the containers some rows need running (step 15's for exec, a
+     member of step 16's pod), and ends them when all is measured;
   2. runs every command once, to report the ones that cannot run here (with
      their error) instead of dropping them;
   3. single-start latency: hyperfine, in ROUNDS rounds, each round every command
@@ -487,15 +489,20 @@ def oci_bundle(bundle, vol, cgroups_path):
 
 @contextlib.contextmanager
 def workspace(run_id, leftovers):
-    """The run's files under build/bench/run-ID (named pipes, the volume, the
-    OCI bundles) and the volume's mount point rootfs/busybox/data: all
-    removed afterwards, also when the run fails."""
+    """The run's files under build/bench/run-ID (named pipes, the volume,
+    empty image layers, step 14's filter, the OCI bundles) and the volume's
+    mount point rootfs/busybox/data: all removed afterwards, also when the
+    run fails."""
     work = BUILD / f"run-{run_id}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "fifo").mkdir(parents=True)
     for f in ("go", "ready"):
         os.mkfifo(work / "fifo" / f)
     (work / "vol").mkdir()
+    for i in range(1, cases.MAX_LAYERS):
+        (work / "layers" / str(i)).mkdir(parents=True)
+    (work / "seccomp.bpf").write_bytes(
+        subprocess.run([build_helper("seccomp")], capture_output=True, check=True).stdout)
     for rt in ("runc", "crun"):
         oci_bundle(work / "oci" / rt, work / "vol", f"/bench-oci-{rt}-{run_id}")
     data = ROOTFS / "data"
@@ -529,27 +536,81 @@ def runnable(rows, cg_dir):
     return [r for r in rows if "error" not in r]
 
 
-def measure(args, steps, run_id, work, cg_dir, cg_ver):
+def start_background(binary, bg, ctx, timeout):
+    """./step-NN -q OPTS, running once its record is written; what it gives
+    the templates goes into ctx."""
+    name = ctx.fill(bg.name)
+    log(f"background: {binary.name} {name}")
+    p = subprocess.Popen([str(binary), "-q", *ctx.argv(bg.opts)], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    up = labtest.wait_until(lambda: p.poll() is not None
+                            or labtest.record(name).get("pid", "0") != "0", timeout=timeout)
+    if p.poll() is not None:
+        return p, f"{binary.name} {name} ended: {last_line(p.communicate()[1], 'no message')}"
+    if not up:
+        return p, f"{binary.name} {name}: no record after {timeout} s"
+    if bg.key:
+        rec = labtest.record(name)
+        ctx.add(**{f"{bg.key}_pid": rec["pid"], f"{bg.key}_groups": ":".join(rec["cgroup"])})
+    return p, None
+
+
+def stop_background(binary, bg, p, ctx, timeout):
+    """bg.stop if it has one (pod rm), else SIGTERM, which the lab process
+    passes on to the container's init; SIGKILL if it lingers."""
+    if bg.stop:
+        run_group([str(binary), *ctx.argv(bg.stop)], timeout)
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    try:
+        p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+
+
+@contextlib.contextmanager
+def background(steps, ctx, timeout=30):
+    """The containers some rows need running (a Step's background): started
+    after the host's state was taken, ended before it is compared."""
+    running = []
+    try:
+        for n, bg in cases.backgrounds(steps).items():
+            p, error = start_background(steps[n], bg, ctx, timeout)
+            running.append((steps[n], bg, p))
+            if error:
+                raise SystemExit(f"bench: the background container {error}")
+        yield
+    finally:
+        for binary, bg, p in reversed(running):
+            stop_background(binary, bg, p, ctx, timeout)
+
+
+def measure(args, steps, run_id, work, cgroups):
     """Everything that is timed, in one work directory: the rows, the phases
     and the kernel's costs."""
-    ctx = cases.Context(ROOTFS.resolve(), work / "vol", work / "fifo", work / "oci",
-                        cg_dir, cg_ver, crun_needs_v2_hidden(), run_id)
-    rows = cases.rows(steps, ctx, args.guard_only)
-    log(f"{len(steps)} steps ({', '.join(f'{n:02d}' for n in steps)}); "
-        f"checking that {len(rows)} commands run")
-    ok = runnable(rows, cg_dir)
-    per_round = latency(ok, args)
-    if not args.guard_only and args.throughput > 0:
-        log(f"throughput: {len(ok)} commands x {args.batches} batches of {args.throughput} "
-            "in a row")
-        loop_bin = build_helper("loop")
-        for r in ok:
-            r["throughput"] = throughput(loop_bin, r, args.throughput, args.batches, args.timeout)
-    ok_steps = [r for r in ok if r["kind"] == "step"]
-    phase = kcost = None
-    if ok_steps and not args.guard_only and args.phase_runs > 0:
-        log(f"phases: {ok_steps[-1]['id']} --timings x {args.phase_runs}")
-        phase = phases(ok_steps[-1], args.phase_runs, 60)
+    cg_ver, cg_dir = cgroups.get("cpu", (None, None))
+    ctx = cases.Context(ROOTFS.resolve(), work, cgroups, crun_needs_v2_hidden(), run_id,
+                        labtest.bin_dir(), labtest.RUN_DIR)
+    with background(steps, ctx):
+        rows = cases.rows(steps, ctx, args.guard_only)
+        log(f"{len(steps)} steps ({', '.join(f'{n:02d}' for n in steps)}); "
+            f"checking that {len(rows)} commands run")
+        ok = runnable(rows, cg_dir)
+        per_round = latency(ok, args)
+        if not args.guard_only and args.throughput > 0:
+            log(f"throughput: {len(ok)} commands x {args.batches} batches of {args.throughput} "
+                "in a row")
+            loop_bin = build_helper("loop")
+            for r in ok:
+                r["throughput"] = throughput(loop_bin, r, args.throughput, args.batches,
+                                             args.timeout)
+        ok_steps = [r for r in ok if r["kind"] == "step"]
+        phase = kcost = None
+        if ok_steps and not args.guard_only and args.phase_runs > 0:
+            log(f"phases: {ok_steps[-1]['id']} --timings x {args.phase_runs}")
+            phase = phases(ok_steps[-1], args.phase_runs, 60)
     if not args.guard_only:
         log("kernel costs (bench/kcost.c)")
         kcost = kernel_costs(work, cg_dir, cg_ver)
@@ -575,12 +636,25 @@ def compare(steps, rows):
             comp.update(ratio=s["stats"]["median"] / ref["stats"]["median"], round_ratios=rr,
                         paired_ratio=statistics.median(rr))
             s.update(x_ref=comp["ratio"], ref=ref["id"])
-        also = {o.id: s["stats"]["median"] / by_id[o.id]["stats"]["median"] for o in entry.also
-                if s.get("stats") and by_id.get(o.id, {}).get("stats")}
+        also = {o.id: r for o in entry.also if not o.vs and (r := ratio(by_id, s["id"], o.id))}
+        # a context row with references of its own (exec): against each
+        pairs = {o.id: {v.id: r for v in o.vs if (r := ratio(by_id, o.id, v.id))}
+                 for o in entry.also if o.vs}
+        for o, vs in pairs.items():
+            if vs:
+                by_id[o].update(x_ref=next(iter(vs.values())), ref=next(iter(vs)))
         if also:
             comp["also"] = also
+        if any(pairs.values()):
+            comp["pairs"] = pairs
         comps.append(comp)
     return comps
+
+
+def ratio(by_id, a, b):
+    """The median of row a over that of row b, if both ran."""
+    sa, sb = (by_id.get(x, {}).get("stats") for x in (a, b))
+    return sa and sb and sa["median"] / sb["median"]
 
 
 def bench(args, steps):
@@ -591,11 +665,13 @@ def bench(args, steps):
     meta.update(load_start=read("/proc/loadavg").split()[:3], busy_start=round(cpu_busy(1.0), 3),
                 competitors_start=competitors(procs0), quiet_wait=quiet)
     t_start, run_id, leftovers = time.monotonic(), str(os.getpid()), []
-    cg_ver, cg_dir = labtest.cpu_layout()      # ("v1", "/sys/fs/cgroup/cpu")
-    cg_ver = int(cg_ver[1]) if cg_ver else None
+    # {"cpu": (1, "/sys/fs/cgroup/cpu"), ...}, as the lab finds them
+    cgroups = {c: (int(v[1]), d) for c in ("cpu", "memory", "pids")
+               for v, d in [labtest.layout(c)] if v}
+    cg_ver, cg_dir = cgroups.get("cpu", (None, None))
     with workspace(run_id, leftovers) as work:
         before = host_state(str(work))
-        rows, per_round, phase, kcost = measure(args, steps, run_id, work, cg_dir, cg_ver)
+        rows, per_round, phase, kcost = measure(args, steps, run_id, work, cgroups)
         log("checking that the host is as before")
         leftovers += host_leftovers(before, str(work))
     for line in leftovers:

@@ -223,6 +223,16 @@ int lab_pod_command_step(int step, int argc, char *argv[])
 
 /* ---- the pod's containers ---------------------------------------------- */
 
+/* What the shim waits for: its child's end, and the signals the lab
+ * process passes on (sig_forward_begin). */
+static void shim_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
 /* The shim between the lab process and a pod's container: it passes the
  * signals the lab process passes on, and ends as the container does. */
 static _Noreturn void shim(pid_t child)
@@ -230,10 +240,7 @@ static _Noreturn void shim(pid_t child)
     sigset_t set;
     int status;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    shim_signals(&set);
     for (;;) {
         int sig = sigwaitinfo(&set, NULL);
 
@@ -251,10 +258,7 @@ void lab_child_fork(struct container *c, int must_be_new)
     pid_t pid;
     int err;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    shim_signals(&set);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 || (pid = fork()) < 0)
         die("fork into the new PID namespace");
     if (pid > 0) {

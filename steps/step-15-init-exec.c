@@ -894,7 +894,7 @@ int main(int argc, char *argv[])
 {
     struct container c;
 
-    /* ./step-15 exec NAME COMMAND: into a running container. */
+    /* exec NAME COMMAND: into a running container, as docker exec. */
     if (argc > 1 && strcmp(argv[1], "exec") == 0)
         return exec_in_container(argc - 1, argv + 1);
 

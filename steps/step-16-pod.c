@@ -989,10 +989,10 @@ int main(int argc, char *argv[])
 {
     struct container c;
 
-    /* ./step-15 exec NAME COMMAND: into a running container. */
+    /* exec NAME COMMAND: into a running container, as docker exec. */
     if (argc > 1 && strcmp(argv[1], "exec") == 0)
         return exec_in_container(argc - 1, argv + 1);
-    /* ./step-16 pod rm NAME: a pod and its containers end. */
+    /* pod rm NAME: a pod, and its containers, end. */
     if (argc > 1 && strcmp(argv[1], "pod") == 0)
         return lab_pod_command(argc - 1, argv + 1);
 
