@@ -7,12 +7,15 @@ copies of the lab.
 
 import base64
 import csv
+import importlib.util
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -53,7 +56,7 @@ def test_the_handouts_pages_name_only_what_it_has(handout_tree):
 def test_a_handout_replaces_its_own_handout(handout_tree, tmp_path):
     """make handout again over a handout it wrote (and built): fine."""
     copy = tmp_path / "handout"
-    shutil.copytree(handout_tree, copy, symlinks=True)
+    subprocess.run(["cp", "-a", str(handout_tree), str(copy)], check=True)
     (copy / "build").mkdir(exist_ok=True)
     (copy / "build" / "x.o").write_text("")
     (copy / "step-01").write_text("")
@@ -99,6 +102,26 @@ def test_the_classroom_points_are_make_grades(tmp_path):
 
 
 # ---- bulk grading -------------------------------------------------------------------------
+
+def test_a_submissions_links_devices_and_parent_paths_are_not_unpacked(tmp_path):
+    spec = importlib.util.spec_from_file_location("grade_all", REPO / "tools" / "grade-all.py")
+    grade_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(grade_all)
+    archive = tmp_path / "s.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, kind, data in [("s/steps/ok.c", tarfile.REGTYPE, b"int x;"),
+                                 ("../escaped.c", tarfile.REGTYPE, b"int y;"),
+                                 ("s/link.c", tarfile.SYMTYPE, b""), ("s/dev.c", tarfile.CHRTYPE, b"")]:
+            info = tarfile.TarInfo(name)
+            info.type, info.size, info.linkname = kind, len(data), "/etc/passwd"
+            tar.addfile(info, io.BytesIO(data))
+    root = tmp_path / "unpacked"
+    root.mkdir()
+    with tarfile.open(archive) as tar:
+        grade_all.unpack_plain_files(tar, root)
+    got = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p != archive)
+    assert got == ["unpacked", "unpacked/s", "unpacked/s/steps", "unpacked/s/steps/ok.c"], got
+
 
 @pytest.mark.slow
 def test_a_class_graded_at_once(tmp_path):

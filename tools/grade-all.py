@@ -41,6 +41,25 @@ import labtest  # noqa: E402
 
 REPO = handout.REPO
 STEP_FILE = re.compile(r"step-\d\d-[a-z0-9-]+\.c")
+# Scratch trees hold a rootfs with device nodes, so they live beside the
+# lab's own build, not in /tmp, which may be mounted nodev.
+SCRATCH = REPO / "build"
+
+
+def unpack_plain_files(tar, root):
+    """Only regular files and directories, only inside root: a submission's
+    links, devices and ../ paths are dropped (Debian 12's Python has no
+    extraction filters)."""
+    for member in tar.getmembers():
+        target = (root / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or not target.is_relative_to(root.resolve()):
+            continue
+        if member.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(member) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
 
 
 def student_files(entry, scratch):
@@ -50,7 +69,7 @@ def student_files(entry, scratch):
         root = scratch / "unpacked"
         root.mkdir()
         with tarfile.open(entry) as tar:
-            tar.extractall(root, filter="data")
+            unpack_plain_files(tar, root)
     found, ignored = {}, []
     for path in sorted(p for p in root.rglob("*.c") if p.is_file() and not p.is_symlink()):
         if STEP_FILE.fullmatch(path.name) and path.name not in found:
@@ -95,12 +114,14 @@ def grade_student(entry, template, out, steps, limit):
     report = out / name
     report.mkdir(parents=True, exist_ok=True)
     row = {"student": name, "status": "ok", "notes": ""}
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch, open(report / "grade.log", "w") as log:
+    with (tempfile.TemporaryDirectory(prefix="grade-", dir=SCRATCH) as scratch,
+          open(report / "grade.log", "w") as log):
         scratch = Path(scratch)
         files, ignored = student_files(entry, scratch)
         known = {p.name for p in handout.step_files(template)}
         lab = scratch / "lab"
-        shutil.copytree(template, lab, symlinks=True)
+        # cp -a: the rootfs holds device nodes, which copytree would open and read
+        subprocess.run(["cp", "-a", str(template), str(lab)], check=True)
         for fname, path in files.items():
             if fname in known:
                 shutil.copyfile(path, lab / "steps" / fname)
@@ -138,7 +159,8 @@ def main():
     entries = sorted(p for p in args.submissions.iterdir() if not p.name.startswith("."))
     steps = [int(s) for s in args.steps.split(",")] if args.steps else None
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="grade-all-") as work:
+    SCRATCH.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="grade-all-", dir=SCRATCH) as work:
         template = handout.write_handout(Path(work) / "handout", None, 0)
         subprocess.run(["make", "-s", "rootfs"], cwd=template, check=True)
         rows = []
