@@ -1,239 +1,352 @@
-"""What the benchmark runs: each built step with the options that exercise its
-mechanism, and the commands it is compared with.
+"""What the benchmark runs: each step with the options that exercise its
+mechanism, the command it must not be slower than (its reference), and the
+other runtimes.
 
-Edit STEPS when a step changes what it needs on the command line or which
-reference is its fair equivalent. A step that is not listed (09 and later)
-gets the options and the reference of the highest step listed below it, and
-the report says so.
+Adding a step is one entry in STEPS: its options, its reference (one of the
+Refs below, or a new one written in the entry) and, optionally, rows shown
+beside it for context, and a container of the step kept running while the
+rows are measured (for exec, or a pod to join); e.g. a step 17 whose
+reference is step 16's plus a --seal option of bench/ref/container.sh:
+
+    17: Step(STEP_16 + " --seal",
+             shell("shell-seal", "ref 16 + seal (shell)", OPTS_16 + " --seal",
+                   "as step 16's reference, plus ..."),
+             also=(POD_JOIN,)),
+
+A step without an entry gets the entry of the highest step below it, and the
+report says so. Commands are templates, split like a shell line and then
+filled in: {rootfs}, {vol} (step 08's volume), {fifos} (container.sh's named
+pipes), {container_sh}, {cgroup} and {cgroup_version} (the cpu controller's
+hierarchy), {memory_cgroup} and {pids_cgroup}, {layers} (empty image layers
+1, 2, ...), {seccomp} (step 14's filter, as BPF), {bin} (where the steps
+are), {lab_run} (the lab's /run/lab), {bundles} (the OCI bundles),
+{run_id}, and what the background containers give: {exec_pid} and
+{exec_groups} (step 15's running container's PID 1 and groups).
 """
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-# step -> options, the reference it must beat (the regression guard compares
-# with it), and other rows shown beside it for context.
+
+@dataclass(frozen=True)
+class Ref:
+    id: str
+    label: str
+    cmd: str
+    note: str = ""
+    kind: str = "ref"   # floor | ref | info (context only) | tool
+    wrap: str = ""      # a prefix for the runner (hyperfine, loop), not the command
+    vs: tuple = ()      # rows a context row is compared with (its own references)
+
+
+@dataclass(frozen=True)
+class Background:
+    """A container of the step kept running while the rows are measured:
+    `./step-NN -q OPTS`, up once its record NAME is written. With a key,
+    its PID 1 and its groups fill {KEY_pid} and {KEY_groups}; with stop,
+    `./step-NN STOP` ends it (else SIGTERM does)."""
+    opts: str
+    name: str
+    key: str = ""
+    stop: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    opts: str = ""      # between `./step-NN -q` and `/bin/true`
+    ref: Ref = None     # the regression guard compares with it
+    also: tuple = ()    # rows shown beside it for context
+    background: Background = None
+
+
+def shell(id, label, opts, note, kind="ref"):
+    """A row of bench/ref/container.sh with these options."""
+    return Ref(id, label, f"sh {{container_sh}} {opts} {{fifos}} {{rootfs}}", note, kind)
+
+
+def chrooted(flags=""):
+    """unshare with a PID and a mount namespace (and flags), then chroot(8)."""
+    return f"unshare --pid --fork --mount-proc={{rootfs}}/proc {flags}chroot {{rootfs}} /bin/true"
+
+
+PID = Ref("unshare-pid", "unshare: PID ns", "unshare --pid --fork /bin/true",
+          "same work as step 01")
+PID_MNT = Ref("unshare-pid-mnt", "unshare: PID+mount ns, fresh /proc",
+              "unshare --pid --fork --mount-proc /bin/true",
+              "same work as step 02 (unshare makes / rprivate too)")
+CHROOT = Ref("unshare-chroot", "unshare + chroot", chrooted(),
+             "same namespaces plus chroot(8): the issue's reference for 03-04")
+ROOT = Ref("unshare-root", "unshare --root (one exec fewer)",
+           "unshare --pid --fork --mount-proc --root={rootfs} /bin/true",
+           "unshare's own chroot, without exec'ing chroot(8): for context only", kind="info")
+UTS = Ref("unshare-uts", "unshare + UTS ns + chroot", chrooted("--uts "),
+          "same work as step 05 (without sethostname, a few µs)")
+NETNS = Ref("unshare-n", "unshare -n (netns, no veth)", chrooted("--uts --net "),
+            "an empty network namespace: the netns step is also compared with it", kind="info")
+# bench/ref/container.sh does the rest of a step's work as a shell script would.
+NET = shell("shell-net", "unshare + ip veth (shell)", "--net",
+            "bench/ref/container.sh: unshare -n, then `ip -batch` for the veth, addresses, routes "
+            "on both sides; `ip link del` of the host end after the container exits (a step "
+            "deletes it too)")
+NET_LEAVE = shell("shell-net-leave", "unshare + ip veth, removal left to the kernel (shell)",
+                  "--net --leave-veth",
+                  "as above, but returns without deleting the veth pair: the kernel removes it "
+                  "with the network namespace, after the script has returned")
+CG = "--cgroup {cgroup} --cgroup-version {cgroup_version}"
+CGROUP = shell("shell-cg", "unshare -n + cgroup write (shell)", "--netns " + CG,
+               "container.sh: unshare -n (lo up), mkdir + cpu quota + cgroup.procs write + rmdir: "
+               "step 07's work without --net")
+OPTS_08 = "--netns " + CG + " --volume {vol}"
+CGROUP_VOL = shell("shell-cg-vol", "unshare -n + cgroup + bind mount (shell)", OPTS_08,
+                   "as above, plus a bind mount of $VOL on rootfs/busybox/data (the script's "
+                   "fstab, one `mount --all`): step 08's work without --net")
+NET_CGROUP = shell("shell-net-cg", "unshare + ip veth + cgroup write (shell)", "--net " + CG,
+                   "as above, plus mkdir + cpu quota + cgroup.procs write + rmdir")
+NET_CGROUP_VOL = shell("shell-net-cg-vol", "unshare + ip veth + cgroup + bind mount (shell)",
+                       "--net " + CG + " --volume {vol}",
+                       "as above, plus a bind mount of $VOL on rootfs/busybox/data")
+
+# The steps' options: 08's volume and CPU cap, 10's limits on top; 15 and 16
+# add theirs. Step 15's exec goes into EXEC_NAME, and 16 joins the pod POD:
+# both kept running in the background (Step.background).
+OPTS = "--cpus 0.5 -v {vol}:/data"
+LIMITED = OPTS + " -m 64m --pids-limit 64"
+EXEC_NAME = "bench-exec-{run_id}"
+POD = "bench-pod-{run_id}"
+SLEEP = " /bin/sleep 100000"
+STEP_15 = LIMITED + " --init --name bench15-{run_id}"
+STEP_16 = LIMITED + " --init --pod " + POD
+MAX_LAYERS = 20
+
+# Steps 09-16: each reference is the one before, plus the shell's way to do
+# what the step adds (bench/ref/container.sh's options say how).
+OPTS_09 = OPTS_08 + " --ipc"
+IPC = shell("shell-ipc", "ref 08 + IPC ns, mqueue (shell)", OPTS_09,
+            "step 08's reference in an IPC namespace too, with a new mqueue on /dev/mqueue "
+            "(one more fstab line)")
+OPTS_10 = (OPTS_09 + " --memory-cgroup {memory_cgroup} --memory 67108864 --pids-cgroup "
+           "{pids_cgroup} --pids-limit 64 --cgroupns")
+LIMITS = shell("shell-limits", "ref 09 + memory, pids limits, cgroup ns (shell)", OPTS_10,
+               "as above, plus a group under the memory and the pids hierarchies (on cgroup v2 "
+               "the one group) with 64m of memory (as much swap again) and 64 processes, joined "
+               "before unshare, which makes a cgroup namespace; a read-only view of the groups "
+               "on /sys/fs/cgroup (v1: a tmpfs, one cgroup mount per hierarchy, remounted "
+               "read-only; v2: cgroup2)")
+OPTS_11 = OPTS_10 + " --overlay"
+OVERLAY = shell("shell-overlay", "ref 10 + overlay of the rootfs (shell)", OPTS_11,
+                "as above, on an overlay: the rootfs as the image layer under an init layer "
+                "(/etc/hostname, hosts, resolv.conf written by the script) and a fresh upper and "
+                "work dir (one mkdir, one rm -rf at the end); proc mounted from the fstab, as "
+                "the root exists only once the overlay is mounted")
+OPTS_12 = OPTS_11 + " --userns"
+USERNS = shell("shell-userns", "ref 11 + user ns 0:100000:65536 (shell)", OPTS_12,
+               "as above, in a user namespace: `unshare --user --map-users=100000,0,65536 "
+               "--map-groups=... --setuid 0 --setgid 0` (its newuidmap and newgidmap are "
+               "bench/ref/idmap's, which write the maps without the /etc/subuid check that "
+               "refuses root here; setgroups stays allowed, unshare --setgid needs it); "
+               "the container's layers chowned to 100000, the overlay with userxattr, and the "
+               "host's /dev/null, zero, full, random, urandom, tty bound in. Less work than the "
+               "step: no idmapped layers (util-linux 2.38's mount has no X-mount.idmap), so "
+               "the image's files are nobody's inside and a write into its directories fails "
+               "(EOVERFLOW); the step makes a user namespace for the idmap and clones each "
+               "layer's mount through it")
+OPTS_13 = OPTS_12 + " --masks"
+CAPS = shell("shell-caps", "ref 12 + masked paths, setpriv caps (shell)", OPTS_13 + " --caps",
+             "as above, plus a read-only sysfs, runc's masked paths (/dev/null or an empty "
+             "read-only tmpfs over each that exists) and read-only ones of /proc (fstab lines); "
+             "`setpriv --bounding-set=-all,+chown,... --inh-caps=-all --no-new-privs` before "
+             "chroot: Docker's 14 capabilities")
+OPTS_14 = OPTS_13 + " --seccomp {seccomp}"
+SECCOMP = shell("shell-seccomp", "ref 13 + seccomp, bwrap for setpriv (shell)", OPTS_14,
+                "as above, but `bwrap --dev-bind ROOT / --cap-drop ALL --cap-add ... --seccomp "
+                "5` in place of setpriv and chroot: the same 14 capabilities, no_new_privs, and "
+                "step 14's filter (98 instructions, written once by bench/seccomp.c): no other "
+                "shell tool loads one. bwrap does more: a mount namespace of its own, a tmpfs "
+                "it pivots to, a recursive bind of the root (remounted nosuid), and a fork; it "
+                "keeps the bounding set (no_new_privs caps what an exec gives)")
+OPTS_15 = OPTS_14 + " --init --name bench-ref"
+INIT = shell("shell-init", "ref 14 + init, record (shell)", OPTS_15,
+             "as above, but the container's shell stays PID 1 and runs bwrap as its child; a "
+             "record $FIFOS/bench-ref claimed with noclobber before the start, the container's "
+             "pid written into it, removed at the end (with the layers, the same rm)")
+OPTS_16 = OPTS_15 + " --pod {lab_run}/pods/" + POD
+POD_JOIN = shell("shell-pod", "ref 15 in a pod: nsenter + unshare (shell)", OPTS_16,
+                 "as above, but in the pod's user, network, IPC and UTS namespaces: "
+                 "container.sh reads the infra's pid from the pod's record, then "
+                 "`nsenter --target INFRA --user --net --ipc --uts unshare --pid --fork --mount "
+                 "--cgroup ...`: no namespace of those four made, no id maps, no lo up")
+NSENTER = Ref("nsenter", "nsenter -a (into step 15's container)",
+              "nsenter --target {exec_pid} --all /bin/true",
+              "into every namespace of step 15's running container (its user namespace "
+              "first, then uid 0 there): no group joined, no capability dropped, no filter",
+              kind="info")
+NSENTER_GROUPS = Ref("nsenter-groups", "its groups, then nsenter -a (shell)",
+                     "sh -c 'IFS=:; for g in $0; do echo 0 >\"$g/cgroup.procs\"; done; "
+                     "exec nsenter --target \"$1\" --all /bin/true' {exec_groups} {exec_pid}",
+                     "as above, after joining the container's groups as exec does (a "
+                     "cgroup.procs write in each)", kind="info")
+EXEC = Ref("step-15-exec", "step-15 exec", "{bin}/step-15 exec " + EXEC_NAME + " /bin/true",
+           "docker exec, into a container that runs (started with step 15's options around "
+           "/bin/sleep): its namespaces through a pidfd, its groups and cgroup namespace, its "
+           "root, capabilities and filter", kind="info", vs=(NSENTER, NSENTER_GROUPS))
+
+
+
+def layers(n):
+    """Step 11's row with n image layers: the rootfs at the bottom, n - 1
+    empty ones above it."""
+    above = "".join(f" --layer {{layers}}/{i}" for i in range(1, n))
+    return Ref(f"step-11-{n}-layers", f"step-11, {n} layers",
+               f"{{bin}}/step-11 -q {LIMITED} --layer {{rootfs}}{above} /bin/true",
+               f"step 11's row with {n} image layers: the rootfs, and {n - 1} empty "
+               "directories above it", kind="info")
+
+
 STEPS = {
-    1: dict(opts=[], ref="unshare-pid"),
-    2: dict(opts=[], ref="unshare-pid-mnt"),
-    3: dict(opts=[], ref="unshare-chroot", also=["unshare-root"]),
+    1: Step(ref=PID),
+    2: Step(ref=PID_MNT),
+    3: Step(ref=CHROOT, also=(ROOT,)),
     # pivot_root(8) cannot be done by unshare(1) alone; the issue's reference
     # for 01-05 is "the same namespaces, plus chroot".
-    4: dict(opts=[], ref="unshare-chroot", also=["unshare-root"]),
-    5: dict(opts=[], ref="unshare-uts"),
-    6: dict(opts=["--net"], ref="shell-net", also=["unshare-n", "shell-net-leave"]),
+    4: Step(ref=CHROOT, also=(ROOT,)),
+    5: Step(ref=UTS),
+    6: Step("--net", NET, also=(NETNS, NET_LEAVE)),
     # As issue 9 asks: 07 with its CPU cap, 08 with its volume (and the cap:
     # then it does what the runc bundle does, which has both and no veth).
-    7: dict(opts=["--cpus", "0.5"], ref="shell-cg", also=["unshare-n", "shell-net-cg"]),
-    8: dict(opts=["--cpus", "0.5", "-v", "{vol}:/data"], ref="shell-cg-vol",
-           also=["unshare-n", "shell-net-cg-vol"]),
+    7: Step("--cpus 0.5", CGROUP, also=(NETNS, NET_CGROUP)),
+    8: Step(OPTS, CGROUP_VOL, also=(NETNS, NET_CGROUP_VOL)),
+    # 09-14: what each adds is always on; 10 adds its limits to the options.
+    9: Step(OPTS, IPC, also=(CGROUP_VOL,)),
+    10: Step(LIMITED, LIMITS, also=(IPC,)),
+    11: Step(LIMITED, OVERLAY, also=(LIMITS, layers(5), layers(MAX_LAYERS))),
+    12: Step(LIMITED, USERNS, also=(OVERLAY,)),
+    13: Step(LIMITED, CAPS, also=(USERNS,)),
+    14: Step(LIMITED, SECCOMP, also=(CAPS,)),
+    15: Step(STEP_15, INIT, also=(SECCOMP, EXEC),
+             background=Background(LIMITED + " --init --name " + EXEC_NAME + SLEEP, EXEC_NAME,
+                                   key="exec")),
+    # A container joining a pod that runs: one member waits in the background.
+    16: Step(STEP_16, POD_JOIN, also=(INIT,),
+             background=Background(STEP_16 + " --name " + POD + "-member" + SLEEP,
+                                   POD + "-member", stop="pod rm " + POD)),
 }
+
+FLOORS = [
+    Ref("floor", "floor: fork+exec of the rootfs's true", "{rootfs}/bin/true",
+        "rootfs/busybox/bin/true (static busybox), started directly", kind="floor"),
+    Ref("floor-host", "host /bin/true", "/bin/true",
+        "what steps 01-02 run (they have no rootfs yet)", kind="floor"),
+]
+
+CRUN = "crun run --bundle {bundles}/crun bench-crun-{run_id}"
+TOOLS = [
+    Ref("bwrap", "bubblewrap --unshare-all",
+        "bwrap --unshare-all --bind {rootfs} / --proc /proc --bind {vol} /data /bin/true",
+        "user, ipc, pid, net, uts, cgroup namespaces; the rootfs, a fresh /proc and the volume "
+        "(bwrap has no cgroup limits and no veth)", kind="tool"),
+    Ref("runc", "runc run (OCI bundle)", "runc run --bundle {bundles}/runc bench-runc-{run_id}",
+        "`runc spec` defaults (pid, net, ipc, uts, mount ns; /proc, /dev, /sys mounts; masked "
+        "paths) + CPU quota 0.5 + the volume; no veth", kind="tool"),
+    Ref("crun", "crun run (OCI bundle)", CRUN, "the same bundle as runc", kind="tool"),
+    # Only where crun refuses the machine's hybrid cgroups (Context.hide_v2).
+    Ref("crun-v1", "crun run, cgroup v2 hidden", CRUN,
+        "crun refuses hybrid cgroups whose v2 side holds a controller; here the benchmark "
+        "runner (not crun) runs in a private mount namespace with a tmpfs over "
+        "/sys/fs/cgroup/unified, so crun sees plain cgroup v1. The host is untouched; crun's "
+        "own time is measured as is", kind="tool",
+        wrap="unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=4k,mode=755 "
+             "bench-hide-v2 /sys/fs/cgroup/unified && exec \"$@\"' sh"),
+]
 
 # The targets of issue 9.
 TARGET_RATIO = 0.8      # steps 01-05: at most this times unshare's median
 GUARD_RATIO = 1.0       # every step: the regression guard fails above this
 TARGET_RATIO_STEPS = range(1, 6)
-RUNC_FACTOR = 5.0       # step 08: at least this many times faster than runc
+RUNC_FACTOR = 5.0       # the last step: at least this many times faster than runc
 
 
-@dataclass
-class Cmd:
-    id: str
-    kind: str                 # floor | step | ref | info | tool
-    label: str
-    argv: list
-    note: str = ""
-    step: int = None
-    wrap: list = None         # a prefix for the runner (hyperfine, loop), not the command
-    display: str = ""         # the command as the table shows it
-    needs: list = field(default_factory=list)   # programs that must be installed
-
-
-def step_config(n):
-    """(config, inherited_from): the entry of STEPS for step n."""
-    if n in STEPS:
-        return STEPS[n], None
-    lower = [s for s in STEPS if s < n]
-    if not lower:
-        return dict(opts=[], ref="unshare-pid"), 1
-    return STEPS[max(lower)], max(lower)
+def step_entry(n):
+    """(Step, inherited_from): step n's entry, or that of the highest step below it."""
+    m = max(s for s in STEPS if s <= n)
+    return STEPS[m], (None if m == n else m)
 
 
 class Context:
-    """The paths every command is built from."""
+    """The values the templates are filled in with, for running and for the
+    table (paths shortened to the names the docs explain). work is the run's
+    directory (bench/run.py's workspace), cgroups the controllers'
+    hierarchies ({"cpu": (version, dir), ...})."""
 
-    def __init__(self, rootfs, vol, fifo_dir, bundle_dir, cgroup_dir, cgroup_version,
-                 hide_v2=False, run_id="0"):
-        self.rootfs = str(rootfs)
-        self.vol = str(vol)
-        self.fifo_dir = str(fifo_dir)
-        self.bundle_dir = Path(bundle_dir)
-        self.cgroup_dir = cgroup_dir
-        self.cgroup_version = cgroup_version
+    SHOWN = dict(vol="$VOL", fifos="$FIFOS", bundles="$BUNDLES", cgroup="$CPU_CGROUP",
+                 memory_cgroup="$MEMORY_CGROUP", pids_cgroup="$PIDS_CGROUP", layers="$LAYERS",
+                 seccomp="$FILTER", bin=".", container_sh="bench/ref/container.sh")
+
+    def __init__(self, rootfs, work, cgroups, hide_v2, run_id, bin_dir, lab_run):
         self.hide_v2 = hide_v2
-        self.run_id = run_id
+        version, cpu = cgroups.get("cpu") or (None, None)
+        work = Path(work)
+        values = dict(rootfs=rootfs, vol=work / "vol", fifos=work / "fifo", bundles=work / "oci",
+                      layers=work / "layers", seccomp=work / "seccomp.bpf", cgroup=cpu or "-",
+                      cgroup_version=version or 0, run_id=run_id, bin=bin_dir, lab_run=lab_run,
+                      container_sh=REPO / "bench" / "ref" / "container.sh",
+                      **{f"{c}_cgroup": (cgroups.get(c) or (None, "-"))[1]
+                         for c in ("memory", "pids")})
+        self.values = {k: str(v) for k, v in values.items()}
+        self.shown = dict(self.values, **self.SHOWN)
+        if Path(rootfs).is_relative_to(REPO):
+            self.shown["rootfs"] = str(Path(rootfs).relative_to(REPO))
 
-    def show(self, argv):
-        """A command line as the table shows it: paths relative to the repo."""
-        s = shlex.join(str(a) for a in argv)
-        s = s.replace(self.vol, "$VOL")
-        s = s.replace(self.fifo_dir, "$FIFOS")
-        s = s.replace(str(self.bundle_dir), "$BUNDLES")
-        if self.cgroup_dir:
-            s = s.replace(self.cgroup_dir, "$CPU_CGROUP")
-        s = s.replace(str(REPO) + "/", "")
-        return s
+    def add(self, **values):
+        """Values known only once the background containers run."""
+        for k, v in values.items():
+            self.values[k], self.shown[k] = str(v), f"${k.upper()}"
 
+    def argv(self, template):
+        return [word.format(**self.values) for word in shlex.split(template)]
 
-def step_cmd(n, binary, ctx):
-    cfg, inherited = step_config(n)
-    opts = [o.format(vol=ctx.vol) for o in cfg["opts"]]
-    argv = [str(binary), "-q", *opts, "/bin/true"]
-    note = f"options and reference of step {inherited:02d}" if inherited else ""
-    return Cmd(id=f"step-{n:02d}", kind="step", label=f"step-{n:02d}", argv=argv, step=n,
-               note=note, display=ctx.show(["./" + binary.name, *argv[1:]]))
+    def fill(self, template):
+        return template.format(**self.values)
 
+    def row(self, ref):
+        """One row of the results, as bench/run.py measures it."""
+        return {"id": ref.id, "kind": ref.kind, "label": ref.label,
+                "display": ref.cmd.format(**self.shown), "note": ref.note, "step": None,
+                "argv": self.argv(ref.cmd), "wrap": self.argv(ref.wrap) or None,
+                "needs_cgroup": "_cgroup}" in ref.cmd or "{cgroup}" in ref.cmd}
 
-def ref_cmds(ctx):
-    """Every reference and tool row, by id."""
-    R = ctx.rootfs
-    pf = ["unshare", "--pid", "--fork"]
-    sh = ["sh", str(REPO / "bench" / "ref" / "container.sh")]
-    cg = []
-    if ctx.cgroup_dir:
-        cg = ["--cgroup", ctx.cgroup_dir, "--cgroup-version", str(ctx.cgroup_version)]
-    rows = [
-        Cmd("floor", "floor", "floor: fork+exec of the rootfs's true", [f"{R}/bin/true"],
-            note="rootfs/busybox/bin/true (static busybox), started directly"),
-        Cmd("floor-host", "floor", "host /bin/true", ["/bin/true"],
-            note="what steps 01-02 run (they have no rootfs yet)"),
-        Cmd("unshare-pid", "ref", "unshare: PID ns", [*pf, "/bin/true"],
-            note="same work as step 01"),
-        Cmd("unshare-pid-mnt", "ref", "unshare: PID+mount ns, fresh /proc",
-            [*pf, "--mount-proc", "/bin/true"],
-            note="same work as step 02 (unshare makes / rprivate too)"),
-        Cmd("unshare-chroot", "ref", "unshare + chroot",
-            [*pf, f"--mount-proc={R}/proc", "chroot", R, "/bin/true"],
-            note="same namespaces plus chroot(8): the issue's reference for 03-04"),
-        Cmd("unshare-root", "info", "unshare --root (one exec fewer)",
-            [*pf, "--mount-proc", f"--root={R}", "/bin/true"],
-            note="unshare's own chroot, without exec'ing chroot(8): for context only"),
-        Cmd("unshare-uts", "ref", "unshare + UTS ns + chroot",
-            [*pf, f"--mount-proc={R}/proc", "--uts", "chroot", R, "/bin/true"],
-            note="same work as step 05 (without sethostname, a few µs)"),
-        Cmd("unshare-n", "info", "unshare -n (netns, no veth)",
-            [*pf, f"--mount-proc={R}/proc", "--uts", "--net", "chroot", R, "/bin/true"],
-            note="an empty network namespace: the netns step is also compared with it"),
-        Cmd("shell-net", "ref", "unshare + ip veth (shell)",
-            [*sh, "--net", ctx.fifo_dir, R],
-            note="bench/ref/container.sh: unshare -n, then `ip -batch` for the veth, "
-                 "addresses, routes on both sides; `ip link del` of the host end after "
-                 "the container exits (a step deletes it too)"),
-        Cmd("shell-net-leave", "ref", "unshare + ip veth, removal left to the kernel (shell)",
-            [*sh, "--net", "--leave-veth", ctx.fifo_dir, R],
-            note="as above, but returns without deleting the veth pair: the kernel removes "
-                 "it with the network namespace, after the script has returned"),
-        Cmd("shell-cg", "ref", "unshare -n + cgroup write (shell)",
-            [*sh, "--netns", *cg, ctx.fifo_dir, R],
-            note="container.sh: unshare -n (lo up), mkdir + cpu quota + "
-                 "cgroup.procs write + rmdir: step 07's work without --net",
-            needs=["cgroup"]),
-        Cmd("shell-cg-vol", "ref", "unshare -n + cgroup + bind mount (shell)",
-            [*sh, "--netns", *cg, "--volume", ctx.vol, ctx.fifo_dir, R],
-            note="as above, plus mount --bind $VOL rootfs/busybox/data: step 08's work "
-                 "without --net",
-            needs=["cgroup"]),
-        Cmd("shell-net-cg", "ref", "unshare + ip veth + cgroup write (shell)",
-            [*sh, "--net", *cg, ctx.fifo_dir, R],
-            note="as above, plus mkdir + cpu quota + cgroup.procs write + rmdir",
-            needs=["cgroup"]),
-        Cmd("shell-net-cg-vol", "ref", "unshare + ip veth + cgroup + bind mount (shell)",
-            [*sh, "--net", *cg, "--volume", ctx.vol, ctx.fifo_dir, R],
-            note="as above, plus mount --bind $VOL rootfs/busybox/data",
-            needs=["cgroup"]),
-        Cmd("bwrap", "tool", "bubblewrap --unshare-all",
-            ["bwrap", "--unshare-all", "--bind", R, "/", "--proc", "/proc",
-             "--bind", ctx.vol, "/data", "/bin/true"],
-            note="user, ipc, pid, net, uts, cgroup namespaces; the rootfs, a fresh /proc "
-                 "and the volume (bwrap has no cgroup limits and no veth)",
-            needs=["bwrap"]),
-        Cmd("runc", "tool", "runc run (OCI bundle)",
-            ["runc", "run", "--bundle", str(ctx.bundle_dir / "runc"), f"bench-runc-{ctx.run_id}"],
-            note="`runc spec` defaults (pid, net, ipc, uts, mount ns; /proc, /dev, /sys "
-                 "mounts; masked paths) + CPU quota 0.5 + the volume; no veth",
-            needs=["runc"]),
-        Cmd("crun", "tool", "crun run (OCI bundle)",
-            ["crun", "run", "--bundle", str(ctx.bundle_dir / "crun"), f"bench-crun-{ctx.run_id}"],
-            note="the same bundle as runc", needs=["crun"]),
-    ]
-    if ctx.hide_v2:
-        rows.append(Cmd(
-            "crun-v1", "tool", "crun run, cgroup v2 hidden",
-            ["crun", "run", "--bundle", str(ctx.bundle_dir / "crun"), f"bench-crun-{ctx.run_id}"],
-            wrap=["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                  "mount -t tmpfs -o size=4k,mode=755 bench-hide-v2 /sys/fs/cgroup/unified "
-                  "&& exec \"$@\"", "sh"],
-            note="crun refuses hybrid cgroups whose v2 side holds a controller; here the "
-                 "benchmark runner (not crun) runs in a private mount namespace with a tmpfs "
-                 "over /sys/fs/cgroup/unified, so crun sees plain cgroup v1. The host is "
-                 "untouched; crun's own time is measured as is",
-            needs=["crun"]))
-    for r in rows:
-        r.display = ctx.show(r.argv)
-    return {r.id: r for r in rows}
+    def step_row(self, n, binary):
+        entry, inherited = step_entry(n)
+        opts = f" {entry.opts}" if entry.opts else ""
+        cmd = f"./{Path(binary).name} -q{opts} /bin/true"
+        row = self.row(Ref(f"step-{n:02d}", f"step-{n:02d}", cmd, kind="step"))
+        row["argv"][0], row["step"] = str(binary), n
+        if inherited:
+            row["note"] = f"options and reference of step {inherited:02d}"
+        return row
 
 
-def oci_config(rootfs, vol, cgroups_path, args=("/bin/true",)):
-    """config.json as `runc spec` (runc 1.1) writes it, for a root user, with
-    the command, the rootfs, a CPU quota of 0.5 and the volume: step 08's
-    container in OCI terms. Kept here rather than generated by `runc spec` so
-    that runc and crun read the same file even when runc is missing."""
-    caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
-    return {
-        "ociVersion": "1.0.2-dev",
-        "process": {
-            "terminal": False,
-            "user": {"uid": 0, "gid": 0},
-            "args": list(args),
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "TERM=xterm"],
-            "cwd": "/",
-            "capabilities": {k: caps for k in ("bounding", "effective", "permitted", "ambient")},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": True,
-        },
-        "root": {"path": str(rootfs), "readonly": True},
-        "hostname": "bench",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-             "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-             "options": ["nosuid", "noexec", "nodev", "ro"]},
-            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
-            {"destination": "/data", "type": "bind", "source": str(vol),
-             "options": ["rbind", "rw"]},
-        ],
-        "linux": {
-            "resources": {
-                "devices": [{"allow": False, "access": "rwm"}],
-                "cpu": {"quota": 50000, "period": 100000},
-            },
-            "cgroupsPath": cgroups_path,
-            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
-            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                            "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
-            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                              "/proc/sysrq-trigger"],
-        },
-    }
+def rows(steps, ctx, guard_only=False):
+    """The rows to measure, in the table's order: the floors, the steps
+    ({n: binary}), their references and context rows (each followed by
+    what it is compared with), the other runtimes."""
+    refs = []
+    for n in steps:
+        entry, _ = step_entry(n)
+        for ref in (entry.ref,) + (() if guard_only else entry.also):
+            for r in (ref,) + ref.vs:
+                if r not in refs:
+                    refs.append(r)
+    floors = FLOORS[:1] if guard_only else FLOORS
+    tools = [] if guard_only else [t for t in TOOLS if t.id != "crun-v1" or ctx.hide_v2]
+    return ([ctx.row(r) for r in floors] + [ctx.step_row(n, b) for n, b in steps.items()]
+            + [ctx.row(r) for r in refs + tools])
+
+
+def backgrounds(steps):
+    """{n: Background} of the steps' own entries (an inherited entry's
+    container would be the same container again)."""
+    return {n: step_entry(n)[0].background for n in steps
+            if step_entry(n)[0].background and step_entry(n)[1] is None}

@@ -15,32 +15,30 @@
  *
  * Everything runs in children with their own namespaces or is undone before
  * kcost exits: no mount, cgroup or network link is left on the host.
- * Built and run by bench/run.py; not part of the lab.
+ * Built by bench/run.py with the lab's common/ (the veth messages are the
+ * steps' own, from netlink.c); not part of the lab.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if_link.h>
 #include <linux/membarrier.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/veth.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lab.h"
+
 #define N 20
-#define MAXN 64
 
 static const char *mountdir, *cgroupdir;
 static int cgroup_version;
@@ -64,8 +62,6 @@ static int cmp(const void *a, const void *b)
 
 static void report(const char *name, double *v, int n)
 {
-    if (n <= 0)
-        return;
     qsort(v, (size_t)n, sizeof(*v), cmp);
     double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     printf("%s\n  \"%s\": {\"n\": %d, \"median_us\": %.1f, \"min_us\": %.1f, \"max_us\": %.1f}",
@@ -82,135 +78,53 @@ static void fail(const char *name, const char *what, int err)
              what, strerror(err));
 }
 
-/* ---- in a child: the result travels back through a pipe ------------------ */
+/* ---- probes: each runs in a child and fills out[0..n-1], or returns -errno */
 
-typedef int (*probe_fn)(double *out, int n);
+typedef int (*probe_fn)(double *out, int n, int arg);
 
-/* Runs fn in a child made by unshare(flags), so that its mounts and
- * namespaces die with it. */
-static int in_child(int flags, probe_fn fn, double *out, int n, int *err)
+/* Where the children put their samples: memory shared with them. */
+static double *samples;
+
+/* Runs fn(out, n, arg) in a child made by unshare(flags), so that its mounts
+ * and namespaces die with it. The child's exit status is the errno. */
+static int in_child(int flags, probe_fn fn, int arg, double *out, int n)
 {
-    int fds[2];
-    pid_t pid;
     int status;
+    pid_t pid = fork();
 
-    if (pipe(fds) < 0)
-        return *err = errno, -1;
-    if ((pid = fork()) < 0)
-        return *err = errno, -1;
-    if (pid == 0) {
-        int e = 0, got = -1;
-
-        close(fds[0]);
-        if (flags && unshare(flags) < 0)
-            e = errno;
-        else if ((got = fn(out, n)) < 0)
-            e = -got;
-        if (write(fds[1], &e, sizeof(e)) < 0 ||
-            (!e && write(fds[1], out, sizeof(*out) * (size_t)n) < 0))
-            _exit(1);
-        _exit(0);
-    }
-    close(fds[1]);
-    int e = EIO;
-    ssize_t r = read(fds[0], &e, sizeof(e));
-    if (r == sizeof(e) && !e) {
-        size_t want = sizeof(*out) * (size_t)n, have = 0;
-        while (have < want && (r = read(fds[0], (char *)out + have, want - have)) > 0)
-            have += (size_t)r;
-        if (have < want)
-            e = EIO;
-    }
-    close(fds[0]);
-    waitpid(pid, &status, 0);
-    if (e)
-        return *err = e, -1;
-    return 0;
-}
-
-/* ---- a veth pair, in a network namespace of a child ---------------------- */
-
-struct req {
-    struct nlmsghdr h;
-    struct ifinfomsg i;
-    char attrs[256];
-};
-
-static void put_attr(struct req *r, unsigned short type, const void *data, size_t len)
-{
-    struct rtattr *a = (struct rtattr *)((char *)r + NLMSG_ALIGN(r->h.nlmsg_len));
-
-    a->rta_type = type;
-    a->rta_len = (unsigned short)RTA_LENGTH(len);
-    memcpy(RTA_DATA(a), data, len);
-    r->h.nlmsg_len = NLMSG_ALIGN(r->h.nlmsg_len) + RTA_ALIGN(a->rta_len);
-}
-
-/* Sends r and returns the kernel's answer: 0 or -errno. */
-static int talk(int fd, struct req *r)
-{
-    struct {
-        struct nlmsghdr h;
-        struct nlmsgerr e;
-        char more[512];
-    } ack;
-
-    r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-    if (send(fd, r, r->h.nlmsg_len, 0) < 0 || recv(fd, &ack, sizeof(ack), 0) < 0)
+    if (pid < 0)
         return -errno;
-    return ack.h.nlmsg_type == NLMSG_ERROR ? ack.e.error : -EPROTO;
-}
-
-static int veth_add(int fd)
-{
-    struct req r = { .h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-                            .nlmsg_type = RTM_NEWLINK,
-                            .nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL } };
-    /* IFLA_LINKINFO { IFLA_INFO_KIND "veth", IFLA_INFO_DATA { VETH_INFO_PEER
-     * { ifinfomsg, IFLA_IFNAME "kb" } } }, written out by hand. */
-    struct {
-        struct rtattr kind;
-        char kind_s[8];
-        struct rtattr data, peer;
-        struct ifinfomsg pi;
-        struct rtattr pname;
-        char pname_s[4];
-    } info = {
-        .kind = { RTA_LENGTH(5), IFLA_INFO_KIND }, .kind_s = "veth",
-        .data = { sizeof(info) - offsetof(typeof(info), data), IFLA_INFO_DATA },
-        .peer = { sizeof(info) - offsetof(typeof(info), peer), VETH_INFO_PEER },
-        .pname = { RTA_LENGTH(3), IFLA_IFNAME }, .pname_s = "kb",
-    };
-
-    put_attr(&r, IFLA_IFNAME, "ka", 3);
-    put_attr(&r, IFLA_LINKINFO, &info, sizeof(info));
-    return talk(fd, &r);
-}
-
-static int probe_veth_delete(double *out, int n)
-{
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-
-    if (fd < 0)
+    if (pid == 0)
+        _exit(flags && unshare(flags) < 0 ? errno : -fn(out, n, arg));
+    if (waitpid(pid, &status, 0) < 0)
         return -errno;
-    for (int i = 0; i < n; i++) {
-        int err = veth_add(fd);
-        if (err < 0)
-            return close(fd), err;
-        struct req r = { .h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-                                .nlmsg_type = RTM_DELLINK },
-                         .i = { .ifi_index = (int)if_nametoindex("ka") } };
+    return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
+
+/* Creates a veth pair with the lab's own message (both ends in the child's
+ * network namespace) and times deleting it. */
+static int probe_veth_delete(double *out, int n, int arg)
+{
+    struct nl_sock s;
+    struct nl_msg m;
+    int err = nl_open(&s);
+
+    (void)arg;
+    for (int i = 0; i < n && !err; i++) {
+        if ((err = nl_veth_create(&s, "ka", "kb", getpid())) < 0)
+            break;
+        nl_build_link_delete(&m, (int)if_nametoindex("ka"));
         double t0 = now_us();
-        if ((err = talk(fd, &r)) < 0)
-            return close(fd), err;
+        err = nl_talk(&s, &m);
         out[i] = now_us() - t0;
     }
-    close(fd);
-    return 0;
+    nl_close(&s);
+    return err;
 }
 
-static int probe_rprivate(double *out, int n)
+static int probe_rprivate(double *out, int n, int arg)
 {
+    (void)arg;
     for (int i = 0; i < n; i++) {
         double t0 = now_us();
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -220,7 +134,9 @@ static int probe_rprivate(double *out, int n)
     return 0;
 }
 
-static int probe_mount_tmpfs(double *out, int n)
+/* Mounts a tmpfs and unmounts it with umount2(umount_flags), n times; times
+ * the mount when umount_flags < 0, else the umount2. */
+static int probe_tmpfs(double *out, int n, int umount_flags)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return -errno;
@@ -228,47 +144,25 @@ static int probe_mount_tmpfs(double *out, int n)
         double t0 = now_us();
         if (mount("kcost", mountdir, "tmpfs", 0, "size=4k") < 0)
             return -errno;
-        out[i] = now_us() - t0;
-        if (umount2(mountdir, 0) < 0)
+        double t1 = now_us();
+        if (umount2(mountdir, umount_flags < 0 ? 0 : umount_flags) < 0)
             return -errno;
+        out[i] = umount_flags < 0 ? t1 - t0 : now_us() - t1;
     }
     return 0;
 }
 
-static int probe_umount(double *out, int n, int flags)
+/* pivot_root into a tmpfs and detach the old root: step 04's core. One
+ * sample of each: out[0] the pivot_root, out[detach] the umount2 of the old
+ * root. */
+static int probe_pivot_root(double *out, int n, int detach)
 {
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return -errno;
-    for (int i = 0; i < n; i++) {
-        if (mount("kcost", mountdir, "tmpfs", 0, "size=4k") < 0)
-            return -errno;
-        double t0 = now_us();
-        if (umount2(mountdir, flags) < 0)
-            return -errno;
-        out[i] = now_us() - t0;
-    }
-    return 0;
-}
-
-static int probe_umount_detach(double *out, int n)
-{
-    return probe_umount(out, n, MNT_DETACH);
-}
-
-static int probe_umount_sync(double *out, int n)
-{
-    return probe_umount(out, n, 0);
-}
-
-/* pivot_root into a tmpfs and detach the old root: step 04's core. */
-static int probe_pivot_root(double *out, int n)
-{
-    (void)n;
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return -errno;
-    if (mount("kcost", mountdir, "tmpfs", 0, "size=64k") < 0)
-        return -errno;
     char old[4096];
+
+    (void)n;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("kcost", mountdir, "tmpfs", 0, "size=64k") < 0)
+        return -errno;
     snprintf(old, sizeof(old), "%s/old", mountdir);
     if (mkdir(old, 0700) < 0)
         return -errno;
@@ -281,14 +175,13 @@ static int probe_pivot_root(double *out, int n)
     t0 = now_us();
     if (umount2("/old", MNT_DETACH) < 0)
         return -errno;
-    out[1] = now_us() - t0;
+    out[detach] = now_us() - t0;
     return 0;
 }
 
+/* One sample per child: a process unshares a namespace once. */
 static int probe_unshare(double *out, int n, int flags)
 {
-    /* One sample per child: a namespace can be unshared once per process
-     * that is going to use it; the caller loops. */
     (void)n;
     double t0 = now_us();
     if (unshare(flags) < 0)
@@ -297,36 +190,21 @@ static int probe_unshare(double *out, int n, int flags)
     return 0;
 }
 
-static int probe_unshare_net(double *out, int n)
-{
-    return probe_unshare(out, n, CLONE_NEWNET);
-}
-
-static int probe_unshare_ns(double *out, int n)
-{
-    return probe_unshare(out, n, CLONE_NEWNS);
-}
-
 /* ---- measurements --------------------------------------------------------- */
 
-static void measure_in_child(const char *name, int flags, probe_fn fn, int per_child)
+/* N samples of fn: all from one child, or (one_per_child) from N children. */
+static int measure_in_child(const char *name, int flags, probe_fn fn, int arg, int one_per_child)
 {
-    double v[MAXN];
-    int err = 0, got = 0;
+    int err = 0;
 
-    if (per_child >= N) {
-        if (in_child(flags, fn, v, N, &err) < 0)
-            return fail(name, "probe", err);
-        got = N;
-    } else {
-        for (int i = 0; i < N; i++) {
-            double one[2];
-            if (in_child(flags, fn, one, 1, &err) < 0)
-                return fail(name, "probe", err);
-            v[got++] = one[0];
-        }
+    for (int i = 0; i < N && !err; i += one_per_child ? 1 : N)
+        err = in_child(flags, fn, arg, samples + i, one_per_child ? 1 : N);
+    if (err < 0) {
+        fail(name, "probe", -err);
+        return err;
     }
-    report(name, v, got);
+    report(name, samples, N);
+    return 0;
 }
 
 static void measure_rcu(void)
@@ -366,21 +244,7 @@ static void measure_clone(const char *name, int flags)
     report(name, v, N);
 }
 
-static void measure_pivot_root(void)
-{
-    double piv[N], det[N];
-    int err;
-
-    for (int i = 0; i < N; i++) {
-        double two[2];
-        if (in_child(CLONE_NEWNS, probe_pivot_root, two, 2, &err) < 0)
-            return fail("pivot_root", "probe", err);
-        piv[i] = two[0];
-        det[i] = two[1];
-    }
-    report("pivot_root", piv, N);
-    report("umount_old_root_detach", det, N);
-}
+/* ---- cgroups ------------------------------------------------------------- */
 
 static int write_str(const char *path, const char *s)
 {
@@ -393,74 +257,98 @@ static int write_str(const char *path, const char *s)
     return e;
 }
 
-/* As a step's parent does: a group, a quota, a waiting child written into
- * cgroup.procs, then rmdir once it has exited. Spaced out (each write after
- * a pause, as a single container start sees it) and back to back. */
+/* A child that waits until *release is closed. */
+static pid_t waiting_child(int *release)
+{
+    int fds[2];
+    pid_t pid;
+    char c;
+
+    if (pipe(fds) < 0)
+        return -errno;
+    if ((pid = fork()) == 0) {
+        close(fds[1]);
+        _exit(read(fds[0], &c, 1) < 0);
+    }
+    if (pid < 0) {
+        int e = -errno;
+        close(fds[0]);
+        close(fds[1]);
+        return e;
+    }
+    close(fds[0]);
+    *release = fds[1];
+    return pid;
+}
+
+/* A step parent's cgroup work for one container: mkdir, the quota, a waiting
+ * child written into cgroup.procs, rmdir once it has exited. t[] gets the
+ * four times; returns 0 or -errno, and *what says what failed. */
+static int cgroup_once(const char *grp, double t[4], const char **what)
+{
+    char file[4200], pidbuf[32];
+    int release = -1, err;
+    pid_t pid = waiting_child(&release);
+
+    if (pid < 0)
+        return *what = "fork", pid;
+    double t0 = now_us();
+    if (mkdir(grp, 0755) < 0) {
+        err = -errno;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(release);
+        return *what = grp, err;
+    }
+    t[0] = now_us() - t0;
+    bool v2 = cgroup_version == 2;
+    snprintf(file, sizeof(file), "%s/%s", grp, v2 ? "cpu.max" : "cpu.cfs_quota_us");
+    t0 = now_us();
+    err = write_str(file, v2 ? "50000 100000" : "50000");
+    t[1] = now_us() - t0;
+    *what = "write quota";
+    snprintf(file, sizeof(file), "%s/cgroup.procs", grp);
+    snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+    t0 = now_us();
+    if (!err) {
+        err = write_str(file, pidbuf);
+        *what = "write cgroup.procs";
+    }
+    t[2] = now_us() - t0;
+    close(release); /* the child goes */
+    waitpid(pid, NULL, 0);
+    t0 = now_us();
+    for (int tries = 0; rmdir(grp) < 0 && errno == EBUSY && tries < 10000; tries++)
+        ;
+    t[3] = now_us() - t0;
+    return err;
+}
+
+/* Spaced out (each start after a pause, as a single container start sees
+ * it) or back to back. */
 static void measure_cgroup(int pause_ms, const char *suffix)
 {
-    double mk[N], quota[N], procs[N], rm[N];
-    char grp[4096], file[4200], name[64], pidbuf[32];
-    int n = 0;
+    static const char *const names[4] = { "cgroup_mkdir", "cgroup_quota_write",
+                                          "cgroup_procs_write", "cgroup_rmdir" };
+    struct timespec pause = { pause_ms / 1000, (pause_ms % 1000) * 1000000L };
+    double v[4][N], t[4] = { 0 };
+    char grp[4096], name[64];
+    const char *what;
 
     snprintf(grp, sizeof(grp), "%s/bench-kcost-%d", cgroupdir, (int)getpid());
     for (int i = 0; i < N; i++) {
-        int fds[2], e;
-        pid_t pid;
-        struct timespec pause = { pause_ms / 1000, (pause_ms % 1000) * 1000000L };
-
         if (pause_ms)
             nanosleep(&pause, NULL);
-        if (pipe(fds) < 0)
-            return fail("cgroup", "pipe", errno);
-        if ((pid = fork()) == 0) {
-            char c;
-            close(fds[1]);
-            _exit(read(fds[0], &c, 1) < 0);
-        }
-        close(fds[0]);
-        double t0 = now_us();
-        if (mkdir(grp, 0755) < 0) {
-            e = errno;
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            close(fds[1]);
-            return fail("cgroup", grp, e);
-        }
-        mk[n] = now_us() - t0;
-        if (cgroup_version == 2) {
-            snprintf(file, sizeof(file), "%s/cpu.max", grp);
-            t0 = now_us();
-            e = write_str(file, "50000 100000");
-        } else {
-            snprintf(file, sizeof(file), "%s/cpu.cfs_quota_us", grp);
-            t0 = now_us();
-            e = write_str(file, "50000");
-        }
-        quota[n] = now_us() - t0;
-        snprintf(file, sizeof(file), "%s/cgroup.procs", grp);
-        snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-        double t1 = now_us();
-        int e2 = e ? e : write_str(file, pidbuf);
-        procs[n] = now_us() - t1;
-        close(fds[1]); /* the child goes */
-        waitpid(pid, NULL, 0);
-        t0 = now_us();
-        int tries = 0;
-        while (rmdir(grp) < 0 && errno == EBUSY && tries++ < 10000)
-            ;
-        rm[n] = now_us() - t0;
-        if (e2)
-            return fail("cgroup", e ? "write quota" : "write cgroup.procs", -e2);
-        n++;
+        int err = cgroup_once(grp, t, &what);
+        if (err < 0)
+            return fail("cgroup", what, -err);
+        for (int k = 0; k < 4; k++)
+            v[k][i] = t[k];
     }
-    snprintf(name, sizeof(name), "cgroup_mkdir%s", suffix);
-    report(name, mk, n);
-    snprintf(name, sizeof(name), "cgroup_quota_write%s", suffix);
-    report(name, quota, n);
-    snprintf(name, sizeof(name), "cgroup_procs_write%s", suffix);
-    report(name, procs, n);
-    snprintf(name, sizeof(name), "cgroup_rmdir%s", suffix);
-    report(name, rm, n);
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof(name), "%s%s", names[k], suffix);
+        report(name, v[k], N);
+    }
 }
 
 int main(int argc, char *argv[])
@@ -472,6 +360,12 @@ int main(int argc, char *argv[])
     mountdir = argv[1];
     cgroupdir = strcmp(argv[2], "-") ? argv[2] : NULL;
     cgroup_version = atoi(argv[3]);
+    samples = mmap(NULL, 2 * N * sizeof(*samples), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (samples == MAP_FAILED) {
+        perror("kcost: mmap");
+        return 1;
+    }
 
     printf("{");
     measure_rcu();
@@ -480,14 +374,15 @@ int main(int argc, char *argv[])
     measure_clone("clone_newns", CLONE_NEWNS);
     measure_clone("clone_newuts", CLONE_NEWUTS);
     measure_clone("clone_newnet", CLONE_NEWNET);
-    measure_in_child("unshare_newns", 0, probe_unshare_ns, 1);
-    measure_in_child("unshare_newnet", 0, probe_unshare_net, 1);
-    measure_in_child("make_rprivate", CLONE_NEWNS, probe_rprivate, N);
-    measure_in_child("mount_tmpfs", CLONE_NEWNS, probe_mount_tmpfs, N);
-    measure_in_child("umount_sync", CLONE_NEWNS, probe_umount_sync, N);
-    measure_in_child("umount_detach", CLONE_NEWNS, probe_umount_detach, N);
-    measure_pivot_root();
-    measure_in_child("veth_delete", CLONE_NEWNET, probe_veth_delete, N);
+    measure_in_child("unshare_newns", 0, probe_unshare, CLONE_NEWNS, 1);
+    measure_in_child("unshare_newnet", 0, probe_unshare, CLONE_NEWNET, 1);
+    measure_in_child("make_rprivate", CLONE_NEWNS, probe_rprivate, 0, 0);
+    measure_in_child("mount_tmpfs", CLONE_NEWNS, probe_tmpfs, -1, 0);
+    measure_in_child("umount_sync", CLONE_NEWNS, probe_tmpfs, 0, 0);
+    measure_in_child("umount_detach", CLONE_NEWNS, probe_tmpfs, MNT_DETACH, 0);
+    if (measure_in_child("pivot_root", CLONE_NEWNS, probe_pivot_root, N, 1) == 0)
+        report("umount_old_root_detach", samples + N, N);
+    measure_in_child("veth_delete", CLONE_NEWNET, probe_veth_delete, 0, 0);
     if (cgroupdir) {
         measure_cgroup(100, "_spaced");
         measure_cgroup(0, "_back_to_back");

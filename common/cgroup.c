@@ -11,6 +11,10 @@
  *   v1 (and hybrid): <root> = /sys/fs/cgroup/cpu    cpu.cfs_period_us, cpu.cfs_quota_us
  *   v2:              <root> = /sys/fs/cgroup        cpu.max ("quota period" or "max period"),
  *                    and "+cpu" in each parent's cgroup.subtree_control
+ *
+ * On v1 each controller may have a hierarchy of its own (cpu, memory and
+ * pids do), so a group limited in several is a directory in each; on v2 it
+ * is one directory, with every controller enabled for it.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -23,6 +27,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -53,26 +58,12 @@ static bool has_word(const char *list, const char *word)
     return false;
 }
 
-static int read_small(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, len - 1);
-    int err = n < 0 ? -errno : 0;
-    close(fd);
-    buf[n < 0 ? 0 : n] = '\0';
-    return err;
-}
-
 static bool v2_has_controller(const char *root, const char *controller)
 {
     char path[PATH_MAX], list[512];
 
     if (path_join(path, sizeof(path), root, "cgroup.controllers") < 0 ||
-        read_small(path, list, sizeof(list)) < 0)
+        file_read(path, list, sizeof(list)) < 0)
         return false;
     return has_word(list, controller);
 }
@@ -85,6 +76,26 @@ static int set_layout(struct cg_layout *l, enum cg_version v, const char *contro
         path_printf(l->root, sizeof(l->root), "%s", root) < 0)
         return -ENAMETOOLONG;
     return 0;
+}
+
+/* A v1 hierarchy, and the options that mount it again: its super options
+ * without rw/ro ("cpu,cpuacct", "name=systemd"). */
+static int set_v1_layout(struct cg_layout *l, const char *controller, const char *root,
+                         const char *superopts)
+{
+    char *o, *save, opts[sizeof(l->options)];
+    size_t n = 0;
+    int err;
+
+    if ((err = set_layout(l, CG_V1, controller, root)) < 0)
+        return err;
+    if (path_printf(opts, sizeof(opts), "%s", superopts) < 0)
+        return -ENAMETOOLONG;
+    l->options[0] = '\0';
+    for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save))
+        if (strcmp(o, "rw") != 0 && strcmp(o, "ro") != 0)
+            n += (size_t)snprintf(l->options + n, sizeof(l->options) - n, "%s%s", n ? "," : "", o);
+    return n < sizeof(l->options) ? 0 : -ENAMETOOLONG;
 }
 
 /* mountinfo(5): "... mount-point options [optional fields] - fstype source superopts" */
@@ -117,13 +128,61 @@ int cg_detect_from(struct cg_layout *l, const char *controller, FILE *mountinfo)
         if (!parse_mount_line(line, &mnt, &fstype, &superopts))
             continue;
         if (strcmp(fstype, "cgroup") == 0 && has_word(superopts, controller))
-            return set_layout(l, CG_V1, controller, mnt);
+            return set_v1_layout(l, controller, mnt, superopts);
         if (strcmp(fstype, "cgroup2") == 0 && !v2root[0] && v2_has_controller(mnt, controller))
             snprintf(v2root, sizeof(v2root), "%s", mnt);
     }
     if (v2root[0])
         return set_layout(l, CG_V2, controller, v2root);
     return -ENOENT;
+}
+
+/* The caller's own cgroup v2 directory: CG_MOUNT + the "0::" line of
+ * /proc/self/cgroup. */
+static int own_v2_dir(char *buf, size_t len)
+{
+    char text[4096], *line;
+
+    if (file_read("/proc/self/cgroup", text, sizeof(text)) < 0)
+        return -errno;
+    for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strncmp(line, "0::", 3) == 0)
+            return path_printf(buf, len, "%s%s", CG_MOUNT, line + 3);
+    return -ENOENT;
+}
+
+bool cg_delegated(void)
+{
+    struct statfs sfs;
+    struct stat st;
+    char dir[PATH_MAX];
+
+    if (statfs(CG_MOUNT, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC ||
+        own_v2_dir(dir, sizeof(dir)) < 0 || stat(dir, &st) < 0)
+        return false;
+    return st.st_uid == geteuid() && access(dir, W_OK) == 0;
+}
+
+/* Rootless, in a delegated subtree: the container's groups go below the
+ * caller's own group, which must then hold no process (cgroup v2 hands
+ * controllers only to the children of a group without processes): the
+ * caller moves into a leaf of its own, supervisor/, first. */
+static int delegated_root(struct cg_layout *l)
+{
+    char dir[PATH_MAX], leaf[PATH_MAX], pid[16];
+    int err;
+
+    if ((err = own_v2_dir(dir, sizeof(dir))) < 0 ||
+        (err = path_join(leaf, sizeof(leaf), dir, "supervisor")) < 0)
+        return err;
+    if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    if (path_join(leaf + strlen(leaf), sizeof(leaf) - strlen(leaf), "", "cgroup.procs") < 0)
+        return -ENAMETOOLONG;
+    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+    if ((err = file_write(leaf, pid)) < 0)
+        return err;
+    return path_printf(l->root, sizeof(l->root), "%s", dir);
 }
 
 int cg_detect(struct cg_layout *l, const char *controller)
@@ -137,7 +196,9 @@ int cg_detect(struct cg_layout *l, const char *controller)
     if (sfs.f_type == CGROUP2_SUPER_MAGIC) {
         if (!v2_has_controller(CG_MOUNT, controller))
             return -ENOENT;
-        return set_layout(l, CG_V2, controller, CG_MOUNT);
+        if ((err = set_layout(l, CG_V2, controller, CG_MOUNT)) < 0)
+            return err;
+        return geteuid() == 0 || !cg_delegated() ? 0 : delegated_root(l);
     }
     /* A tmpfs there: cgroup v1, or hybrid with v2 beside it at unified/. */
     mi = fopen("/proc/self/mountinfo", "re");
@@ -148,14 +209,14 @@ int cg_detect(struct cg_layout *l, const char *controller)
     return err;
 }
 
-static int write_file(struct cg_group *g, const char *dir, const char *file, const char *fmt,
-                      ...) LAB_PRINTF(4, 5);
-static int write_file(struct cg_group *g, const char *dir, const char *file, const char *fmt,
-                      ...)
+/* Writes a value to dir/file, recording what was tried for the error. */
+static int write_value(struct cg_group *g, const char *dir, const char *file, const char *fmt,
+                       ...) LAB_PRINTF(4, 5);
+static int write_value(struct cg_group *g, const char *dir, const char *file, const char *fmt,
+                       ...)
 {
     char path[PATH_MAX], value[64];
     va_list ap;
-    int fd, err = 0;
 
     if (path_join(path, sizeof(path), dir, file) < 0)
         return -ENAMETOOLONG;
@@ -163,18 +224,12 @@ static int write_file(struct cg_group *g, const char *dir, const char *file, con
     vsnprintf(value, sizeof(value), fmt, ap);
     va_end(ap);
     snprintf(g->what, sizeof(g->what), "write %s", path);
-    fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (write(fd, value, strlen(value)) < 0)
-        err = -errno;
-    close(fd);
-    return err;
+    return file_write(path, value);
 }
 
 /* cgroup v2 hands a controller to a child group only if the parent lists it
  * in cgroup.subtree_control. Written only when missing. */
-static int v2_enable(struct cg_group *g, const char *dir)
+static int v2_enable(struct cg_group *g, const char *dir, const char *controller)
 {
     char path[PATH_MAX], list[512];
     int err;
@@ -182,11 +237,11 @@ static int v2_enable(struct cg_group *g, const char *dir)
     if (path_join(path, sizeof(path), dir, "cgroup.subtree_control") < 0)
         return -ENAMETOOLONG;
     snprintf(g->what, sizeof(g->what), "read %s", path);
-    if ((err = read_small(path, list, sizeof(list))) < 0)
+    if ((err = file_read(path, list, sizeof(list))) < 0)
         return err;
-    if (has_word(list, g->layout.controller))
+    if (has_word(list, controller))
         return 0;
-    return write_file(g, dir, "cgroup.subtree_control", "+%s", g->layout.controller);
+    return write_value(g, dir, "cgroup.subtree_control", "+%s", controller);
 }
 
 static int make_dir(struct cg_group *g, const char *path, bool may_exist)
@@ -199,41 +254,62 @@ static int make_dir(struct cg_group *g, const char *path, bool may_exist)
 
 /* lab/ and lab/<name>. Another container may remove an empty lab/ between
  * the two mkdirs; then the second fails with ENOENT and we go round again. */
-static int make_dirs(struct cg_group *g, const char *parent)
+static int make_dirs(struct cg_group *g, struct cg_dir *d, const char *parent)
 {
     int err = -ENOENT;
 
     for (int tries = 0; tries < 50 && err == -ENOENT; tries++) {
         if ((err = make_dir(g, parent, true)) < 0)
             return err;
-        if (g->layout.version == CG_V2 && (err = v2_enable(g, parent)) < 0)
+        if (d->layout.version == CG_V2 && (err = v2_enable(g, parent, d->layout.controller)) < 0)
             continue;
-        err = make_dir(g, g->path, false);
+        err = make_dir(g, d->path, false);
     }
     return err;
 }
 
+/* The group's directory in the hierarchy of l, made. */
+static int create_dir(struct cg_group *g, const struct cg_layout *l)
+{
+    struct cg_dir *d = &g->dirs[g->ndirs];
+    char parent[PATH_MAX];
+    int err, removed = 0;
+
+    if (g->ndirs == CG_MAX_DIRS)
+        return -E2BIG;
+    memset(d, 0, sizeof(*d));
+    d->layout = *l;
+    snprintf(d->controllers, sizeof(d->controllers), "%s", l->controller);
+    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0 ||
+        path_join(d->path, sizeof(d->path), parent, g->name) < 0)
+        return -ENAMETOOLONG;
+    (void)cg_remove_stale(l, g->name, &removed);
+    g->stale_removed += removed;
+    if (l->version == CG_V2 && (err = v2_enable(g, l->root, l->controller)) < 0)
+        return err;
+    err = make_dirs(g, d, parent);
+    /* Our name is taken only if a killed run with our (reused) pid left its
+     * group behind: an empty group, which rmdir removes. */
+    if (err == -EEXIST && rmdir(d->path) == 0)
+        err = make_dirs(g, d, parent);
+    if (err < 0)
+        return err;
+    d->created = true;
+    g->ndirs++;
+    return 0;
+}
+
 int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name)
 {
-    char parent[PATH_MAX];
     int err;
 
     memset(g, 0, sizeof(*g));
     g->dir_fd = -1;
-    g->layout = *l;
-    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0 ||
-        path_join(g->path, sizeof(g->path), parent, name) < 0)
+    if (path_printf(g->name, sizeof(g->name), "%s", name) < 0)
         return -ENAMETOOLONG;
-    if (l->version == CG_V2 && (err = v2_enable(g, l->root)) < 0)
+    if ((err = create_dir(g, l)) < 0)
         return err;
-    err = make_dirs(g, parent);
-    /* Our name is taken only if a killed run with our (reused) pid left its
-     * group behind: an empty group, which rmdir removes. */
-    if (err == -EEXIST && rmdir(g->path) == 0)
-        err = make_dirs(g, parent);
-    if (err < 0)
-        return err;
-    g->created = true;
+    strcpy(g->path, g->dirs[0].path); /* both PATH_MAX */
     snprintf(g->what, sizeof(g->what), "open %s", g->path);
     g->dir_fd = open(g->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (g->dir_fd < 0) {
@@ -244,24 +320,149 @@ int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name)
     return 0;
 }
 
+int cg_add_controller(struct cg_group *g, const struct cg_layout *l)
+{
+    for (int i = 0; i < g->ndirs; i++) {
+        struct cg_dir *d = &g->dirs[i];
+
+        if (strcmp(d->layout.root, l->root) != 0)
+            continue;
+        /* The same hierarchy: on v2, enable the controller down to lab/
+         * (lab/<name> has no children and needs nothing). */
+        if (l->version == CG_V2) {
+            char parent[PATH_MAX];
+            int err;
+
+            if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0)
+                return -ENAMETOOLONG;
+            if ((err = v2_enable(g, l->root, l->controller)) < 0 ||
+                (err = v2_enable(g, parent, l->controller)) < 0)
+                return err;
+        }
+        if (!has_word(d->controllers, l->controller)) {
+            size_t n = strlen(d->controllers);
+            snprintf(d->controllers + n, sizeof(d->controllers) - n, " %s", l->controller);
+        }
+        return 0;
+    }
+    return create_dir(g, l);
+}
+
+/* The directory whose hierarchy holds the controller. */
+static struct cg_dir *dir_of(struct cg_group *g, const char *controller)
+{
+    for (int i = 0; i < g->ndirs; i++)
+        if (has_word(g->dirs[i].controllers, controller))
+            return &g->dirs[i];
+    snprintf(g->what, sizeof(g->what), "find the %s controller of %s", controller, g->path);
+    return NULL;
+}
+
 int cg_set_cpu_limit(struct cg_group *g, long quota_us, long period_us)
 {
+    struct cg_dir *d = dir_of(g, "cpu");
     int err;
 
-    if (g->layout.version == CG_V2) {
+    if (!d)
+        return -ENOENT;
+    if (d->layout.version == CG_V2) {
         if (quota_us > 0)
-            return write_file(g, g->path, "cpu.max", "%ld %ld", quota_us, period_us);
-        return write_file(g, g->path, "cpu.max", "max %ld", period_us);
+            return write_value(g, d->path, "cpu.max", "%ld %ld", quota_us, period_us);
+        return write_value(g, d->path, "cpu.max", "max %ld", period_us);
     }
     /* v1 checks the quota against the period: set the period first. */
-    if ((err = write_file(g, g->path, "cpu.cfs_period_us", "%ld", period_us)) < 0)
+    if ((err = write_value(g, d->path, "cpu.cfs_period_us", "%ld", period_us)) < 0)
         return err;
-    return write_file(g, g->path, "cpu.cfs_quota_us", "%ld", quota_us > 0 ? quota_us : -1L);
+    return write_value(g, d->path, "cpu.cfs_quota_us", "%ld", quota_us > 0 ? quota_us : -1L);
+}
+
+/* A control file of the group that may be missing (a kernel without swap
+ * accounting has no memory.swap.max): whether it is there. */
+static bool has_file(const struct cg_dir *d, const char *file)
+{
+    char path[PATH_MAX];
+
+    return path_join(path, sizeof(path), d->path, file) == 0 && access(path, F_OK) == 0;
+}
+
+static int swap_unsupported(struct cg_group *g, const struct cg_dir *d, const char *file)
+{
+    snprintf(g->what, sizeof(g->what), "--memory-swap: the memory controller here does not limit "
+             "swap (%s has no %s)", d->path, file);
+    return -EOPNOTSUPP;
+}
+
+int cg_set_memory_limit(struct cg_group *g, long long memory_bytes, long long swap_total)
+{
+    struct cg_dir *d;
+    int err;
+
+    if (memory_bytes <= 0)
+        return 0;
+    if (!(d = dir_of(g, "memory")))
+        return -ENOENT;
+    if (d->layout.version == CG_V2) {
+        if ((err = write_value(g, d->path, "memory.max", "%lld", memory_bytes)) < 0)
+            return err;
+        if (!has_file(d, "memory.swap.max"))
+            return swap_total ? swap_unsupported(g, d, "memory.swap.max") : 0;
+        if (swap_total == LAB_UNLIMITED)
+            return write_value(g, d->path, "memory.swap.max", "max");
+        return write_value(g, d->path, "memory.swap.max", "%lld",
+                           swap_total ? swap_total - memory_bytes : memory_bytes);
+    }
+    /* v1 checks memsw against the memory limit: the memory limit first. */
+    if ((err = write_value(g, d->path, "memory.limit_in_bytes", "%lld", memory_bytes)) < 0)
+        return err;
+    if (!has_file(d, "memory.memsw.limit_in_bytes"))
+        return swap_total ? swap_unsupported(g, d, "memory.memsw.limit_in_bytes") : 0;
+    return write_value(g, d->path, "memory.memsw.limit_in_bytes", "%lld",
+                       swap_total == LAB_UNLIMITED ? -1 : swap_total ? swap_total : 2 * memory_bytes);
+}
+
+int cg_set_pids_limit(struct cg_group *g, long n)
+{
+    struct cg_dir *d;
+
+    if (n == 0)
+        return 0;
+    if (!(d = dir_of(g, "pids")))
+        return -ENOENT;
+    if (n == LAB_UNLIMITED)
+        return write_value(g, d->path, "pids.max", "max");
+    return write_value(g, d->path, "pids.max", "%ld", n);
+}
+
+int cg_oom_kills(struct cg_group *g)
+{
+    struct cg_dir *d = dir_of(g, "memory");
+    char path[PATH_MAX], text[1024];
+    const char *line;
+    int err;
+
+    if (!d)
+        return -ENOENT;
+    if (path_join(path, sizeof(path), d->path,
+                  d->layout.version == CG_V2 ? "memory.events" : "memory.oom_control") < 0)
+        return -ENAMETOOLONG;
+    snprintf(g->what, sizeof(g->what), "read %s", path);
+    if ((err = file_read(path, text, sizeof(text))) < 0)
+        return err;
+    for (line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, "oom_kill ", 9) == 0)
+            return atoi(line + 9);
+    return 0;
 }
 
 int cg_add_pid(struct cg_group *g, pid_t pid)
 {
-    return write_file(g, g->path, "cgroup.procs", "%d", (int)pid);
+    for (int i = 0; i < g->ndirs; i++) {
+        int err = write_value(g, g->dirs[i].path, "cgroup.procs", "%d", (int)pid);
+
+        if (err < 0)
+            return err;
+    }
+    return 0;
 }
 
 static void pause_ms(long ms)
@@ -289,31 +490,70 @@ static int rmdir_retry(const char *path, long limit_ms)
     return 0;
 }
 
+static void kill_tasks(const char *group)
+{
+    char path[PATH_MAX], text[4096];
+
+    if (path_join(path, sizeof(path), group, "cgroup.procs") < 0 ||
+        file_read(path, text, sizeof(text)) < 0)
+        return;
+    for (char *p = strtok(text, "\n"); p; p = strtok(NULL, "\n"))
+        (void)kill((pid_t)atoi(p), SIGKILL);
+}
+
 int cg_remove(struct cg_group *g)
 {
-    char parent[PATH_MAX];
-    int err;
+    int failed = 0;
 
-    if (!g->created)
-        return 0;
     if (g->dir_fd >= 0) {
         close(g->dir_fd);
         g->dir_fd = -1;
     }
-    snprintf(g->what, sizeof(g->what), "rmdir %s", g->path);
-    if ((err = rmdir_retry(g->path, 2000)) < 0)
-        return err;
-    g->created = false;
-    /* The parent goes too once the last container is gone; while others
-     * still run it is busy, which is fine. */
-    if (path_join(parent, sizeof(parent), g->layout.root, CG_PARENT) == 0)
-        (void)rmdir(parent);
-    return 0;
+    for (int i = 0; i < g->ndirs; i++) {
+        struct cg_dir *d = &g->dirs[i];
+        char parent[PATH_MAX];
+        int err;
+
+        if (!d->created)
+            continue;
+        /* What is left of the container (in a pod's shared PID namespace
+         * its PID 1 is not the namespace's, and the kernel kills nothing
+         * when it exits) ends with it. */
+        kill_tasks(d->path);
+        if ((err = rmdir_retry(d->path, 2000)) < 0) {
+            if (!failed) {
+                snprintf(g->what, sizeof(g->what), "rmdir %s", d->path);
+                failed = err;
+            }
+            continue;
+        }
+        d->created = false;
+        /* The parent goes too once the last container is gone; while others
+         * still run it is busy, which is fine. */
+        if (path_join(parent, sizeof(parent), d->layout.root, CG_PARENT) == 0)
+            (void)rmdir(parent);
+    }
+    return failed;
 }
 
 static bool process_alive(pid_t pid)
 {
     return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int cg_remove_named(const struct cg_layout *l, const char *name)
+{
+    char path[PATH_MAX], parent[PATH_MAX];
+    int err;
+
+    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0 ||
+        path_join(path, sizeof(path), parent, name) < 0)
+        return -ENAMETOOLONG;
+    kill_tasks(path);
+    if ((err = rmdir_retry(path, 2000)) < 0 && err != -ENOENT)
+        return err;
+    (void)rmdir(parent);
+    return 0;
 }
 
 int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed)
@@ -336,12 +576,43 @@ int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *remov
             continue;
         if (strcmp(e->d_name, keep_name) == 0 || process_alive((pid_t)pid))
             continue;
-        /* The killed run's container may still be on its way out. */
-        if (path_join(path, sizeof(path), parent, e->d_name) == 0 && rmdir_retry(path, 250) == 0)
+        /* The killed run's container may still be on its way out, or, its
+         * parent gone, still running: end it, then remove its group. */
+        if (path_join(path, sizeof(path), parent, e->d_name) < 0)
+            continue;
+        kill_tasks(path);
+        if (rmdir_retry(path, 250) == 0)
             (*removed)++;
     }
     closedir(d);
     return 0;
+}
+
+int cg_mount_view(struct cg_group *g, const char *dir)
+{
+    const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    char where[PATH_MAX];
+
+    if (g->ndirs == 0)
+        return 0;
+    snprintf(g->what, sizeof(g->what), "mount cgroup2 on %s", dir);
+    if (g->dirs[0].layout.version == CG_V2)
+        return mount("cgroup2", dir, "cgroup2", ro, NULL) < 0 ? -errno : 0;
+    snprintf(g->what, sizeof(g->what), "mount a tmpfs on %s", dir);
+    if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+        return -errno;
+    for (int i = 0; i < g->ndirs; i++) {
+        const struct cg_layout *l = &g->dirs[i].layout;
+        const char *name = strrchr(l->root, '/') + 1;
+
+        if (path_join(where, sizeof(where), dir, name) < 0)
+            return -ENAMETOOLONG;
+        snprintf(g->what, sizeof(g->what), "mount cgroup -o %s on %s", l->options, where);
+        if (mkdir(where, 0755) < 0 || mount("cgroup", where, "cgroup", ro, l->options) < 0)
+            return -errno;
+    }
+    snprintf(g->what, sizeof(g->what), "remount %s read-only", dir);
+    return mount(NULL, dir, NULL, MS_REMOUNT | ro, NULL) < 0 ? -errno : 0;
 }
 
 pid_t cg_clone_into(struct cg_group *g, int (*fn)(void *), void *arg, int flags)
@@ -353,13 +624,19 @@ pid_t cg_clone_into(struct cg_group *g, int (*fn)(void *), void *arg, int flags)
     };
     long pid;
 
-    if (g->layout.version != CG_V2)
+    /* One directory, on v2: one fd names the whole group. */
+    if (g->ndirs != 1 || g->dirs[0].layout.version != CG_V2 || g->dir_fd < 0)
         return -EOPNOTSUPP;
     /* Without a stack clone3 behaves like fork(2): the child returns here,
      * on its own copy of this stack. */
     pid = syscall(SYS_clone3, &args, sizeof(args));
-    if (pid < 0)
+    if (pid < 0) {
+        /* The kernel cannot (older than 5.7: ENOSYS; a flag or the struct
+         * size it does not know: EINVAL, E2BIG): the caller falls back. */
+        if (errno == ENOSYS || errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP)
+            return -EOPNOTSUPP;
         return -errno;
+    }
     if (pid == 0)
         _exit(fn(arg));
     return (pid_t)pid;

@@ -4,27 +4,42 @@
  * A step file shows the kernel calls it teaches; everything beneath them lives
  * here, one concern per file, each with its own prefix:
  *
- *   log.c      say(), die(): narration and one-line errors        (lab_, say, die)
- *   start.c    lab_start(): options, --help, --version, root check
- *   opt.c      the option parser shared by all steps              (opt_)
- *   parse.c    checked parsers for option values                  (parse_)
- *   proc.c     child stack, exec, wait, exit status, signals      (proc_, sig_)
- *   sync.c     the parent/child sync pipe                         (sync_)
- *   env.c      the container's clean environment                  (env_)
- *   path.c     building and resolving paths inside a rootfs       (path_)
- *   ns.c       which namespaces a process is in                   (ns_)
- *   cgroup.c   cgroup v1/v2 groups and limits                     (cg_)
- *   netlink.c  rtnetlink messages for links, addresses, routes    (nl_)
- *   ipam.c     choosing a container's addresses                   (ipam_)
+ *   container.c  a container's start and end, the same in every step   (lab_)
+ *   log.c        say(), die(): narration and one-line errors          (say, die)
+ *   opt.c        the option parser shared by all steps                (opt_)
+ *   parse.c      checked parsers for option values                    (parse_)
+ *   proc.c       child stack, exec, wait, exit status, signals        (proc_, sig_)
+ *   sync.c       the parent/child sync pipe                           (sync_)
+ *   env.c        the container's clean environment                    (env_)
+ *   file.c       reading and writing small files                      (file_)
+ *   path.c       building and resolving paths inside a rootfs         (path_)
+ *   ns.c         which namespaces a process is in                     (ns_)
+ *   cgroup.c     cgroup v1/v2 groups and limits                       (cg_)
+ *   netlink.c    rtnetlink messages for links, addresses, routes      (nl_)
+ *   ipam.c       choosing a container's addresses                     (ipam_)
+ *   layer.c      image layers on overlayfs, and --commit              (layer_)
+ *   userns.c     a user namespace's id maps, idmapped mounts          (userns_)
+ *   caps.c       capability names, the set a container keeps          (caps_)
+ *   record.c     the record of a named container, for exec            (record_)
+ *   join.c       exec NAME: joining a running container                (lab_exec_)
+ *   pod.c        a pod's record, and its end                           (pod_)
+ *   infra.c      finding a pod, making its infra container             (lab_pod_)
  *
- * Library functions return 0 (or a value >= 0) on success and -errno on
- * failure; they never print and never exit. Only the step reports, through
- * say() and die().
+ * Two kinds of code live here. The library (every file but container.c,
+ * join.c, infra.c and log.c) returns 0, or a value >= 0, on success and
+ * -errno on failure; it never prints and never exits. The others are the
+ * part of every step that is not a lesson, taken out of the step files:
+ * like a step, they narrate with say() and end the program with die() when
+ * something fails.
+ *
+ * LAB_STEP is the step number, from the file name: the Makefile compiles
+ * steps/step-08-volume.c with -DLAB_STEP=8.
  */
 #ifndef LAB_H
 #define LAB_H
 
 #include <limits.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,7 +47,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define LAB_VERSION "1.0.0"
+#define LAB_VERSION "1.1.0"
 #define LAB_EXIT_FAILED 125   /* the lab itself failed (docker run's 125) */
 #define LAB_EXIT_NOEXEC 126   /* command found but could not be executed */
 #define LAB_EXIT_NOTFOUND 127 /* command not found */
@@ -43,7 +58,6 @@
 
 void lab_init(int step);
 const char *lab_name(void);             /* "step-05" */
-int lab_step(void);                     /* 5 */
 void lab_set_quiet(bool quiet);
 void lab_set_timings(bool timings);
 void lab_enter_child(void);             /* narrate as [child], die with _exit */
@@ -67,14 +81,26 @@ _Noreturn void die_status(int status, int errnum, const char *fmt, ...) LAB_PRIN
 
 #define LAB_MAX_ENV 64
 #define LAB_MAX_VOLUMES 16
+#define LAB_MAX_LAYERS 500 /* overlayfs stacks at most 500 lower layers */
+#define LAB_RUN_DIR "/run/lab" /* the lab's runtime state: layers, records */
 #define LAB_HOSTNAME_MAX 64
+#define LAB_NAME_MAX 64 /* --name */
 #define LAB_CPU_PERIOD_DEFAULT 100000L /* us, the kernel's and docker's default */
+#define LAB_MEMORY_MIN (6LL << 20)     /* docker run's smallest --memory */
+#define LAB_UNLIMITED (-1)             /* --memory-swap -1, --pids-limit -1 */
 
 struct lab_volume {
     char host[PATH_MAX];      /* absolute, resolved on the host */
     char container[PATH_MAX]; /* absolute, normalised, inside the rootfs */
     bool readonly;
 };
+
+/* One line of uid_map or gid_map: ids inside..inside+count-1 are
+ * outside..outside+count-1 on the host. */
+struct lab_idmap {
+    unsigned inside, outside, count;
+};
+#define LAB_MAX_IDMAPS 5
 
 struct lab_ipv4 {
     struct in_addr addr; /* the container's address */
@@ -96,23 +122,46 @@ struct lab_opts {
     long cpu_quota_us;                 /* 0: no CPU cap */
     struct lab_volume volumes[LAB_MAX_VOLUMES];
     int nvolumes;
+    long long memory_bytes;            /* 0: no memory limit */
+    long long memory_swap_bytes;       /* memory + swap; 0: docker's default, -1: unlimited */
+    long pids_limit;                   /* 0: none given; -1: unlimited */
+    char *layers[LAB_MAX_LAYERS];      /* --layer, bottom first, resolved; the rootfs if none */
+    int nlayers;
+    char upper[PATH_MAX];              /* --upper: "" for a fresh layer, removed at the end */
+    char commit[PATH_MAX];             /* --commit: "" for none */
+    struct lab_idmap uidmap[LAB_MAX_IDMAPS]; /* --uidmap, or the default (12+) */
+    int nuidmap;
+    struct lab_idmap gidmap[LAB_MAX_IDMAPS]; /* --gidmap, or the same as --uidmap */
+    int ngidmap;
+    bool rootless;                     /* run by an ordinary user (12+) */
+    uint64_t cap_add, cap_drop;        /* --cap-add, --cap-drop (13+) */
+    bool cap_add_all, cap_drop_all;    /* ... ALL */
+    bool privileged;                   /* --privileged */
+    bool seccomp_unconfined;           /* --security-opt seccomp=unconfined (14+) */
+    bool init;                         /* --init: a tiny init is PID 1 (15+) */
+    char name[LAB_NAME_MAX + 1];       /* --name: "" for none */
+    char pod[LAB_NAME_MAX + 1];        /* --pod: "" for none (16+) */
+    bool share_pid;                    /* --share-pid */
+    bool host_network;                 /* --network host */
 };
 
 enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
 
 /*
  * Parses the options that steps 1..step know into *o. On OPT_ERROR, err holds
- * one line (without the program name) saying which option and why.
+ * one line (without the program name) saying which option and why. Defaults
+ * that need a look at the file system wait for opt_defaults().
  */
 enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[],
                           char *err, size_t errlen);
+/* The rootfs when --rootfs was not given: $LAB_ROOTFS, else rootfs/busybox
+ * next to the program (from step 03 on). 0, or -EINVAL with err set. */
+int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen);
 void opt_usage(FILE *out, int step);
-
-/* ---- start.c: the common start of every step ------------------------- */
-
-/* Parses options (exits on --help, --version, or a bad option), then
- * refuses to go on unless run as root. */
-void lab_start(struct lab_opts *o, int step, int argc, char *argv[]);
+/* ./step-NN exec [OPTIONS] NAME [--] COMMAND...: argv[0] is "exec". The
+ * name goes to o->name, the command to o->argv, -e to o->env. */
+enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char *err, size_t errlen);
+void opt_usage_exec(FILE *out, int step);
 
 /* ---- parse.c: checked value parsers (0 or -EINVAL, *why says why) ----- */
 
@@ -122,29 +171,37 @@ int parse_microseconds(const char *s, long min, long max, long *out, const char 
 int parse_ipv4_prefix(const char *s, struct lab_ipv4 *out, const char **why);
 int parse_volume(const char *s, struct lab_volume *out, const char **why);
 int parse_env(const char *s, const char **why);
+int parse_bytes(const char *s, long long *out, const char **why);
+int parse_pids_limit(const char *s, long *out, const char **why);
+int parse_idmap(const char *s, struct lab_idmap *out, const char **why);
 
 /* ---- proc.c: the child process ---------------------------------------- */
 
 #define LAB_STACK_SIZE (1024 * 1024)
 
 /* Top of a fresh stack for clone(2); the stack grows down on every
- * architecture the lab runs on. */
+ * architecture the lab runs on (x86-64, arm64). */
 void *proc_stack_top(void);
 /* In the child, first thing: tell a sanitizer, if there is one, which stack
  * it runs on. Nothing in a normal build. */
 void proc_child_stack_note(void);
-/* "CLONE_NEWPID|CLONE_NEWNS": the namespace flags in flags, for narration. */
-const char *proc_clone_flags_name(int flags);
-/* Runs argv in place of the caller. Never returns: exits 127 if the command
- * is missing, 126 if it cannot be executed. */
-_Noreturn void proc_exec(char *const argv[]);
+/* Runs argv in place of the caller. Returns only on failure, with -errno. */
+int proc_exec(char *const argv[]);
 /* Waits for pid, retrying on EINTR; returns its wait status or -errno. */
 int proc_wait(pid_t pid, int *wstatus);
 /* docker run's convention: the exit code, or 128+N for death by signal N. */
 int proc_exit_status(int wstatus);
+/* The calling process gets SIGKILL when its parent dies, even by SIGKILL:
+ * no container outlives the process that would clean up after it. */
+int proc_die_with_parent(void);
+/* At a terminal (stdin), the caller's process group becomes the one that
+ * reads it and gets its Ctrl-C. 0 when stdin is no terminal. */
+int proc_take_terminal(void);
 
 /* The parent ignores SIGINT/SIGQUIT (the terminal's Ctrl-C belongs to the
- * container) and passes SIGTERM/SIGHUP on to the child once it exists. */
+ * container) and SIGPIPE (a reader of its narration that goes away, as
+ * `| head` does, must not kill it before it cleans up), and passes
+ * SIGTERM/SIGHUP on to the child once it exists. */
 int sig_forward_begin(void);
 void sig_forward_to(pid_t pid);
 /* In the child, before exec: the default dispositions again. */
@@ -153,7 +210,8 @@ int sig_reset(void);
 /* ---- sync.c: parent and child meet on a pipe, never by sleeping ------- */
 
 struct sync_pipe {
-    int rd, wr;
+    int rd, wr;             /* parent to child: "go" */
+    int ready_rd, ready_wr; /* child to parent: closed once it is set up */
 };
 
 int sync_open(struct sync_pipe *s);
@@ -162,6 +220,12 @@ int sync_release(struct sync_pipe *s);
 /* Child: block until released; -EPIPE if the parent died first. */
 int sync_wait(struct sync_pipe *s);
 void sync_close(struct sync_pipe *s);
+/* Parent, after clone: its copy of the ready pipe's write end goes. */
+void sync_started(struct sync_pipe *s);
+/* Child: set up (or about to exec, which closes it anyway). */
+void sync_ready(struct sync_pipe *s);
+/* Parent: blocks until the child is set up, has exec'd or is gone. */
+int sync_wait_ready(struct sync_pipe *s);
 
 /* ---- env.c: the environment the command starts with ------------------- */
 
@@ -171,10 +235,19 @@ void sync_close(struct sync_pipe *s);
  * from the host if set, then each NAME=VALUE of extra. */
 int env_reset(const char *const extra[], int nextra);
 
+/* ---- file.c: small files ------------------------------------------------- */
+
+/* Reads up to len-1 bytes of path into buf, NUL-terminated. */
+int file_read(const char *path, char *buf, size_t len);
+/* Writes value to path (an existing file: a control file of the kernel),
+ * in one write(2), as echo VALUE > PATH would. */
+int file_write(const char *path, const char *value);
+int file_printf(const char *path, const char *fmt, ...) LAB_PRINTF(2, 3);
+
 /* ---- path.c: paths built from input ----------------------------------- */
 
 /* snprintf into buf; -ENAMETOOLONG instead of a silently cut path. */
-int path_join(char *buf, size_t len, const char *dir, const char *name) ;
+int path_join(char *buf, size_t len, const char *dir, const char *name);
 int path_printf(char *buf, size_t len, const char *fmt, ...) LAB_PRINTF(3, 4);
 /* The directory of this program, from /proc/self/exe. */
 int path_exe_dir(char *buf, size_t len);
@@ -182,10 +255,13 @@ int path_exe_dir(char *buf, size_t len);
  * rel below root_fd without ever leaving it: a ".." or a symlink that climbs
  * out fails with -EXDEV. Returns an O_PATH fd or -errno. */
 int path_open_beneath(int root_fd, const char *rel, bool as_dir);
+/* The flags of the mount at path (nosuid, nodev, noexec, atime flags), as
+ * mount(2)'s MS_* flags: a remount must repeat them. */
+int path_mount_flags(const char *path, unsigned long *flags);
 
 /* ---- ns.c: namespace identities ----------------------------------------- */
 
-#define NS_KINDS 6
+#define NS_KINDS 7
 
 struct ns_ids {
     dev_t dev[NS_KINDS];
@@ -197,12 +273,16 @@ int ns_snapshot(struct ns_ids *ids);
  * still shares with host (a snapshot taken before clone), or NULL when all of
  * them are new. */
 const char *ns_not_new(const struct ns_ids *host, int flags);
+/* "CLONE_NEWPID|CLONE_NEWNS": the namespace flags in flags, for narration
+ * (in a static buffer). */
+const char *ns_flag_names(int flags);
 
 /* ---- cgroup.c: one group per container, on cgroup v1 or v2 ------------- */
 
 enum cg_version { CG_NONE = 0, CG_V1 = 1, CG_V2 = 2 };
 
 #define CG_PARENT "lab"
+#define CG_MAX_DIRS 4 /* cpu, memory, pids: one hierarchy each on v1; one on v2 */
 
 /* Where one controller lives: found by cg_detect(), or set by tests to point
  * at a fake tree. */
@@ -210,13 +290,24 @@ struct cg_layout {
     enum cg_version version;
     char controller[16];        /* "cpu" */
     char root[PATH_MAX];        /* the hierarchy's mount point */
+    char options[64];           /* v1: what it is mounted with ("cpu,cpuacct") */
+};
+
+/* The group's directory in one hierarchy. */
+struct cg_dir {
+    struct cg_layout layout;    /* its hierarchy (layout.controller: the first) */
+    char controllers[64];       /* the controllers used through it: "cpu memory" */
+    char path[PATH_MAX];        /* root/lab/<name> */
+    bool created;
 };
 
 struct cg_group {
-    struct cg_layout layout;
-    char path[PATH_MAX];        /* root/lab/<name> */
-    int dir_fd;                 /* the group's directory, for CLONE_INTO_CGROUP */
-    bool created;
+    char name[32];              /* <pid> of the lab process */
+    char path[PATH_MAX];        /* the first directory, for narration */
+    struct cg_dir dirs[CG_MAX_DIRS];
+    int ndirs;
+    int dir_fd;                 /* the first directory, for CLONE_INTO_CGROUP */
+    int stale_removed;          /* groups of killed lab processes cg_create removed */
     char what[PATH_MAX + 64];   /* what the last failed operation tried */
 };
 
@@ -227,19 +318,48 @@ int cg_detect(struct cg_layout *l, const char *controller);
 /* The same, from a mountinfo file: for tests. */
 int cg_detect_from(struct cg_layout *l, const char *controller, FILE *mountinfo);
 const char *cg_version_name(enum cg_version v);
+/* Whether the caller's own cgroup v2 group is its to manage (delegated, as
+ * systemd does for a user's session): an ordinary user's containers can
+ * have groups there. Run so, cg_detect() puts them below it. */
+bool cg_delegated(void);
+/* Removes lab/<name> in the layout's hierarchy (its tasks killed first),
+ * and lab/ once empty; gone already is fine. */
+int cg_remove_named(const struct cg_layout *l, const char *name);
 /* Removes the groups under lab/ whose lab process is gone (killed by
  * SIGKILL, say), except keep_name. */
 int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed);
+/* lab/<name> in the controller's hierarchy, after removing the groups that
+ * killed lab processes left there. */
 int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name);
+/* The same group in a further controller's hierarchy: a second directory
+ * on cgroup v1, the controller enabled for the same directory on v2. */
+int cg_add_controller(struct cg_group *g, const struct cg_layout *l);
 /* quota_us <= 0 removes the cap. */
 int cg_set_cpu_limit(struct cg_group *g, long quota_us, long period_us);
+/* memory_bytes > 0: the memory limit; swap_total, memory and swap together,
+ * as docker run's --memory-swap: 0 for docker's default (as much swap as
+ * memory, where the kernel limits swap), LAB_UNLIMITED, or bytes (equal to
+ * memory_bytes: no swap). -EOPNOTSUPP when a swap limit was asked for and
+ * this kernel's controller has none. */
+int cg_set_memory_limit(struct cg_group *g, long long memory_bytes, long long swap_total);
+/* n > 0: at most n processes; LAB_UNLIMITED: no limit; 0: nothing written. */
+int cg_set_pids_limit(struct cg_group *g, long n);
+/* How many processes the kernel's OOM killer has killed in the group. */
+int cg_oom_kills(struct cg_group *g);
+/* Mounts, read-only at dir, the cgroup hierarchies the group is in, as the
+ * caller sees them: from inside a cgroup namespace rooted at the group, its
+ * own files and nothing above. v2: one cgroup2 at dir; v1: a tmpfs at dir
+ * and one hierarchy per directory below it (dir/cpu, dir/memory, ...). */
+int cg_mount_view(struct cg_group *g, const char *dir);
+/* Moves pid into the group, in every hierarchy it is in. */
 int cg_add_pid(struct cg_group *g, pid_t pid);
 /* rmdir, retrying while the kernel still holds the last tasks; also removes
  * the lab/ parent when it is empty. Safe to call twice. */
 int cg_remove(struct cg_group *g);
 /* Like clone(2), but the child starts inside the group: clone3(2) with
- * CLONE_INTO_CGROUP (cgroup v2, Linux 5.7+). -ENOSYS, -EINVAL, -E2BIG or
- * -EOPNOTSUPP where that cannot be done; the caller then falls back. */
+ * CLONE_INTO_CGROUP (cgroup v2, Linux 5.7+). -EOPNOTSUPP where that cannot
+ * be done (cgroup v1, an older kernel); the caller then clones and moves
+ * the child in. */
 pid_t cg_clone_into(struct cg_group *g, int (*fn)(void *), void *arg, int flags);
 
 /* ---- netlink.c: rtnetlink ---------------------------------------------- */
@@ -275,8 +395,6 @@ void nl_close(struct nl_sock *s);
 int nl_talk(struct nl_sock *s, struct nl_msg *m);
 
 int nl_veth_create(struct nl_sock *s, const char *name, const char *peer, pid_t peer_pid);
-int nl_link_move(struct nl_sock *s, const char *name, pid_t pid);
-int nl_link_rename(struct nl_sock *s, const char *name, const char *newname);
 int nl_link_up(struct nl_sock *s, const char *name);
 int nl_link_delete(struct nl_sock *s, const char *name);
 int nl_addr_add(struct nl_sock *s, const char *name, struct in_addr a, int prefix);
@@ -290,8 +408,6 @@ int nl_remove_stale_veths(struct nl_sock *s, int *removed);
 /* Builders for the messages above, separate so that tests can check them
  * byte for byte without a kernel. */
 void nl_build_veth_create(struct nl_msg *m, const char *name, const char *peer, pid_t peer_pid);
-void nl_build_link_move(struct nl_msg *m, int ifindex, pid_t pid);
-void nl_build_link_rename(struct nl_msg *m, int ifindex, const char *newname);
 void nl_build_link_up(struct nl_msg *m, int ifindex);
 void nl_build_link_delete(struct nl_msg *m, int ifindex);
 void nl_build_addr_add(struct nl_msg *m, int ifindex, struct in_addr a, int prefix);
@@ -325,5 +441,296 @@ void ipam_unlock(struct ipam_lease *l);
 /* "10.200.0.1/30" ("10.200.0.1" when prefix < 0), in one of four static
  * buffers (for narration). */
 const char *ipam_fmt(struct in_addr a, int prefix);
+
+/* ---- layer.c: image layers on overlayfs -------------------------------- */
+
+struct lab_layers {
+    char dir[PATH_MAX];        /* LAB_RUN_DIR/layers/<id>: the container's scratch dir */
+    char upper[PATH_MAX];      /* its own layer: dir/upper, or --upper */
+    char work[PATH_MAX];       /* overlayfs's work dir, on upper's file system */
+    char init[PATH_MAX];       /* dir/init: the init layer (hostname, hosts) */
+    char merged[PATH_MAX];     /* dir/merged: where the child mounts the overlay */
+    char options[4096];        /* the overlay's mount options: one page */
+    bool made;                 /* dir exists, and is ours to remove */
+    bool work_is_temporary;    /* work was made beside --upper, and is ours too */
+    int stale_removed;         /* scratch dirs of killed lab processes removed */
+    char what[PATH_MAX + 256]; /* what the last failed operation tried */
+};
+
+/* The scratch dir and its upper, work, init and merged dirs (after removing
+ * those that killed lab processes left), and the overlay's options, from
+ * o's layers and upper. -E2BIG when the options would not fit one page. */
+int layer_prepare(struct lab_layers *l, const struct lab_opts *o, const char *id);
+/* Makes dir/lower/0, 1, ... for the image layers to be mounted at, points
+ * o->layers there, and builds the options again (step 12: the idmapped
+ * layers, where the container's root can reach them). */
+int layer_use_lowers(struct lab_layers *l, struct lab_opts *o);
+/* Writes text to rel (like "etc/hosts") in the init layer. */
+int layer_write(struct lab_layers *l, const char *rel, const char *text);
+/* Copies the container's layer to dest (new, or empty) as an image layer:
+ * whiteouts and opaque directories as overlayfs recorded them, without the
+ * init layer's files. */
+int layer_commit(struct lab_layers *l, const char *dest);
+/* Gives the container's layer, work, init and merged dirs to uid:gid (the
+ * host ids of a user namespace's root). */
+int layer_chown(struct lab_layers *l, uid_t uid, gid_t gid);
+/* Removes the scratch dir (and a work dir made beside --upper). Safe twice. */
+int layer_remove(struct lab_layers *l);
+int layer_remove_stale(int *removed);
+
+/* ---- userns.c: user namespaces ----------------------------------------- */
+
+/* No two ranges overlap, inside or outside, and id 0 is mapped. */
+int userns_check_maps(const struct lab_idmap *m, int n, const char **why);
+/* The first range of /etc/subuid or /etc/subgid for user (or its id). */
+int userns_subid_range(const char *file, const char *user, unsigned id, struct lab_idmap *out);
+/* The maps when --uidmap/--gidmap are not given, and the checks of those
+ * that are: root maps 0..65535 onto 100000.. (or its /etc/subuid range); an
+ * ordinary user maps itself to root, and its /etc/subuid range beside it
+ * where newuidmap can write it. Sets o->rootless. */
+int userns_defaults(struct lab_opts *o, const char **why);
+/* Writes pid's maps: uid_map, "deny" to setgroups, gid_map; or, rootless
+ * with subid ranges, runs newuidmap and newgidmap. *how says which. */
+int userns_write_maps(pid_t pid, const struct lab_opts *o, char *how, size_t len);
+/* An fd of a new, empty user namespace with o's maps. */
+int userns_holder(const struct lab_opts *o);
+/* A detached copy of the mount at path, idmapped through userns_fd: a file
+ * owned by id k on disk shows as owned by k's image in the map. */
+int userns_idmap_tree(const char *path, int userns_fd);
+/* Attaches a detached mount at path. */
+int userns_attach_tree(int fd, const char *path);
+
+/* ---- caps.c: capabilities ---------------------------------------------- */
+
+#define CAPS_ALL (-2)
+
+int caps_count(void);                 /* the names known: CAP_CHOWN (0) .. */
+const char *caps_name(int cap);       /* "SYS_ADMIN" */
+/* "SYS_ADMIN", "cap_sys_admin", "all" -> 21, CAPS_ALL; -EINVAL if unknown. */
+int caps_parse(const char *s);
+uint64_t caps_docker_default(void);
+uint64_t caps_all(void);
+/* The set a container keeps, as docker run makes it from --cap-add,
+ * --cap-drop and --privileged. */
+uint64_t caps_of(const struct lab_opts *o);
+/* "14: CHOWN DAC_OVERRIDE ...", "all of them", "none" (static buffer). */
+const char *caps_describe(uint64_t set);
+
+/* ---- record.c: named containers ----------------------------------------- */
+
+/* What exec needs to join a running container. */
+struct lab_record {
+    pid_t pid;                         /* the container's PID 1 on the host; 0 while it starts */
+    unsigned long long start;          /* its start time: with the pid, it is unique */
+    pid_t lab;                         /* the lab process that runs it */
+    unsigned long long lab_start;
+    /* The options a process joining it takes on, as its command did. */
+    bool privileged, seccomp_unconfined, cap_add_all, cap_drop_all;
+    uint64_t cap_add, cap_drop;
+    unsigned uid, gid;                 /* its root's ids on the host */
+    const char *env[LAB_MAX_ENV];      /* -e, with the host's values filled in */
+    int nenv;
+    char cgroups[CG_MAX_DIRS][PATH_MAX]; /* its groups */
+    int ncgroups;
+    char pod[LAB_NAME_MAX + 1];        /* its pod (step 16), or "" */
+    char text[8192];                   /* the file, parsed in place: env points into it */
+};
+
+/* Docker's names: a letter or digit, then letters, digits, _ . - */
+int record_check_name(const char *name, const char **why);
+unsigned long long record_start_time(pid_t pid);
+/* Whether the process of that pid and start time still runs (a zombie
+ * does not). */
+bool record_alive(pid_t pid, unsigned long long start);
+/* LAB_RUN_DIR/containers, or the user's own when rootless. */
+const char *record_dir(char *buf, size_t len);
+/* Removes the records whose lab process is gone (counted in *removed). */
+int record_sweep(int *removed);
+/* Locks the records' directory (made if missing) against the other lab
+ * processes: -errno, or the fd whose close(2) unlocks it. */
+int record_lock(void);
+/* Claims the name for this lab process, a member of pod ("" for none),
+ * after removing every stale record (counted in *stale_removed). -EEXIST
+ * while a running container has it. */
+int record_claim(const char *name, const char *pod, int *stale_removed);
+/* How many running containers are members of the pod. */
+int record_pod_members(const char *pod);
+/* Sends sig to the PID 1 of each running container of the pod; how many. */
+int record_pod_signal(const char *pod, int sig);
+/* The whole record, once the container is set up. */
+int record_write(const char *name, const struct lab_record *r);
+/* -ENOENT: no such container; -EAGAIN: it is starting; -ESRCH: it has
+ * ended (a stale record is removed). */
+int record_read(const char *name, struct lab_record *r);
+int record_remove(const char *name);
+/* Removes the records' directories if no record is left. */
+void record_tidy(void);
+/* The options of o a joining process needs, into r, and back. */
+void record_set_options(struct lab_record *r, const struct lab_opts *o);
+void record_get_options(const struct lab_record *r, struct lab_opts *o);
+
+/* ---- pod.c: a pod's infra container and record (16+) ------------------ */
+
+struct lab_pod {
+    pid_t infra;                       /* the infra ("pause") process, on the host */
+    unsigned long long start;          /* its start time */
+    bool ready;                        /* it runs pause (recorded once it does) */
+    char hostname[LAB_HOSTNAME_MAX + 1]; /* the pod's, every container's */
+    bool net;                          /* it has a veth pair */
+    struct ipam_lease lease;           /* its addresses, with net */
+    bool share_pid;                    /* one PID namespace for the pod */
+    unsigned uid, gid;                 /* its root's ids on the host */
+    unsigned gids;                     /* how many gids its map holds from 0 */
+    int pidfd;                         /* the infra, pinned, for setns */
+    /* While this lab process makes the infra: */
+    int lock_fd;                       /* the records' lock, held until it is recorded */
+    struct sync_pipe sync;             /* the infra waits for its maps and veth */
+    int pause_fd, null_fd;             /* the rootfs's /bin/pause, /dev/null: opened on the host */
+    bool made, recorded;
+};
+
+/* The record of the pod NAME: -ENOENT, or -ESRCH when its infra is gone
+ * or was never ready (its maker killed half-way). Under record_lock. */
+int pod_read(const char *name, struct lab_pod *p);
+int pod_write(const char *name, const struct lab_pod *p);
+/* Kills the infra, removes its group, veth and record. Under record_lock. */
+int pod_teardown(const char *name, const struct lab_pod *p);
+/* Tears down the pods whose infra, or every container, is gone. */
+int pod_sweep(int *removed);
+/* The infra's side of clone(2): hostname, network, then pause. */
+int pod_infra_main(void *arg);
+
+/* ---- container.c: the start and the end of every step ------------------ */
+
+/*
+ * A container as the step sees it: what the parent prepares and the child
+ * needs. clone(2) gives the child a copy; from then on each side changes
+ * only its own.
+ */
+struct container {
+    struct lab_opts opts;              /* the command line */
+    const char *root;                  /* the container's root (03+): --rootfs */
+    char hostname[LAB_HOSTNAME_MAX + 1]; /* --hostname, or lab<pid> (05+) */
+    char id[16];                       /* this lab process's pid: names its group */
+    struct sync_pipe sync;             /* the parent says "go" once it is ready */
+    struct ns_ids host_ns;             /* the parent's namespaces, taken before clone */
+    pid_t pid;                         /* the child on the host; 0 once waited for */
+    /* 06: --net */
+    struct ipam_lease lease;           /* the addresses of both ends */
+    char veth[IF_NAMESIZE];            /* the host's end: lab<pid> */
+    bool veth_created;
+    /* 07: the cgroup */
+    struct cg_group cg;                /* lab/<pid> */
+    bool in_cgroup;                    /* started inside it (clone3) */
+    int wstatus;                       /* how the child ended, once waited for */
+    /* 11: the layers */
+    struct lab_layers layers;
+    /* 12: the image layers, idmapped for the user namespace (root only) */
+    int idmapped[LAB_MAX_LAYERS];
+    /* 15: recorded under --name */
+    bool recorded;
+    /* 16: --pod */
+    struct lab_pod pod;
+    /* 15: exec NAME: the running container joined */
+    struct lab_target {
+        pid_t pid;                     /* its PID 1, on the host */
+        int pidfd;                     /* that very process, whatever its pid becomes */
+        int cgroup_ns;                 /* its cgroup namespace, for the forked child */
+        int procs[CG_MAX_DIRS];        /* its groups' cgroup.procs, opened on the host */
+        int nprocs;
+        struct lab_record record;
+    } target;
+};
+
+/* The architecture a seccomp filter must check first: a process may make
+ * system calls of another one (32-bit calls on x86-64), whose numbers mean
+ * other calls. The lab knows two. */
+#if defined(__x86_64__)
+#define LAB_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define LAB_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifndef LAB_STEP
+#define LAB_STEP 0 /* common/ and its tests: no step */
+#endif
+
+/* Parent, first thing: options (exits on --help, --version or a bad one),
+ * the root check, then the sync pipe, a snapshot of the host's namespaces,
+ * the container's defaults (hostname, names), the cleanup die() runs, and
+ * the signals passed on while the container runs. Nothing is created on
+ * the host yet. */
+void lab_start_step(struct container *c, int step, int argc, char *argv[]);
+#define lab_start(c, argc, argv) lab_start_step((c), LAB_STEP, (argc), (argv))
+
+/* Parent: with --net, choose the addresses (before clone, so that the
+ * child's copy holds them too), after removing veths of killed runs. The
+ * choice stays locked until lab_release(). */
+void lab_net_claim(struct container *c);
+/* Parent, right after clone: signals go to the child now; narrate it. */
+void lab_started(struct container *c, int flags);
+/* Parent, --pod (16+): finds the pod and pins its infra, and takes on its
+ * hostname and addresses; dies on an option that conflicts with the pod.
+ * false when there is none yet: then the records' lock is held, and the
+ * infra's sync pipe, /bin/pause and /dev/null are ready for the clone. */
+bool lab_pod_find(struct container *c);
+/* ./step-NN pod rm NAME: kills the pod's containers (their lab processes
+ * clean up after them), then its infra. Returns the exit status. */
+int lab_pod_command_step(int step, int argc, char *argv[]);
+#define lab_pod_command(argc, argv) lab_pod_command_step(LAB_STEP, (argc), (argv))
+/* Parent, the pod's infra just cloned: its id maps, its veth (with --net),
+ * its group; then releases it, waits for pause to run, records the pod. */
+void lab_pod_start_infra(struct container *c);
+/* Parent: whether the container gets a cgroup: always, but rootless where
+ * no cgroup v2 subtree is delegated to the user (12+). */
+bool lab_wants_cgroup(const struct container *c);
+/* Parent: sync point GO, the child may run the command. */
+void lab_release(struct container *c);
+/* Parent: waits for the child to end (what it made is still there). */
+void lab_wait(struct container *c);
+/* Parent, last: removes what the container made on the host, and returns
+ * the exit status docker run would. */
+int lab_end(struct container *c);
+
+/* For narration: "32m", "1g", "512k", "100b" for a size; "64" for a count;
+ * "no limit" for 0 or LAB_UNLIMITED. In one of four static buffers. */
+const char *lab_bytes(long long n);
+const char *lab_count(long n);
+
+/* Child, first thing: narrate as the child; die with the parent; wait at
+ * sync point GO; then the safety net: refuse to go on while still in one
+ * of the host's namespaces that must_be_new names (a CLONE_NEW* flag
+ * forgotten), where the rest of the child would change the host itself. */
+void lab_child_begin(struct container *c, int must_be_new);
+/* Child: docker run's environment for the command, not the host's (03+). */
+void lab_child_env(struct container *c);
+/* Child of a pod (16+), once in the pod's namespaces and unshared: fork.
+ * This process stays behind, passing signals on and ending as its child
+ * does; the child, which returns, goes on (PID 1 of a new PID namespace),
+ * dies with it, and refuses to go on while still in one of the host's
+ * namespaces that must_be_new names. */
+void lab_child_fork(struct container *c, int must_be_new);
+/* Child: set up; a named container is recorded for exec from now on. */
+void lab_child_ready(struct container *c);
+/* Child, last: becomes the command (exit 127: not found; 126: cannot run). */
+_Noreturn void lab_child_exec(struct container *c);
+
+/* ---- join.c: exec NAME, into a running container (15+) ----------------- */
+
+/* Options (exits on --help or a bad one), then NAME's record: its pid,
+ * pinned by a pidfd; its groups' cgroup.procs, opened while the host's
+ * paths can still be named. 125 and one line if there is no such
+ * container or it has ended. */
+void lab_exec_start_step(struct container *c, int step, int argc, char *argv[]);
+#define lab_exec_start(c, argc, argv) lab_exec_start_step((c), LAB_STEP, (argc), (argv))
+/* fork(2): true in the child, which dies with the parent and refuses to go
+ * on while still in one of the host's namespaces must_be_new names; the
+ * parent passes signals on to it. A fork into a PID namespace whose PID 1
+ * is gone fails: the container has ended. */
+bool lab_exec_fork(struct container *c, int must_be_new);
+/* Parent: waits for the command; its exit status, as docker exec's. */
+int lab_exec_wait(struct container *c);
+/* "the container web has ended" for the errno of a failed join. */
+const char *lab_exec_why(int err);
 
 #endif

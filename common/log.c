@@ -42,11 +42,6 @@ const char *lab_name(void)
     return lab.name;
 }
 
-int lab_step(void)
-{
-    return lab.step;
-}
-
 void lab_set_quiet(bool quiet)
 {
     lab.quiet = quiet;
@@ -60,7 +55,6 @@ void lab_set_timings(bool timings)
 /* The child inherits a copy of this state; from now on it speaks for itself. */
 void lab_enter_child(void)
 {
-    proc_child_stack_note();
     lab.in_child = true;
     lab.cleanup = NULL;
 }

@@ -213,23 +213,6 @@ void nl_build_veth_create(struct nl_msg *m, const char *name, const char *peer, 
     nl_nest_end(m, linkinfo);
 }
 
-/* RTM_NEWLINK  ifinfomsg {index}  IFLA_NET_NS_PID pid: move a link to the
- * network namespace of pid (the other way to give a container its end). */
-void nl_build_link_move(struct nl_msg *m, int index, pid_t pid)
-{
-    nl_msg_init(m, RTM_NEWLINK, 0);
-    put_ifinfo(m, index, 0, 0);
-    nl_attr_put_u32(m, IFLA_NET_NS_PID, (uint32_t)pid);
-}
-
-/* RTM_NEWLINK  ifinfomsg {index}  IFLA_IFNAME newname (the link must be down) */
-void nl_build_link_rename(struct nl_msg *m, int index, const char *newname)
-{
-    nl_msg_init(m, RTM_NEWLINK, 0);
-    put_ifinfo(m, index, 0, 0);
-    nl_attr_put_str(m, IFLA_IFNAME, newname);
-}
-
 /* RTM_NEWLINK  ifinfomsg {index, flags IFF_UP, change IFF_UP}: `ip link set up` */
 void nl_build_link_up(struct nl_msg *m, int index)
 {
@@ -301,16 +284,6 @@ int nl_veth_create(struct nl_sock *s, const char *name, const char *peer, pid_t 
         build(&m, idx, ##__VA_ARGS__);                                                      \
         return nl_talk(s, &m);                                                              \
     } while (0)
-
-int nl_link_move(struct nl_sock *s, const char *name, pid_t pid)
-{
-    WITH_INDEX(name, nl_build_link_move, pid);
-}
-
-int nl_link_rename(struct nl_sock *s, const char *name, const char *newname)
-{
-    WITH_INDEX(name, nl_build_link_rename, newname);
-}
 
 int nl_link_up(struct nl_sock *s, const char *name)
 {

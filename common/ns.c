@@ -16,17 +16,19 @@
 
 #include "lab.h"
 
+/* In the order the narration names them. */
 static const struct {
     int flag;
     const char *file;
     const char *flag_name;
 } kinds[NS_KINDS] = {
+    { CLONE_NEWPID, "pid", "CLONE_NEWPID" },
     { CLONE_NEWNS, "mnt", "CLONE_NEWNS" },
     { CLONE_NEWUTS, "uts", "CLONE_NEWUTS" },
     { CLONE_NEWNET, "net", "CLONE_NEWNET" },
     { CLONE_NEWIPC, "ipc", "CLONE_NEWIPC" },
-    { CLONE_NEWCGROUP, "cgroup", "CLONE_NEWCGROUP" },
     { CLONE_NEWUSER, "user", "CLONE_NEWUSER" },
+    { CLONE_NEWCGROUP, "cgroup", "CLONE_NEWCGROUP" },
 };
 
 int ns_snapshot(struct ns_ids *ids)
@@ -55,4 +57,16 @@ const char *ns_not_new(const struct ns_ids *host, int flags)
             host->ino[i] == mine.ino[i])
             return kinds[i].flag_name;
     return NULL;
+}
+
+const char *ns_flag_names(int flags)
+{
+    static char buf[160];
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; i < NS_KINDS; i++)
+        if (flags & kinds[i].flag)
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "", kinds[i].flag_name);
+    return n ? buf : "no new namespace";
 }

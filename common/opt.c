@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -32,6 +33,22 @@ enum {
     KEY_CPU_PERIOD,
     KEY_CPU_QUOTA,
     KEY_TIMINGS,
+    KEY_MEMORY_SWAP,
+    KEY_PIDS_LIMIT,
+    KEY_LAYER,
+    KEY_UPPER,
+    KEY_COMMIT,
+    KEY_UIDMAP,
+    KEY_GIDMAP,
+    KEY_CAP_ADD,
+    KEY_CAP_DROP,
+    KEY_PRIVILEGED,
+    KEY_SECURITY_OPT,
+    KEY_INIT,
+    KEY_NAME,
+    KEY_POD,
+    KEY_SHARE_PID,
+    KEY_NETWORK,
 };
 
 struct opt_def {
@@ -57,6 +74,23 @@ static const struct opt_def defs[] = {
     { "cpu-period", KEY_CPU_PERIOD, 7, "US", "CFS period in microseconds (1000..1000000)" },
     { "cpu-quota", KEY_CPU_QUOTA, 7, "US", "CPU time per period in microseconds (1000..)" },
     { "volume", 'v', 8, "HOST:CONT[:ro|:rw]", "bind-mount a host path (repeatable)" },
+    { "memory", 'm', 10, "BYTES", "memory limit, with b, k, m or g (at least 6m)" },
+    { "memory-swap", KEY_MEMORY_SWAP, 10, "BYTES", "memory plus swap (-1: unlimited swap)" },
+    { "pids-limit", KEY_PIDS_LIMIT, 10, "N", "most processes at once (-1: unlimited)" },
+    { "layer", KEY_LAYER, 11, "DIR", "an image layer, bottom first (repeatable; default: the rootfs)" },
+    { "upper", KEY_UPPER, 11, "DIR", "keep the container's own layer in DIR (default: removed)" },
+    { "commit", KEY_COMMIT, 11, "DIR", "at the end, write the container's changes as a new layer" },
+    { "uidmap", KEY_UIDMAP, 12, "IN:HOST:N", "map uids IN.. to HOST.. (repeatable; default 0:100000:65536)" },
+    { "gidmap", KEY_GIDMAP, 12, "IN:HOST:N", "map gids the same way (default: as --uidmap)" },
+    { "cap-add", KEY_CAP_ADD, 13, "CAP", "keep this capability too (repeatable; ALL)" },
+    { "cap-drop", KEY_CAP_DROP, 13, "CAP", "drop this capability (repeatable; ALL)" },
+    { "privileged", KEY_PRIVILEGED, 13, NULL, "all capabilities, no masked paths, no filter" },
+    { "security-opt", KEY_SECURITY_OPT, 14, "OPT", "seccomp=unconfined: no seccomp filter" },
+    { "init", KEY_INIT, 15, NULL, "a tiny init as PID 1: reaps orphans, passes signals on" },
+    { "name", KEY_NAME, 15, "NAME", "name the container, for ./step-NN exec NAME CMD" },
+    { "pod", KEY_POD, 16, "NAME", "join the pod NAME (made if missing): its network, IPC, hostname" },
+    { "share-pid", KEY_SHARE_PID, 16, NULL, "with --pod: one PID namespace for the pod (shareProcessNamespace)" },
+    { "network", KEY_NETWORK, 16, "host", "host: no network namespace, the host's own (see the docs)" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -71,6 +105,8 @@ struct parse_state {
     size_t errlen;
     bool cpus_set, period_set, quota_set;
 };
+
+
 
 static int fail(struct parse_state *ps, const char *fmt, ...) LAB_PRINTF(2, 3);
 static int fail(struct parse_state *ps, const char *fmt, ...)
@@ -179,6 +215,56 @@ static int add_volume(struct parse_state *ps, const char *spec)
     return 0;
 }
 
+static int add_layer(struct parse_state *ps, const char *dir)
+{
+    struct lab_opts *o = ps->o;
+    char resolved[PATH_MAX];
+    struct stat st;
+
+    if (o->nlayers == LAB_MAX_LAYERS)
+        return fail(ps, "--layer: more than %d layers, the most overlayfs stacks", LAB_MAX_LAYERS);
+    if (dir[0] == '\0')
+        return fail(ps, "--layer: is empty");
+    if (!realpath(dir, resolved) || stat(resolved, &st) < 0)
+        return fail(ps, "--layer %s: %s", SHORT(dir), strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fail(ps, "--layer %s: %s", SHORT(dir), strerror(ENOTDIR));
+    if (!(o->layers[o->nlayers] = strdup(resolved)))
+        return fail(ps, "--layer %s: %s", SHORT(dir), strerror(ENOMEM));
+    o->nlayers++;
+    return 0;
+}
+
+/* --upper and --commit name a directory that may not exist yet: resolve its
+ * parent, which must. */
+static int set_new_dir(struct parse_state *ps, const char *name, const char *dir, char *out)
+{
+    char parent[PATH_MAX], resolved[PATH_MAX];
+    const char *slash = strrchr(dir, '/'), *base = slash ? slash + 1 : dir;
+
+    if (dir[0] == '\0')
+        return fail(ps, "%s: is empty", name);
+    if (realpath(dir, out))
+        return 0;
+    if (errno != ENOENT || !*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return fail(ps, "%s %s: %s", name, SHORT(dir), strerror(errno));
+    /* "new" -> ".", "/new" -> "/", "a/b/new" -> "a/b" */
+    if (path_printf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - dir) : 1,
+                    slash ? (slash == dir ? "/" : dir) : ".") < 0 || !realpath(parent, resolved))
+        return fail(ps, "%s %s: %s", name, SHORT(dir), strerror(errno));
+    if (path_join(out, PATH_MAX, strcmp(resolved, "/") ? resolved : "", base) < 0)
+        return fail(ps, "%s %s: %s", name, SHORT(dir), strerror(ENAMETOOLONG));
+    return 0;
+}
+
+/* Whether a is b, or inside it. */
+static bool within(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+
+    return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/' || strcmp(b, "/") == 0);
+}
+
 static int add_env(struct parse_state *ps, const char *spec)
 {
     struct lab_opts *o = ps->o;
@@ -189,6 +275,50 @@ static int add_env(struct parse_state *ps, const char *spec)
     if (o->nenv == LAB_MAX_ENV)
         return fail(ps, "-e %s: more than %d variables", SHORT(spec), LAB_MAX_ENV);
     o->env[o->nenv++] = spec;
+    return 0;
+}
+
+static int add_cap(struct parse_state *ps, bool add, const char *name)
+{
+    struct lab_opts *o = ps->o;
+    int cap = caps_parse(name);
+
+    if (cap == -EINVAL)
+        return fail(ps, "%s '%s': no such capability (see capabilities(7): CHOWN, NET_ADMIN, "
+                        "SYS_ADMIN, ..., or ALL)", add ? "--cap-add" : "--cap-drop", SHORT(name));
+    if (cap == CAPS_ALL)
+        *(add ? &o->cap_add_all : &o->cap_drop_all) = true;
+    else
+        *(add ? &o->cap_add : &o->cap_drop) |= 1ULL << cap;
+    return 0;
+}
+
+static int add_idmap(struct parse_state *ps, const char *name, const char *spec,
+                     struct lab_idmap *maps, int *n)
+{
+    const char *why;
+
+    if (*n == LAB_MAX_IDMAPS)
+        return fail(ps, "%s %s: more than %d maps", name, SHORT(spec), LAB_MAX_IDMAPS);
+    if (parse_idmap(spec, &maps[*n], &why) < 0)
+        return fail(ps, "%s '%s': %s", name, SHORT(spec), why);
+    (*n)++;
+    return 0;
+}
+
+/* --memory and --memory-swap: checked against each other in finish(). */
+static int set_bytes(struct parse_state *ps, const char *name, const char *arg, long long *out)
+{
+    const char *why;
+
+    if (strcmp(name, "--memory-swap") == 0 && strcmp(arg, "-1") == 0) {
+        *out = LAB_UNLIMITED;
+        return 0;
+    }
+    if (parse_bytes(arg, out, &why) < 0)
+        return fail(ps, "%s '%s': %s", name, SHORT(arg), why);
+    if (*out < LAB_MEMORY_MIN)
+        return fail(ps, "%s '%s': is below 6m, the smallest limit docker run allows", name, SHORT(arg));
     return 0;
 }
 
@@ -240,6 +370,60 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         return 0;
     case 'v':
         return add_volume(ps, arg);
+    case 'm':
+        return set_bytes(ps, "--memory", arg, &o->memory_bytes);
+    case KEY_MEMORY_SWAP:
+        return set_bytes(ps, "--memory-swap", arg, &o->memory_swap_bytes);
+    case KEY_PIDS_LIMIT:
+        if (parse_pids_limit(arg, &o->pids_limit, &why) < 0)
+            return fail(ps, "--pids-limit '%s': %s", SHORT(arg), why);
+        return 0;
+    case KEY_LAYER:
+        return add_layer(ps, arg);
+    case KEY_UPPER:
+        return set_new_dir(ps, "--upper", arg, o->upper);
+    case KEY_COMMIT:
+        return set_new_dir(ps, "--commit", arg, o->commit);
+    case KEY_CAP_ADD:
+    case KEY_CAP_DROP:
+        return add_cap(ps, key == KEY_CAP_ADD, arg);
+    case KEY_PRIVILEGED:
+        o->privileged = true;
+        return 0;
+    case KEY_INIT:
+        o->init = true;
+        return 0;
+    case KEY_NAME:
+        if (record_check_name(arg, &why) < 0)
+            return fail(ps, "--name '%s': %s", SHORT(arg), why);
+        strcpy(o->name, arg); /* record_check_name checked the length */
+        return 0;
+    case KEY_POD:
+        if (record_check_name(arg, &why) < 0)
+            return fail(ps, "--pod '%s': %s", SHORT(arg), why);
+        strcpy(o->pod, arg); /* record_check_name checked the length */
+        return 0;
+    case KEY_SHARE_PID:
+        o->share_pid = true;
+        return 0;
+    case KEY_NETWORK:
+        if (strcmp(arg, "host") != 0)
+            return fail(ps, "--network '%s': the lab knows host (and --net for a veth pair); docker's "
+                            "bridge, none and container:NAME it has not (--pod shares a network)", SHORT(arg));
+        o->host_network = true;
+        return 0;
+    case KEY_SECURITY_OPT:
+        if (strcmp(arg, "seccomp=unconfined") != 0 && strcmp(arg, "seccomp:unconfined") != 0)
+            return fail(ps, "--security-opt '%s': unknown here: the lab knows seccomp=unconfined "
+                            "(docker run's seccomp=PROFILE.json, apparmor= and label= it has not)",
+                        SHORT(arg));
+        o->seccomp_unconfined = true;
+        return 0;
+    case KEY_UIDMAP:
+    case KEY_GIDMAP:
+        return add_idmap(ps, key == KEY_UIDMAP ? "--uidmap" : "--gidmap", arg,
+                         key == KEY_UIDMAP ? o->uidmap : o->gidmap,
+                         key == KEY_UIDMAP ? &o->nuidmap : &o->ngidmap);
     }
     return fail(ps, "internal error: option %d has no parser", key);
 }
@@ -288,15 +472,41 @@ static void build_tables(int step, struct option *longs, char *shorts)
     shorts[ns] = '\0';
 }
 
-static int finish(struct parse_state *ps, int step)
+static bool dir_is_empty_or_new(const char *path)
 {
-    struct lab_opts *o = ps->o;
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int entries = 0;
+
+    if (!d)
+        return errno == ENOENT;
+    while ((e = readdir(d)))
+        entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return entries == 0;
+}
+
+static int finish(struct parse_state *ps)
+{
+    const struct lab_opts *o = ps->o;
 
     if (ps->cpus_set && (ps->period_set || ps->quota_set))
         return fail(ps, "--cpus cannot be combined with --cpu-period or --cpu-quota "
                         "(as in docker run)");
-    if (step >= 3 && o->rootfs[0] == '\0')
-        return default_rootfs(ps);
+    if (o->memory_swap_bytes && !o->memory_bytes)
+        return fail(ps, "--memory-swap needs --memory: it is memory and swap together "
+                        "(as in docker run)");
+    if (o->commit[0] && !dir_is_empty_or_new(o->commit))
+        return fail(ps, "--commit %s: exists and is not an empty directory: a new layer needs "
+                        "its own", SHORT(o->commit));
+    if (o->share_pid && !o->pod[0])
+        return fail(ps, "--share-pid: only with --pod: it shares the pod's PID namespace");
+    if (o->host_network && (o->net || o->pod[0]))
+        return fail(ps, "--network host: not with %s: the host's network is not the container's "
+                        "to configure or share", o->net ? "--net/--ip" : "--pod");
+    if (o->memory_swap_bytes > 0 && o->memory_swap_bytes < o->memory_bytes)
+        return fail(ps, "--memory-swap %lld is smaller than --memory %lld: it is memory and swap "
+                        "together, so at least --memory", o->memory_swap_bytes, o->memory_bytes);
     return 0;
 }
 
@@ -351,10 +561,120 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
         if (parse_one(&ps, key, optarg) < 0)
             return OPT_ERROR;
     }
-    if (finish(&ps, step) < 0)
+    if (finish(&ps) < 0)
         return OPT_ERROR;
     o->argv = optind < argc ? argv + optind : default_command;
     return OPT_RUN;
+}
+
+/*
+ *     ./step-NN exec [-e NAME[=VALUE]]... [-q] NAME [--] COMMAND [ARG...]
+ *
+ * docker exec's command line (step 15 on): -e adds to the container's own
+ * variables.
+ */
+enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char *err, size_t errlen)
+{
+    static const struct option longs[] = {
+        { "help", no_argument, NULL, 'h' }, { "quiet", no_argument, NULL, 'q' },
+        { "env", required_argument, NULL, 'e' }, { 0 },
+    };
+    struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
+    const char *why;
+    int key;
+
+    memset(o, 0, sizeof(*o));
+    opterr = 0;
+    optind = 0;
+    while ((key = getopt_long(argc, argv, "+:hqe:", longs, NULL)) != -1) {
+        if (key == 'h')
+            return OPT_HELP;
+        if (key == ':' || key == '?') {
+            char typed[80];
+
+            offending(argv[optind - 1], typed, sizeof(typed));
+            fail(&ps, "exec %s: %s", typed, key == ':' ? "needs a value" : "unknown option (see exec --help)");
+            return OPT_ERROR;
+        }
+        if (parse_one(&ps, key, optarg) < 0)
+            return OPT_ERROR;
+    }
+    if (optind >= argc)
+        {
+        fail(&ps, "exec: which container? (exec NAME COMMAND)");
+        return OPT_ERROR;
+    }
+    if (record_check_name(argv[optind], &why) < 0)
+        {
+        fail(&ps, "exec '%s': %s", SHORT(argv[optind]), why);
+        return OPT_ERROR;
+    }
+    strcpy(o->name, argv[optind++]);
+    if (optind < argc && strcmp(argv[optind], "--") == 0)
+        optind++;
+    if (optind >= argc)
+        {
+        fail(&ps, "exec %s: which command? (exec NAME COMMAND)", o->name);
+        return OPT_ERROR;
+    }
+    o->argv = argv + optind;
+    return OPT_RUN;
+}
+
+void opt_usage_exec(FILE *out, int step)
+{
+    fprintf(out, "Usage: step-%02d exec [OPTIONS] NAME [--] COMMAND [ARG...]\n"
+                 "Runs COMMAND in the running container NAME (--name), as docker exec.\n\n"
+                 "Options:\n"
+                 "  -e, --env NAME[=VALUE]         add a variable (repeatable)\n"
+                 "  -q, --quiet                    no narration on stderr\n"
+                 "  -h, --help                     show this help and exit\n"
+                 "\nExit status: the command's own; 128+N if it died of signal N;\n"
+                 "125 if the lab failed (no such container); 126 if COMMAND cannot run; 127 if not found.\n",
+            step);
+}
+
+/* Step 12 on: the id maps, and what a rootless container cannot have. */
+static int user_namespace_defaults(struct parse_state *ps)
+{
+    struct lab_opts *o = ps->o;
+    bool limits = o->cpu_quota_us || o->memory_bytes || o->pids_limit;
+    const char *why;
+    int err;
+
+    if ((err = userns_defaults(o, &why)) < 0)
+        return fail(ps, "--uidmap/--gidmap: %s", why);
+    if (!o->rootless)
+        return 0;
+    if (o->net)
+        return fail(ps, "--net: a veth pair needs root on the host; rootless, the container has "
+                        "lo only (slirp4netns or pasta give rootless containers a network)");
+    if (limits && !cg_delegated())
+        return fail(ps, "--cpus/--memory/--pids-limit: rootless, cgroup limits need a cgroup v2 "
+                        "subtree delegated to you (as systemd does for user sessions), and none is");
+    if (access(o->rootfs, R_OK | X_OK) < 0)
+        return fail(ps, "rootfs %s: %s: a rootless container can only use a rootfs you can read",
+                    SHORT(o->rootfs), strerror(errno));
+    return 0;
+}
+
+int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen)
+{
+    struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
+
+    if (step >= 3 && o->rootfs[0] == '\0' && default_rootfs(&ps) < 0)
+        return -EINVAL;
+    /* Without --layer, the rootfs is the one image layer (step 11 on). */
+    if (step >= 11 && o->nlayers == 0)
+        o->layers[o->nlayers++] = o->rootfs;
+    if (step >= 12 && user_namespace_defaults(&ps) < 0)
+        return -EINVAL;
+    for (int i = 0; o->upper[0] && i < o->nlayers; i++)
+        if (within(o->upper, o->layers[i]) || within(o->layers[i], o->upper))
+            return fail(&ps, "--upper %s and the layer %s overlap: overlayfs would refuse an "
+                             "upper inside a layer, or a layer inside the upper",
+                        SHORT(o->upper), SHORT(o->layers[i]));
+    return 0;
 }
 
 void opt_usage(FILE *out, int step)
@@ -374,6 +694,9 @@ void opt_usage(FILE *out, int step)
                      defs[i].arg ? defs[i].arg : "");
         fprintf(out, "  %-30s %s\n", left, defs[i].help);
     }
+    if (step >= 15)
+        fprintf(out, "\n  step-%02d exec NAME COMMAND    run COMMAND in the running container NAME "
+                     "(exec --help)\n", step);
     fprintf(out, "\nExit status: the command's own; 128+N if it died of signal N;\n"
                  "125 if the lab failed; 126 if COMMAND cannot run; 127 if not found.\n");
 }

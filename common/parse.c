@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,64 @@ int parse_microseconds(const char *s, long min, long max, long *out, const char 
         return refuse(why, "is not a whole number of microseconds");
     if (errno == ERANGE || v < min || v > max)
         return refuse(why, "is out of range");
+    *out = v;
+    return 0;
+}
+
+/*
+ * "--memory 32m" as docker run reads it: a whole number of bytes, or of
+ * KiB, MiB, GiB with k, m or g (either case; b for bytes). No sign, no
+ * fraction; at most what an int64 holds.
+ */
+int parse_bytes(const char *s, long long *out, const char **why)
+{
+    long long n = 0;
+    int shift = 0;
+    const char *p = s;
+
+    if (!isdigit((unsigned char)*p))
+        return refuse(why, *p == '-' ? "is negative" : "is not a size (like 512m or 2g)");
+    for (; isdigit((unsigned char)*p); p++) {
+        if (n > (LLONG_MAX - 9) / 10)
+            return refuse(why, "is too large");
+        n = n * 10 + (*p - '0');
+    }
+    switch (tolower((unsigned char)*p)) {
+    case '\0': break;
+    case 'b': p++; break;
+    case 'k': shift = 10; p++; break;
+    case 'm': shift = 20; p++; break;
+    case 'g': shift = 30; p++; break;
+    default: return refuse(why, "has an unknown unit (b, k, m or g)");
+    }
+    if (*p != '\0')
+        return refuse(why, "has an unknown unit (b, k, m or g)");
+    if (n > (LLONG_MAX >> shift))
+        return refuse(why, "is too large");
+    *out = n << shift;
+    return 0;
+}
+
+/* "--pids-limit 64", or -1 for no limit (docker run's); 0 is refused. */
+int parse_pids_limit(const char *s, long *out, const char **why)
+{
+    char *end;
+    long v;
+
+    if (strcmp(s, "-1") == 0) {
+        *out = -1;
+        return 0;
+    }
+    if (!isdigit((unsigned char)s[0]))
+        return refuse(why, "is not a whole number of processes (or -1: no limit)");
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*end != '\0')
+        return refuse(why, "is not a whole number of processes (or -1: no limit)");
+    if (errno == ERANGE || v > INT32_MAX)
+        return refuse(why, "is too large");
+    if (v == 0)
+        return refuse(why, "must be at least 1 (or -1: no limit)");
     *out = v;
     return 0;
 }

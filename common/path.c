@@ -10,7 +10,9 @@
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -140,4 +142,25 @@ int path_open_beneath(int root_fd, const char *rel, bool as_dir)
         close(fd);
     }
     return -EINVAL;
+}
+
+/* statvfs(3)'s ST_* flags of the mount at path, as mount(2)'s MS_* flags. */
+int path_mount_flags(const char *path, unsigned long *flags)
+{
+    static const struct {
+        unsigned long st, ms;
+    } map[] = {
+        { ST_NOSUID, MS_NOSUID },     { ST_NODEV, MS_NODEV },
+        { ST_NOEXEC, MS_NOEXEC },     { ST_NOATIME, MS_NOATIME },
+        { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+    };
+    struct statvfs sv;
+
+    if (statvfs(path, &sv) < 0)
+        return -errno;
+    *flags = 0;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (sv.f_flag & map[i].st)
+            *flags |= map[i].ms;
+    return 0;
 }

@@ -58,35 +58,10 @@ void proc_child_stack_note(void)
 }
 #endif
 
-const char *proc_clone_flags_name(int flags)
-{
-    static const struct {
-        int flag;
-        const char *name;
-    } names[] = {
-        { CLONE_NEWPID, "CLONE_NEWPID" }, { CLONE_NEWNS, "CLONE_NEWNS" },
-        { CLONE_NEWUTS, "CLONE_NEWUTS" }, { CLONE_NEWNET, "CLONE_NEWNET" },
-        { CLONE_NEWIPC, "CLONE_NEWIPC" }, { CLONE_NEWUSER, "CLONE_NEWUSER" },
-        { CLONE_NEWCGROUP, "CLONE_NEWCGROUP" },
-    };
-    static char buf[160];
-    size_t n = 0;
-
-    buf[0] = '\0';
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (flags & names[i].flag)
-            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "", names[i].name);
-    return n ? buf : "no new namespace";
-}
-
-_Noreturn void proc_exec(char *const argv[])
+int proc_exec(char *const argv[])
 {
     execvp(argv[0], argv);
-    /* docker run's codes: 127 when there is no such command, 126 when there
-     * is one that cannot be run (no permission, not an executable). */
-    if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG)
-        die_status(LAB_EXIT_NOTFOUND, errno, "exec %s", argv[0]);
-    die_status(LAB_EXIT_NOEXEC, errno, "exec %s", argv[0]);
+    return -errno;
 }
 
 int proc_wait(pid_t pid, int *wstatus)
@@ -129,7 +104,8 @@ int sig_forward_begin(void)
     sigemptyset(&pass.sa_mask);
     sigemptyset(&ignore.sa_mask);
     if (sigaction(SIGINT, &ignore, NULL) < 0 || sigaction(SIGQUIT, &ignore, NULL) < 0 ||
-        sigaction(SIGTERM, &pass, NULL) < 0 || sigaction(SIGHUP, &pass, NULL) < 0)
+        sigaction(SIGPIPE, &ignore, NULL) < 0 || sigaction(SIGTERM, &pass, NULL) < 0 ||
+        sigaction(SIGHUP, &pass, NULL) < 0)
         return -errno;
     return 0;
 }
@@ -143,20 +119,42 @@ void sig_forward_to(pid_t pid)
 
 /*
  * The child starts with the parent's dispositions, and an ignored signal
- * stays ignored across execve(2): put them back to the defaults. And if the
- * parent dies (even by SIGKILL), the kernel kills the child too, so that no
- * container outlives the process that would clean up after it.
+ * stays ignored across execve(2): put them back to the defaults.
  */
 int sig_reset(void)
 {
-    const int sigs[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP };
+    const int sigs[] = { SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGHUP };
     struct sigaction dfl = { .sa_handler = SIG_DFL };
 
     sigemptyset(&dfl.sa_mask);
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         if (sigaction(sigs[i], &dfl, NULL) < 0)
             return -errno;
+    return 0;
+}
+
+int proc_die_with_parent(void)
+{
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         return -errno;
     return 0;
+}
+
+/* tcsetpgrp(3) from a group that is not in the foreground stops the caller
+ * with SIGTTOU, unless that is blocked: blocked, for the one call. */
+int proc_take_terminal(void)
+{
+    sigset_t ttou, old;
+    int err = 0;
+
+    if (!isatty(STDIN_FILENO))
+        return 0;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    if (sigprocmask(SIG_BLOCK, &ttou, &old) < 0)
+        return -errno;
+    if (tcsetpgrp(STDIN_FILENO, getpgrp()) < 0)
+        err = -errno;
+    (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    return err;
 }

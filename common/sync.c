@@ -6,7 +6,10 @@
  * writes one byte. If the parent dies first, the child reads end-of-file
  * instead and gives up: no sleeps, no guessing.
  *
- * Both ends are O_CLOEXEC, so the command the child execs never holds them.
+ * A second pipe runs the other way: the child closes its end once it is
+ * set up (or execs: every end is O_CLOEXEC, so the command never holds
+ * one), and the parent, reading, sees end-of-file. Named containers are
+ * recorded for exec only then (step 15).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,13 +22,29 @@
 
 int sync_open(struct sync_pipe *s)
 {
-    int fds[2];
+    int go[2], ready[2];
 
-    if (pipe2(fds, O_CLOEXEC) < 0)
+    if (pipe2(go, O_CLOEXEC) < 0)
         return -errno;
-    s->rd = fds[0];
-    s->wr = fds[1];
+    if (pipe2(ready, O_CLOEXEC) < 0) {
+        int err = -errno;
+
+        close(go[0]);
+        close(go[1]);
+        return err;
+    }
+    s->rd = go[0];
+    s->wr = go[1];
+    s->ready_rd = ready[0];
+    s->ready_wr = ready[1];
     return 0;
+}
+
+static void close_end(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
 }
 
 int sync_release(struct sync_pipe *s)
@@ -48,10 +67,8 @@ int sync_wait(struct sync_pipe *s)
 
     /* The child's copy of the write end would keep end-of-file from ever
      * coming if the parent died: close it first. */
-    if (s->wr >= 0) {
-        close(s->wr);
-        s->wr = -1;
-    }
+    close_end(&s->wr);
+    close_end(&s->ready_rd);
     do
         n = read(s->rd, &got, 1);
     while (n < 0 && errno == EINTR);
@@ -64,9 +81,28 @@ int sync_wait(struct sync_pipe *s)
 
 void sync_close(struct sync_pipe *s)
 {
-    if (s->rd >= 0)
-        close(s->rd);
-    if (s->wr >= 0)
-        close(s->wr);
-    s->rd = s->wr = -1;
+    close_end(&s->rd);
+    close_end(&s->wr);
+}
+
+void sync_started(struct sync_pipe *s)
+{
+    close_end(&s->ready_wr);
+}
+
+void sync_ready(struct sync_pipe *s)
+{
+    close_end(&s->ready_wr);
+}
+
+int sync_wait_ready(struct sync_pipe *s)
+{
+    char byte;
+    ssize_t n;
+
+    do
+        n = read(s->ready_rd, &byte, 1);
+    while (n < 0 && errno == EINTR);
+    close_end(&s->ready_rd);
+    return n < 0 ? -errno : 0;
 }

@@ -15,22 +15,27 @@ check: check-static check-valgrind check-asan check-fuzz
 # whole harness run against those builds. Reports go to files (log_path), so
 # that one from a cloned child is not lost among the step's own stderr; any
 # file there fails the check.
-ASAN_DIR := $(abspath $(BUILD))/asan
+# Relative for make (a path with spaces stays one word), absolute for the
+# steps, which run from many directories. (ASan's options cannot quote a
+# path: this check needs a checkout whose path has no spaces.)
+ASAN_BUILD := $(BUILD)/asan
+ASAN_DIR = $(CURDIR)/$(ASAN_BUILD)
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-ASAN_ENV := ASAN_OPTIONS=log_path=$(ASAN_DIR)/logs/asan:halt_on_error=1:detect_leaks=1:exitcode=86 \
+ASAN_ENV = ASAN_OPTIONS=log_path=$(ASAN_DIR)/logs/asan:halt_on_error=1:detect_leaks=1:exitcode=86 \
             UBSAN_OPTIONS=log_path=$(ASAN_DIR)/logs/ubsan:halt_on_error=1:print_stacktrace=1
 
 check-asan: deps-check all $(TEST_HELPERS)
-	$(Q)$(MAKE) -s --no-print-directory BUILD=$(ASAN_DIR) OUT=$(ASAN_DIR) CC=clang \
-	    CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' STEP_LDFLAGS= steps $(ASAN_DIR)/unit-tests
-	$(Q)rm -rf $(ASAN_DIR)/logs && mkdir -p $(ASAN_DIR)/logs
-	$(Q)cd $(ASAN_DIR) && $(ASAN_ENV) ./unit-tests >unit.log 2>&1 || { cat unit.log; exit 1; }
-	$(Q)cd tests && $(ASAN_ENV) $(PYTEST) -q -p no:cacheprovider --bin-dir=$(ASAN_DIR) test_[0-9][0-9]_*.py \
-	    >$(ASAN_DIR)/pytest.log 2>&1 \
-	    || { tail -n 40 $(ASAN_DIR)/pytest.log; exit 1; }
-	$(Q)if [ -n "$$(ls -A $(ASAN_DIR)/logs)" ]; then cat $(ASAN_DIR)/logs/*; \
+	$(Q)$(MAKE) -s --no-print-directory BUILD=$(ASAN_BUILD) OUT=$(ASAN_BUILD) CC=clang \
+	    CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' STEP_LDFLAGS= steps $(ASAN_BUILD)/unit-tests
+	$(Q)rm -rf "$(ASAN_DIR)/logs" && mkdir -p "$(ASAN_DIR)/logs"
+	$(Q)cd "$(ASAN_DIR)" && $(ASAN_ENV) ./unit-tests >unit.log 2>&1 || { cat unit.log; exit 1; }
+	$(Q)cd tests && $(ASAN_ENV) $(SANDBOX) -- $(PYTEST) -q -p no:cacheprovider \
+	    "--bin-dir=$(ASAN_DIR)" test_[0-9][0-9]_*.py \
+	    >"$(ASAN_DIR)/pytest.log" 2>&1 \
+	    || { tail -n 40 "$(ASAN_DIR)/pytest.log"; exit 1; }
+	$(Q)if [ -n "$$(ls -A "$(ASAN_DIR)/logs")" ]; then cat "$(ASAN_DIR)"/logs/*; \
 	    echo "check-asan: sanitizer reports (above)" >&2; exit 1; fi
-	@echo "check-asan: $$(tail -n 1 $(ASAN_DIR)/pytest.log | tr -d '='), no sanitizer report"
+	@echo "check-asan: $$(tail -n 1 "$(ASAN_DIR)/pytest.log" | tr -d '='), no sanitizer report"
 
 # ---- static analysis --------------------------------------------------------------
 #
@@ -43,10 +48,10 @@ CPPCHECK := cppcheck --enable=warning,style,performance,portability --error-exit
 check-static: deps-check
 	$(Q)for cc in gcc clang; do \
 	    $(MAKE) -s --no-print-directory BUILD=$(BUILD)/static-$$cc OUT=$(BUILD)/static-$$cc CC=$$cc \
-	        steps $(BUILD)/static-$$cc/unit-tests $(BUILD)/static-$$cc/chroot-escape \
+	        steps $(BUILD)/static-$$cc/unit-tests $(HELPERS:$(BUILD)/%=$(BUILD)/static-$$cc/%) \
 	        $(BUILD)/static-$$cc/segv || exit 1; \
 	done
-	$(Q)$(CPPCHECK) common steps rootfs/chroot-escape.c
+	$(Q)$(CPPCHECK) common steps rootfs/helpers
 	@echo "check-static: gcc and clang -Werror, cppcheck: no findings"
 
 # ---- valgrind ---------------------------------------------------------------------

@@ -1,16 +1,18 @@
 #!/bin/sh
-# build.sh BUSYBOX DEST ESCAPE - builds the container's root filesystem.
+# build.sh BUSYBOX DEST [HELPER...] - builds the container's root filesystem.
 #
 # A rootfs is only the files of an operating system, without a kernel: every
 # container still runs on the host's kernel. This one holds a single static
 # busybox binary, one symlink per applet (ls, ps, ip, ...), the directories
-# the steps mount things on, and the few files in /etc that tools expect.
+# the steps mount things on, the few files in /etc that tools expect, and
+# the lab's static helpers (rootfs/helpers/), each as /bin/<name>.
 #
 # It is built in a temporary directory and renamed into place, so that an
 # interrupted build never leaves a half rootfs that looks complete.
 set -eu
 
-bb=$1 dest=$2 escape=$3
+bb=$1 dest=$2
+shift 2
 die() { echo "make rootfs: $*" >&2; exit 1; }
 
 [ -n "$bb" ] || die "no busybox found: run 'sudo make deps' (busybox-static) or set BUSYBOX=/path/to/busybox"
@@ -39,7 +41,7 @@ chmod 0755 "$tmp/bin/busybox"
     ln -sf "${up}bin/busybox" "$tmp/$applet"
 done
 
-mkdir -p "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/etc" "$tmp/tmp" "$tmp/root" "$tmp/mnt"
+mkdir -p "$tmp/proc" "$tmp/sys/fs/cgroup" "$tmp/dev/mqueue" "$tmp/etc" "$tmp/tmp" "$tmp/root" "$tmp/mnt"
 chmod 1777 "$tmp/tmp"
 chmod 0700 "$tmp/root"
 cat > "$tmp/etc/passwd" <<'PASSWD'
@@ -68,8 +70,10 @@ else
     echo "make rootfs: not root: built without /dev/null and the other device files (sudo make rootfs adds them)" >&2
 fi
 
-# The helper of the chroot-escape lesson (steps 03 and 04).
-install -m 0755 "$escape" "$tmp/bin/chroot-escape"
+# The helpers of the lessons (chroot-escape for steps 03 and 04, ...).
+for helper in "$@"; do
+    install -m 0755 "$helper" "$tmp/bin/$(basename "$helper")"
+done
 
 rm -rf "$dest"
 mv "$tmp" "$dest"

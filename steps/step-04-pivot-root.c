@@ -1,34 +1,9 @@
 /*
  * step-04: pivot_root, and the old root unmounted.
  *
- * Step 03's chroot only changed where this process starts its path lookups:
- * the host's whole filesystem was still mounted in the container's mount
- * namespace, one chroot-escape away. Real runtimes switch the root of the
- * mount namespace itself: pivot_root(2) makes the rootfs the root mount and
- * moves the old root aside; unmounting the old root then removes the host's
- * filesystem from this namespace altogether. There is nothing left above "/"
- * to climb to.
- *
- * pivot_root needs the new root to be a mount point (it swaps mounts, not
- * directories), so the rootfs is first bind-mounted onto itself.
- *
- * New in this step: a bind mount of the rootfs onto itself; pivot_root(2);
- * umount2(2) with MNT_DETACH. Replaces chroot(2).
- * Still the host's: hostname, network.
- *
- * Read: pivot_root(2) (and its NOTES on pivot_root(".", ".")), umount2(2),
- * mount_namespaces(7)
- *
- * Try:
- *   $ echo secret > /tmp/host-secret; sudo ./step-04 chroot-escape /tmp/host-secret
- *   step-04 [parent]: clone(CLONE_NEWPID|CLONE_NEWNS): the child is pid 48530 on the host
- *   step-04 [child]: mount --make-rprivate /: our mounts no longer reach the host
- *   step-04 [child]: bind-mounted /home/me/lab/rootfs/busybox onto itself: a mount point now
- *   step-04 [child]: pivot_root(".", ".") and unmounted the old root: the host's files are gone
- *   step-04 [child]: mounted a new proc on /proc: it shows this PID namespace
- *   step-04 [child]: I am pid 1 in my new PID namespace
- *   chroot-escape: /tmp/host-secret: No such file or directory: still inside the container
- *
+ * New here: the rootfs bound onto itself, pivot_root(".", "."), the old root
+ * detached: nothing of the host's files is left to escape to.
+ * Read: docs/step-04-pivot-root.md; pivot_root(2), umount2(2)
  * Demo: sh -c 'chroot-escape /etc/os-release; cat /proc/self/mountinfo'
  */
 #define _GNU_SOURCE
@@ -40,113 +15,15 @@
 
 #include "lab.h"
 
-/* The namespaces without which this step would change the host itself. */
+/* The namespaces without which the child would change the host itself. */
 #define MUST_BE_NEW CLONE_NEWNS
 
-/* What the child needs from the parent; clone(2) hands it over as arg. */
-struct container {
-    const struct lab_opts *opts;
-    struct sync_pipe sync;  /* the parent says "go" once it is ready */
-    struct ns_ids host_ns;  /* the parent's namespaces, taken before clone */
-};
-
-/* Runs in the child, in the new namespaces: finish the container's view of
- * the system, then become the command. Does not return. */
-static int child_main(void *arg)
+/* The namespaces the child is born in: one CLONE_NEW* flag for each part of
+ * the system it gets a copy of its own. */
+static int namespaces(void)
 {
-    struct container *c = arg;
-    int err;
+    int flags = 0;
 
-    lab_enter_child();
-    if ((err = sig_reset()) < 0)
-        die_errno(err, "reset signal dispositions");
-    /* Sync point GO: wait until the parent has done its part. */
-    if (sync_wait(&c->sync) < 0)
-        _exit(LAB_EXIT_FAILED); /* the parent is gone; nobody to report to */
-
-    /* Safety net: without its new namespaces (a CLONE_NEW* flag forgotten),
-     * the code below would remount and mount things on the host itself. */
-    const char *shared = ns_not_new(&c->host_ns, MUST_BE_NEW);
-    if (shared)
-        die_msg("still in the host's namespace (is %s set?): refusing to change the host",
-                shared);
-
-    /* LAB:BEGIN private-mounts */
-    /* The new mount namespace starts as a copy of the host's mount table, and
-     * on most systems (systemd) its mounts are "shared": a mount made here
-     * would appear on the host too. Make every mount private, recursively,
-     * before mounting anything. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        die("make / private (mount --make-rprivate /)");
-    say("mount --make-rprivate /: our mounts no longer reach the host");
-    /* LAB:END */
-
-    /* LAB:BEGIN bind-rootfs */
-    /* pivot_root(2) swaps mounts, so the new root must be a mount point:
-     * bind-mount the rootfs onto itself to make it one. */
-    if (mount(c->opts->rootfs, c->opts->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-        die("bind-mount %s onto itself", c->opts->rootfs);
-    say("bind-mounted %s onto itself: a mount point now", c->opts->rootfs);
-    /* LAB:END */
-
-    /* LAB:BEGIN pivot-root */
-    /* With new root and old root both ".", the old root ends up stacked on
-     * top of the new one, and umount2(".") takes it away. MNT_DETACH: the
-     * old root is busy (it holds the host's every mount), so detach it from
-     * our tree now and let the kernel drop it when it is no longer used. */
-    if (chdir(c->opts->rootfs) < 0)
-        die("chdir %s", c->opts->rootfs);
-    if (syscall(SYS_pivot_root, ".", ".") < 0)
-        die("pivot_root to %s", c->opts->rootfs);
-    if (umount2(".", MNT_DETACH) < 0)
-        die("unmount the old root");
-    if (chdir("/") < 0)
-        die("chdir / in the new root");
-    say("pivot_root(\".\", \".\") and unmounted the old root: the host's files are gone");
-    /* LAB:END */
-
-    /* LAB:BEGIN mount-proc */
-    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        die("mount proc on /proc");
-    say("mounted a new proc on /proc: it shows this PID namespace");
-    /* LAB:END */
-
-    say("I am pid %d in my new PID namespace", (int)getpid());
-    /* docker run's environment, not the host's. */
-    if ((err = env_reset(c->opts->env, c->opts->nenv)) < 0)
-        die_errno(err, "set the environment");
-    proc_exec(c->opts->argv);
-}
-
-/* Removes what the container made on the host; also runs when die() ends
- * the parent half-way. Nothing yet in this step. */
-static void cleanup(void *arg)
-{
-    (void)arg;
-}
-
-int main(int argc, char *argv[])
-{
-    struct lab_opts opts;
-    struct container c = { .opts = &opts };
-    int flags = SIGCHLD; /* the signal the kernel sends us when the child ends */
-    int err, wstatus;
-    void *stack;
-
-    /* Options, --help, and the root check: before anything is created. */
-    lab_start(&opts, 4, argc, argv);
-    if ((err = sync_open(&c.sync)) < 0)
-        die_errno(err, "pipe");
-    if ((err = ns_snapshot(&c.host_ns)) < 0)
-        die_errno(err, "read /proc/self/ns");
-    lab_set_cleanup(cleanup, &c);
-
-    /* While the container runs, Ctrl-C is for it, SIGTERM is passed on. */
-    if ((err = sig_forward_begin()) < 0)
-        die_errno(err, "sigaction");
-
-    /* Start the child in its own namespaces. */
     /* LAB:BEGIN pid-namespace */
     /* CLONE_NEWPID: the child is PID 1 of a new PID namespace. It sees only
      * its own descendants; the host sees it under an ordinary pid. */
@@ -157,21 +34,91 @@ int main(int argc, char *argv[])
      * mounts (a proc, later a whole root) changes its view, not the host's. */
     flags |= CLONE_NEWNS;
     /* LAB:END */
+    return flags;
+}
+
+/* pivot_root(2): the rootfs becomes the root mount of this namespace, and
+ * the old root, with every mount of the host, is detached from it. */
+static void switch_root(struct container *c)
+{
+    /* LAB:BEGIN pivot-root */
+    /* With new root and old root both ".", the old root ends up stacked on
+     * top of the new one, and umount2(".") takes it away. MNT_DETACH: the
+     * old root is busy (it holds the host's every mount), so detach it from
+     * our tree now and let the kernel drop it when it is no longer used. */
+    if (chdir(c->root) < 0)
+        die("chdir %s", c->root);
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        die("pivot_root to %s", c->root);
+    if (umount2(".", MNT_DETACH) < 0)
+        die("unmount the old root");
+    if (chdir("/") < 0)
+        die("chdir / in the new root");
+    say("pivot_root(\".\", \".\") and unmounted the old root: the host's files are gone");
+    /* LAB:END */
+}
+
+
+/* Before the child mounts anything: its mounts must stay its own. */
+static void make_mounts_private(void)
+{
+    /* LAB:BEGIN private-mounts */
+    /* The new mount namespace starts as a copy of the host's mount table, and
+     * on most systems (systemd) its mounts are "shared": a mount made here
+     * would appear on the host too. Make every mount private, recursively,
+     * before mounting anything. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        die("make / private (mount --make-rprivate /)");
+    say("mount --make-rprivate /: our mounts no longer reach the host");
+    /* LAB:END */
+}
+
+/* Runs in the child, in the new namespaces: finish the container's view of
+ * the system, then become the command. Does not return. */
+static int child_main(void *arg)
+{
+    struct container *c = arg;
+
+    /* Sync point GO, then the safety net: not in the host's MUST_BE_NEW. */
+    lab_child_begin(c, MUST_BE_NEW);
+    make_mounts_private();
+    /* LAB:BEGIN bind-rootfs */
+    /* pivot_root(2) swaps mounts, so the new root must be a mount point:
+     * bind-mount the rootfs onto itself to make it one. */
+    if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die("bind-mount %s onto itself", c->root);
+    say("bind-mounted %s onto itself: a mount point now", c->root);
+    /* LAB:END */
+    switch_root(c);
+    /* LAB:BEGIN mount-proc */
+    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount proc on /proc");
+    say("mounted a new proc on /proc: it shows this PID namespace");
+    /* LAB:END */
+    lab_child_env(c); /* docker run's environment, not the host's */
+    lab_child_exec(c);
+}
+
+int main(int argc, char *argv[])
+{
+    struct container c;
+    void *stack;
+
+    /* Options, --help and the root check, before anything is created. */
+    lab_start(&c, argc, argv);
+    /* SIGCHLD: the signal the kernel sends us when the child ends. */
+    int flags = SIGCHLD | namespaces();
     if (!(stack = proc_stack_top()))
         die("mmap a stack for the child");
-    pid_t pid = clone(child_main, stack, flags, &c);
-    if (pid < 0)
+    c.pid = clone(child_main, stack, flags, &c);
+    if (c.pid < 0)
         die("clone");
-    sig_forward_to(pid);
-    say("clone(%s): the child is pid %d on the host", proc_clone_flags_name(flags), (int)pid);
+    lab_started(&c, flags);
 
     /* Sync point GO: the child may run the command. */
-    if ((err = sync_release(&c.sync)) < 0)
-        die_errno(err, "release the child");
-
+    lab_release(&c);
     /* Wait for it, clean up, and end as it ended. */
-    if ((err = proc_wait(pid, &wstatus)) < 0)
-        die_errno(err, "wait for the child");
-    cleanup(&c);
-    return proc_exit_status(wstatus);
+    lab_wait(&c);
+    return lab_end(&c);
 }

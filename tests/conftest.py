@@ -1,16 +1,26 @@
-"""The step harness: fixtures, test selection, and the host check that runs
-after every test.
+"""The step harness: fixtures, test selection, the host check that runs
+after every test, and the report the grader reads.
 
 Each test file is named after the step that introduces its mechanism
 (test_05_uts_hostname.py). Its tests take a `step` argument and run against
 that step and every later one, since a later step keeps every earlier
 mechanism. `--step 05` runs everything that applies to step 05 only.
+
+Which tests earn a step's points: those of the step's own test file, run
+against that step, except the ones marked @pytest.mark.given (they test the
+plumbing students are given: options, bad input, exit codes of common/). A
+step's points are earned only by tests that fail without its own code;
+make check-handout proves that the tests marked this way do.
 """
 
+import json
 import os
+import pwd
 import random
 import re
+import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -30,6 +40,12 @@ def pytest_addoption(parser):
                     help="with --step: only the tests of the mechanism that step introduces")
     group.addoption("--bin-dir", default=None,
                     help="where the step-NN binaries are (default: the repository)")
+    group.addoption("--scoring-only", action="store_true",
+                    help="with --step: only the tests that earn the step's points")
+    group.addoption("--lab-report", default=None, metavar="FILE",
+                    help="write each test's step, points rule and outcome to FILE (JSON)")
+    group.addoption("--grading", action="store_true",
+                    help="stop a step that hangs or changes the host, rather than run on")
 
 
 def pytest_configure(config):
@@ -47,12 +63,6 @@ def pytest_report_header(config):
     ]
 
 
-def pytest_sessionstart(session):
-    if os.geteuid() != 0:
-        pytest.exit("the harness runs containers and needs root: run it with sudo "
-                    "(sudo make test)", returncode=2)
-
-
 def introduced_by(path):
     """The step a test file is about, from its name: test_05_x.py -> 5.
     test_00_*.py holds what every step keeps, from step 01 on."""
@@ -60,7 +70,13 @@ def introduced_by(path):
     return int(m.group(1)) if m else None
 
 
+# Run only when named: make check-grader.
+ON_REQUEST = ("test_grader.py",)
+
+
 def pytest_ignore_collect(collection_path, config):
+    if Path(str(collection_path)).name in ON_REQUEST:
+        return not any(Path(str(collection_path)).name in a for a in config.args)
     step = introduced_by(collection_path)
     wanted = config.getoption("--step")
     if step is None:
@@ -68,9 +84,17 @@ def pytest_ignore_collect(collection_path, config):
         return True if wanted is not None and Path(str(collection_path)).suffix == ".py" else None
     if step and step not in labtest.step_sources():
         return True  # the step does not exist (yet)
-    if wanted is not None and (step > wanted or (config.getoption("--mechanism-only") and step != wanted)):
+    own_only = config.getoption("--mechanism-only") or config.getoption("--scoring-only")
+    if wanted is not None and (step > wanted or (own_only and step != wanted)):
         return True
     return None
+
+
+def scores(item):
+    """Whether the test earns points for the step it runs against."""
+    step = getattr(getattr(item, "callspec", None), "params", {}).get("step")
+    return (isinstance(step, int) and introduced_by(item.fspath) == step
+            and item.get_closest_marker("given") is None)
 
 
 def pytest_generate_tests(metafunc):
@@ -96,6 +120,10 @@ def pytest_collection_modifyitems(config, items):
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [i for i in items if i not in empty]
+    if config.getoption("--scoring-only"):
+        given = [i for i in items if not scores(i)]
+        config.hook.pytest_deselected(items=given)
+        items[:] = [i for i in items if scores(i)]
     for item in items:
         limit = item.get_closest_marker("timeout")
         base = limit.args[0] if limit and limit.args else 60
@@ -136,6 +164,21 @@ def host_unchanged(request):
 
 
 @pytest.fixture
+def tmp_path(request, tmp_path_factory):
+    """pytest's tmp_path, but one every user may pass through (pytest makes
+    its directories 0700): from step 12 on, the container's root is an
+    ordinary uid of the host, and a volume or a layer it reaches by path
+    must be reachable. The directories hold nothing secret: each test makes
+    what it needs."""
+    path = tmp_path_factory.mktemp(re.sub(r"[^\w]", "_", request.node.name)[:30], numbered=True)
+    for d in [path, *path.parents]:
+        if d == Path(tempfile.gettempdir()):
+            break
+        d.chmod(0o755)
+    return path
+
+
+@pytest.fixture
 def rootfs():
     return labtest.default_rootfs()
 
@@ -154,6 +197,52 @@ def rootfs_copy(tmp_path):
 
 
 @pytest.fixture
+def public_dir():
+    """A directory every user can enter (pytest's own tmp_path is root's
+    alone), removed afterwards."""
+    d = Path(tempfile.mkdtemp(prefix="lab-public-"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def user(rng, request):
+    """An ordinary user made for the test, with an /etc/subuid range (or,
+    parametrised, without one), removed afterwards, its range too."""
+    name = f"labt{rng.randrange(16**6):06x}"
+    subid = getattr(request, "param", True)
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True,
+                   capture_output=True)
+    entry = f"{name}:{labtest.ROOT_ON_THE_HOST + 300000 + rng.randrange(100) * 65536}:65536\n"
+    files = [Path("/etc/subuid"), Path("/etc/subgid")]
+    try:
+        for f in files:
+            lines = [l for l in (f.read_text().splitlines(keepends=True) if f.exists() else [])
+                     if not l.startswith(name + ":")]
+            f.write_text("".join(lines) + (entry if subid else ""))
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+        for f in files:
+            if f.exists():
+                f.write_text("".join(l for l in f.read_text().splitlines(keepends=True)
+                                     if not l.startswith(name + ":")))
+
+
+@pytest.fixture
+def user_lab(user, step, public_dir):
+    """The step and a rootfs of the user's own, where the user can reach
+    them (a checkout that user can read)."""
+    binary = public_dir / labtest.step_bin(step).name
+    shutil.copy2(labtest.step_bin(step), binary)
+    rootfs = public_dir / "rootfs"
+    subprocess.run(["cp", "-a", str(labtest.default_rootfs()), str(rootfs)], check=True)
+    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(rootfs)], check=True)
+    return binary, rootfs
+
+
+@pytest.fixture
 def marker_file(rng, tmp_path_factory):
     """A file on the host, with random contents, that no container may see."""
     d = tmp_path_factory.mktemp("host-secret")
@@ -161,3 +250,98 @@ def marker_file(rng, tmp_path_factory):
     token = f"host-only-{rng.randrange(16**12):012x}"
     path.write_text(token + "\n")
     return path, token
+
+
+# ---- the grader's report, and stopping a step that cannot be tested ---------------------
+
+HANG_LIMIT = 3  # tests in a row that run out of time: the step hangs
+
+
+def pytest_sessionstart(session):
+    if os.geteuid() != 0:
+        pytest.exit("the harness runs containers and needs root: run it as root "
+                    "(sudo make test if you use sudo)", returncode=2)
+    session.lab_results = []
+    session.lab_stopped = None
+    session.lab_hangs = 0
+    step = session.config.getoption("--step")
+    if session.config.getoption("--grading") and step is not None:
+        reason = smoke(step)
+        if reason:
+            session.lab_stopped = reason
+            write_report(session)
+            pytest.exit(reason, returncode=3)
+
+
+def smoke(step):
+    """Runs the step once with `true`, before its tests: a step that hangs,
+    says nothing at all, or changes the host is stopped here as a whole,
+    rather than failing each test after its own time limit."""
+    if not labtest.step_bin(step).exists():
+        return None  # built_binaries reports it
+    before = labtest.HostState.now()
+    try:
+        r = labtest.run(step, "true", timeout=10)
+    except AssertionError:
+        return (f"step-{step:02d} true did not finish within {labtest.scaled(10):.0f} s: "
+                "the step hangs, so its tests were not run")
+    finally:
+        settled = labtest.wait_until(lambda: not before.diff(labtest.HostState.now()), timeout=2)
+    if not settled:
+        change = before.diff(labtest.HostState.now())
+        labtest.restore(before)
+        return (f"step-{step:02d} true changed the host ({change[0]}; removed again): "
+                "its tests were not run")
+    if not re.search(rf"^step-{step:02d}[ :\[]", r.err, re.M):
+        return (f"step-{step:02d} true said nothing on stderr (exit status {r.rc}): a step "
+                "narrates or reports an error; its tests were not run")
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed") \
+            or (report.when == "teardown" and report.outcome == "failed"):
+        record(item, report)
+
+
+def record(item, report):
+    session = item.session
+    message = ""
+    if report.failed:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        message = crash.message if crash else str(report.longrepr)
+    elif report.skipped:
+        message = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
+    step = getattr(getattr(item, "callspec", None), "params", {}).get("step")
+    entry = {"nodeid": item.nodeid, "name": item.name, "step": step,
+             "since": introduced_by(item.fspath), "scores": scores(item),
+             "outcome": report.outcome, "when": report.when, "message": message,
+             "seconds": round(report.duration, 3)}
+    # A teardown failure (the host check) after a passed call turns the test
+    # into a failure.
+    previous = [e for e in session.lab_results if e["nodeid"] == item.nodeid]
+    if not previous:
+        session.lab_results.append(entry)
+    elif report.failed:
+        previous[0].update(outcome="failed", message=message)
+    timed_out = report.failed and re.search(r"did not finish|Timeout", message)
+    session.lab_hangs = session.lab_hangs + 1 if timed_out else 0
+    if item.config.getoption("--grading") and session.lab_hangs >= HANG_LIMIT:
+        session.lab_stopped = (f"{HANG_LIMIT} tests in a row ran out of time: the step hangs, "
+                               "so the rest of its tests were not run")
+        session.shouldstop = session.lab_stopped
+
+
+def write_report(session):
+    path = session.config.getoption("--lab-report")
+    if path:
+        Path(path).write_text(json.dumps({"stopped": session.lab_stopped,
+                                          "tests": session.lab_results}, indent=1) + "\n")
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session, "lab_results"):
+        write_report(session)

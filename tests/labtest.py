@@ -59,6 +59,44 @@ def default_rootfs():
     return Path(os.environ.get("LAB_TEST_ROOTFS") or REPO / "rootfs" / "busybox")
 
 
+ROOT_ON_THE_HOST = 100000  # step 12's default map: 0 inside is 100000 outside
+
+
+def container_root(step):
+    """The host's uid of the container's root: 0 until step 12."""
+    return ROOT_ON_THE_HOST if step >= 12 else 0
+
+
+def give_to_container(path, step):
+    """A host directory the container's root may write in (a volume): from
+    step 12 on, root inside is an ordinary uid of the host."""
+    os.chown(path, container_root(step), container_root(step))
+    return path
+
+
+def container_mounts(step):
+    """The mount points every container of the step has, from the host's
+    side: its root, its /proc, and what later steps add."""
+    points = ["/", "/proc"]
+    if step >= 12:  # a proc before pivot_root, and the host's device nodes
+        points += ["/proc"] + [f"/dev/{d}" for d in ("null", "zero", "full", "random", "urandom", "tty")]
+    if step >= 13:  # a read-only /sys, and the masked and read-only paths that exist here
+        points.append("/sys")
+        points += [p for p in ("/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                               "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                               "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                               "/sys/devices/virtual/powercap", "/proc/bus", "/proc/fs",
+                               "/proc/irq", "/proc/sys", "/proc/sysrq-trigger") if Path(p).exists()]
+    if step >= 9:
+        points.append("/dev/mqueue")
+    if step >= 10:
+        points.append("/sys/fs/cgroup")
+        version, _ = layout("cpu")
+        if version == "v1":  # a tmpfs, and a hierarchy per controller below it
+            points += [f"/sys/fs/cgroup/{Path(layout(c)[1]).name}" for c in ("cpu", "memory", "pids")]
+    return sorted(points)
+
+
 def base_args(step):
     """Options every run gets: the rootfs, where the binary may not find it
     by itself (a build outside the repository, such as a sanitizer build)."""
@@ -103,6 +141,15 @@ def run(step, *args, timeout=10, stdin=None, env=None, cwd=None, preexec=None, r
     """Runs ./step-NN [base args] ARGS to the end and returns a Result. A run
     that outlives its time limit is killed with its whole process group."""
     argv = [str(step_bin(step))] + ([] if raw_args else base_args(step)) + [str(a) for a in args]
+    return _run(step, argv, timeout, stdin, env, cwd, preexec)
+
+
+def run_binary(step, binary, *args, timeout=10, preexec=None):
+    """The same, with the step's binary at another place (a copy)."""
+    return _run(step, [str(binary), *map(str, args)], timeout, None, None, None, preexec)
+
+
+def _run(step, argv, timeout, stdin, env, cwd, preexec):
     full_env = dict(os.environ, **(env or {}))
     cpu0, t0 = _children_cpu(), time.monotonic()
     p = subprocess.Popen(
@@ -129,6 +176,20 @@ def run(step, *args, timeout=10, stdin=None, env=None, cwd=None, preexec=None, r
                   err.decode(errors="replace"), time.monotonic() - t0, _children_cpu() - cpu0, p.pid)
 
 
+def as_user(user):
+    """A preexec_fn: the child runs as the user (a pwd entry), no groups."""
+    def become():
+        os.setgroups([])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+    return become
+
+
+def run_as(user, binary, *args, timeout=10):
+    """run_binary, as the user."""
+    return run_binary(12, binary, *args, preexec=as_user(user), timeout=timeout)
+
+
 def kill_group(p):
     try:
         os.killpg(p.pid, signal.SIGKILL)
@@ -143,9 +204,9 @@ class Running:
     convention "ready") and then block reading stdin; finish() releases it.
     """
 
-    def __init__(self, step, *args, env=None, cwd=None):
+    def __init__(self, step, *args, env=None, cwd=None, raw_args=False):
         self.step = step
-        self.argv = [str(step_bin(step))] + base_args(step) + [str(a) for a in args]
+        self.argv = [str(step_bin(step))] + ([] if raw_args else base_args(step)) + [str(a) for a in args]
         self.p = subprocess.Popen(
             self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=dict(os.environ, **(env or {})), cwd=cwd, start_new_session=True,
@@ -278,16 +339,27 @@ def links():
     return set(os.listdir("/sys/class/net"))
 
 
+RUN_DIR = Path("/run/lab")
+
+
+def lab_state():
+    """What the lab keeps under /run/lab: the containers' layers (11+)."""
+    if not RUN_DIR.is_dir():
+        return set()
+    return {str(p) for p in RUN_DIR.rglob("*") if len(p.relative_to(RUN_DIR).parts) <= 2}
+
+
 @dataclass
 class HostState:
     mounts: Counter = field(default_factory=Counter)
     cgroups: set = field(default_factory=set)
     links: set = field(default_factory=set)
     hostname: str = ""
+    state: set = field(default_factory=set)
 
     @classmethod
     def now(cls):
-        return cls(mount_table(), lab_cgroups(), links(), os.uname().nodename)
+        return cls(mount_table(), lab_cgroups(), links(), os.uname().nodename, lab_state())
 
     def diff(self, later):
         """What changed, one line per difference, for the failure message."""
@@ -302,6 +374,7 @@ class HostState:
         lines += [f"network link gone: {l}" for l in sorted(self.links - later.links)]
         if self.hostname != later.hostname:
             lines.append(f"hostname changed: {self.hostname!r} -> {later.hostname!r}")
+        lines += [f"left under {RUN_DIR}: {p}" for p in sorted(later.state - self.state)]
         return lines
 
 
@@ -318,6 +391,8 @@ def restore(before):
         subprocess.run(["umount", "-l", mnt], capture_output=True)
     if now.hostname != before.hostname:
         subprocess.run(["hostname", before.hostname], capture_output=True)
+    for path in sorted(now.state - before.state, key=len, reverse=True):
+        subprocess.run(["rm", "-rf", "--one-file-system", path], capture_output=True)
 
 
 def _remove_cgroup(path):
@@ -378,23 +453,34 @@ def host_addresses(link):
 
 # ---- cgroups ----------------------------------------------------------------------
 
-def cpu_layout():
+def layout(controller):
     """('v1', '/sys/fs/cgroup/cpu') or ('v2', '/sys/fs/cgroup'): where this
-    machine's cpu controller is, found the way the lab finds it."""
+    machine's controller is, found the way the lab finds it."""
     v2 = None
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         left, right = line.split(" - ", 1)
         fstype, _, superopts = right.split()[:3]
         mnt = left.split()[4]
-        if fstype == "cgroup" and "cpu" in superopts.split(","):
+        if fstype == "cgroup" and controller in superopts.split(","):
             return "v1", mnt
         if fstype == "cgroup2" and v2 is None:
             try:
-                if "cpu" in Path(mnt, "cgroup.controllers").read_text().split():
+                if controller in Path(mnt, "cgroup.controllers").read_text().split():
                     v2 = mnt
             except OSError:
                 pass
     return ("v2", v2) if v2 else (None, None)
+
+
+def cpu_layout():
+    return layout("cpu")
+
+
+def group_dir(controller, pid):
+    """The container's group in the controller's hierarchy: lab/<pid>."""
+    version, root = layout(controller)
+    assert version, f"no {controller} controller on this machine"
+    return Path(root, "lab", str(pid))
 
 
 def cpu_limit(group):
@@ -405,3 +491,102 @@ def cpu_limit(group):
         return (None if quota == "max" else int(quota)), int(period)
     quota = int(Path(group, "cpu.cfs_quota_us").read_text())
     return (None if quota < 0 else quota), int(Path(group, "cpu.cfs_period_us").read_text())
+
+
+def memory_limits(pid):
+    """(memory, memory+swap) of the container's group, in bytes, as docker
+    run's --memory and --memory-swap mean them: None for no limit, "n/a"
+    for a swap limit this kernel's controller does not have."""
+    version, _ = layout("memory")
+    d = group_dir("memory", pid)
+    def number(name):
+        text = Path(d, name).read_text().strip()
+        return None if text in ("max", "-1") or int(text) >= 2**62 else int(text)
+    if version == "v2":
+        memory = number("memory.max")
+        if not Path(d, "memory.swap.max").exists():
+            return memory, "n/a"
+        swap = number("memory.swap.max")
+        return memory, None if swap is None or memory is None else memory + swap
+    memory = number("memory.limit_in_bytes")
+    if not Path(d, "memory.memsw.limit_in_bytes").exists():
+        return memory, "n/a"
+    return memory, number("memory.memsw.limit_in_bytes")
+
+
+def pids_limit(pid):
+    text = Path(group_dir("pids", pid), "pids.max").read_text().strip()
+    return None if text == "max" else int(text)
+
+
+def oom_kills(pid):
+    version, _ = layout("memory")
+    name = "memory.events" if version == "v2" else "memory.oom_control"
+    for line in Path(group_dir("memory", pid), name).read_text().splitlines():
+        if line.startswith("oom_kill "):
+            return int(line.split()[1])
+    return 0
+
+
+def memory_limits_supported_swap():
+    """Whether this kernel's memory controller limits swap (v1: memsw files;
+    v2: memory.swap.max, on any group but the root)."""
+    version, root = layout("memory")
+    if version == "v1":
+        return Path(root, "memory.memsw.limit_in_bytes").exists()
+    candidates = [Path(root)] + [d for d in Path(root).iterdir() if d.is_dir()]
+    return any(Path(d, "memory.swap.max").exists() for d in candidates)
+
+
+def delegated_cgroup_possible():
+    """Whether cgroup v2 holds the pids controller here, so that a group can
+    be delegated to a user (systemd's user sessions; the course VM)."""
+    return layout("pids")[0] == "v2"
+
+
+# ---- named containers and exec (15+) -----------------------------------------------
+
+RECORDS = RUN_DIR / "containers"
+_names = iter(range(1, 1 << 30))
+
+
+def unique_name(prefix="c"):
+    """A container name no other test of this run uses."""
+    return f"{prefix}{os.getpid()}-{next(_names)}"
+
+
+def record(name):
+    """The record of the container NAME as a dict ({} if there is none);
+    keys that repeat (cgroup, env) map to lists."""
+    try:
+        text = (RECORDS / name).read_text()
+    except FileNotFoundError:
+        return {}
+    found = {}
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key in ("cgroup", "env"):
+            found.setdefault(key, []).append(value)
+        else:
+            found[key] = value
+    return found
+
+
+def wait_recorded(name, timeout=10):
+    """Waits until the container NAME is set up: its record names its PID 1."""
+    assert wait_until(lambda: record(name).get("pid", "0") != "0", timeout=timeout), (
+        f"the container {name} was never recorded under {RECORDS}: {record(name)}")
+    return int(record(name)["pid"])
+
+
+def process_alive(pid):
+    """Whether pid runs (a zombie does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def exec_in(step, name, *command, options=(), timeout=10, stdin=None):
+    """./step-NN exec [OPTIONS] NAME COMMAND... to the end (a Result)."""
+    return run(step, "exec", *options, name, *command, timeout=timeout, stdin=stdin, raw_args=True)

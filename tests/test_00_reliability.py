@@ -21,6 +21,9 @@ import pytest
 import labtest
 from labtest import REPO, Running, run
 
+# What every step keeps is given code (common/): reported, no points.
+pytestmark = pytest.mark.given
+
 LONG = "x" * 5000                       # longer than PATH_MAX and every field
 NPROC = os.cpu_count()
 
@@ -93,13 +96,64 @@ MATRIX = [
     (8, ["-v", ":/mnt"], 125, ["-v", "empty part"]),
     (8, ["-v", "/" + LONG + ":/mnt"], 125, ["-v", "too long"]),
     (8, ["-v", "/tmp:/" + LONG], 125, ["-v", "too long"]),
+    # step 10: --memory, --memory-swap, --pids-limit
+    (10, ["-m"], 125, ["-m/--memory", "needs a value"]),
+    (10, ["-m", "1q"], 125, ["--memory", "unknown unit"]),
+    (10, ["-m", "1kb"], 125, ["--memory", "unknown unit"]),
+    (10, ["-m", "9" * 30], 125, ["--memory", "too large"]),
+    (10, ["-m", "1m"], 125, ["--memory", "below 6m"]),
+    (10, ["--memory-swap", "-1"], 125, ["--memory-swap needs --memory"]),
+    (10, ["-m", "8m", "--memory-swap", "7m"], 125, ["smaller than --memory"]),
+    (10, ["--pids-limit", "0"], 125, ["--pids-limit", "at least 1"]),
+    (10, ["--pids-limit", LONG], 125, ["--pids-limit"]),
+    # step 11: --layer, --upper, --commit
+    (11, ["--layer"], 125, ["--layer", "needs a value"]),
+    (11, ["--layer", ""], 125, ["--layer", "empty"]),
+    (11, ["--layer", "/no/such/layer"], 125, ["--layer", "No such file"]),
+    (11, ["--layer", "/etc/passwd"], 125, ["--layer", "Not a directory"]),
+    (11, ["--layer", "/" + LONG], 125, ["--layer", "too long"]),
+    (11, ["--upper", ""], 125, ["--upper", "empty"]),
+    (11, ["--upper", "/no/such/dir/upper"], 125, ["--upper", "No such file"]),
+    (11, ["--commit", "/"], 125, ["--commit", "not an empty directory"]),
+    # step 12: --uidmap, --gidmap
+    (12, ["--uidmap"], 125, ["--uidmap", "needs a value"]),
+    (12, ["--uidmap", ""], 125, ["--uidmap", "CONTAINER:HOST:SIZE"]),
+    (12, ["--uidmap", "0:1:2:3"], 125, ["--uidmap", "CONTAINER:HOST:SIZE"]),
+    (12, ["--uidmap", "-1:0:1"], 125, ["--uidmap", "CONTAINER:HOST:SIZE"]),
+    (12, ["--uidmap", "0:99999999999:1"], 125, ["--uidmap", "beyond"]),
+    (12, ["--gidmap", "5:5:5"], 125, ["--gidmap", "root, id 0"]),
+    # step 13: --cap-add, --cap-drop, --privileged
+    (13, ["--cap-add"], 125, ["--cap-add", "needs a value"]),
+    (13, ["--cap-add", "NET_ADMINN"], 125, ["--cap-add", "no such capability"]),
+    (13, ["--cap-drop", LONG], 125, ["--cap-drop", "no such capability"]),
+    (13, ["--privileged=1"], 125, ["--privileged", "takes no value"]),
+    # step 14: --security-opt
+    (14, ["--security-opt"], 125, ["--security-opt", "needs a value"]),
+    (14, ["--security-opt", "seccomp=unconfinedd"], 125, ["--security-opt", "unknown here"]),
+    (14, ["--security-opt", LONG], 125, ["--security-opt", "unknown here"]),
+    # step 15: --init, --name
+    (15, ["--init=1"], 125, ["--init", "takes no value"]),
+    (15, ["--name"], 125, ["--name", "needs a value"]),
+    (15, ["--name", ""], 125, ["--name", "empty"]),
+    (15, ["--name", "a/b"], 125, ["--name", "letters, digits"]),
+    (15, ["--name", ".."], 125, ["--name", "must start with a letter"]),
+    (15, ["--name", "-x"], 125, ["--name", "must start with a letter"]),
+    (15, ["--name", "n" * 65], 125, ["--name", "longer than 64"]),
+    (15, ["--name", LONG], 125, ["--name", "longer than 64"]),
 ]
 
 # Options, and the step that introduces each: an earlier step refuses them.
 LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname", "x"]),
                  (6, ["--net"]), (6, ["--ip", "10.200.0.2/30"]), (7, ["--cpus", "1"]),
                  (7, ["--cpu-period", "100000"]), (7, ["--cpu-quota", "10000"]),
-                 (8, ["-v", "/tmp:/mnt"])]
+                 (8, ["-v", "/tmp:/mnt"]), (10, ["-m", "64m"]), (10, ["--memory-swap", "-1"]),
+                 (10, ["--pids-limit", "64"]), (11, ["--layer", "/tmp"]), (11, ["--upper", "/tmp/u"]),
+                 (11, ["--commit", "/tmp/c"]), (12, ["--uidmap", "0:100000:65536"]),
+                 (12, ["--gidmap", "0:100000:65536"]), (13, ["--cap-add", "SYS_ADMIN"]),
+                 (13, ["--cap-drop", "ALL"]), (13, ["--privileged"]),
+                 (14, ["--security-opt", "seccomp=unconfined"]), (15, ["--init"]),
+                 (15, ["--name", "x"]), (16, ["--pod", "x"]), (16, ["--pod", "x", "--share-pid"]),
+                 (16, ["--network", "host"])]
 
 SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
@@ -164,6 +218,8 @@ def test_options_given_twice(step, rng, tmp_path):
         a, b = tmp_path / "a", tmp_path / "b"
         a.mkdir()
         b.mkdir()
+        labtest.give_to_container(a, step)
+        labtest.give_to_container(b, step)
         r = run(step, "-v", f"{a}:/mnt", "-v", f"{b}:/tmp", "sh", "-c", "touch /mnt/x /tmp/y")
         assert r.rc == 0 and (a / "x").exists() and (b / "y").exists(), r.describe()
 
@@ -223,6 +279,18 @@ def test_a_child_killed_by_sigterm_gives_143(step):
     assert c.wait().rc == 128 + signal.SIGTERM
 
 
+def test_a_reader_of_the_narration_going_away_stops_nothing(step):
+    """`./step-NN ... 2>&1 | head -1`: the narration's reader goes away
+    early. The step must not die of SIGPIPE half-way (and leave its group,
+    layers or veth behind: the host check after the test): it finishes,
+    with the command's status."""
+    p = subprocess.Popen([str(labtest.step_bin(step)), *labtest.base_args(step), "sh", "-c", "sleep 0.2"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p.stderr.readline()
+    p.stderr.close()
+    assert p.wait(timeout=labtest.scaled(10)) == 0, "the step died when its stderr's reader went away"
+
+
 def _comm(pid):
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
@@ -258,6 +326,8 @@ def options_for_everything(step, volume):
         opts += ["--cpus", "0.5"]
     if step >= 8:
         opts += ["-v", f"{volume}:/mnt"]
+    if step >= 15:
+        opts += ["--name", labtest.unique_name()]
     return opts
 
 
@@ -295,6 +365,7 @@ def test_twenty_containers_at_once(step, tmp_path):
     for i in range(20):
         vol = tmp_path / f"vol{i}"
         vol.mkdir()
+        labtest.give_to_container(vol, step)
         vols.append(vol)
         cs.append(Running(step, *options_for_everything(step, vol), "sh", "-c",
                           (labtest.SHOW_NET if step >= 6 else "") +

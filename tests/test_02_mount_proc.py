@@ -57,6 +57,22 @@ def test_host_mounts_unchanged_while_running(step, host_unchanged):
     assert labtest.mount_table() == host_unchanged.mounts
 
 
+def test_proc_is_mounted_nosuid_nodev_noexec(step):
+    """Like docker, the container's /proc allows no set-uid programs, device
+    files or programs run from it."""
+    c = Running(step, "sh", "-c", "echo ready; read _")
+    try:
+        c.wait_for("ready")
+        options = [line.split()[5].split(",") for line in open(f"/proc/{c.child_pid()}/mountinfo")
+                   if " - proc " in line and line.split()[4].endswith("/proc")]
+    finally:
+        r = c.finish()
+    assert r.rc == 0, r.describe()
+    assert options, "no proc mounted inside"
+    missing = {"nosuid", "nodev", "noexec"} - set(options[-1])
+    assert not missing, f"the container's /proc is mounted {','.join(options[-1])}: missing {sorted(missing)}"
+
+
 def _proc_devices(pid):
     devs = set()
     for line in open(f"/proc/{pid}/mountinfo"):
@@ -85,8 +101,10 @@ def test_mounts_inside_do_not_reach_the_host(step, shared_mount):
     mounts still shared with the host, the host would see it."""
     rootfs = shared_mount / "rootfs"
     before = labtest.mount_table()
+    # From step 13 on, mounting takes a capability the container has not by default.
+    caps = ["--cap-add", "SYS_ADMIN"] if step >= 13 else []
     if step >= 3:
-        args = ["--rootfs", str(rootfs), "sh", "-c", "mount -t tmpfs inner /tmp && echo mounted"]
+        args = [*caps, "--rootfs", str(rootfs), "sh", "-c", "mount -t tmpfs inner /tmp && echo mounted"]
     else:
         args = ["sh", "-c", f"mount -t tmpfs inner {rootfs}/tmp && echo mounted && ls /proc"]
     r = labtest.run(step, *args, raw_args=True)

@@ -23,6 +23,16 @@ def test_root_is_the_rootfs(step, rootfs):
         f"ls -a / inside shows {sorted(inside)}, the rootfs holds {sorted(on_host)}\n" + r.describe())
 
 
+def test_the_command_starts_in_the_new_root(step, rootfs):
+    """chroot(2) leaves the current directory where it was, outside the new
+    root: the container must start in its "/", not in the host's directory."""
+    r = run(step, "sh", "-c", "pwd; ls -a")
+    assert r.rc == 0, r.describe()
+    lines = r.out.split()
+    assert lines[:1] == ["/"] and set(lines[1:]) - {".", ".."} == set(os.listdir(rootfs)), (
+        "the command should start in the rootfs's / (pwd, then ls -a)\n" + r.describe())
+
+
 def test_host_files_are_not_visible(step, marker_file):
     path, token = marker_file
     r = run(step, "sh", "-c", f"ls /bin/busybox && cat {path}; echo status=$?")
@@ -35,10 +45,14 @@ def test_ps_works(step):
     r = run(step, "ps")
     assert r.rc == 0, r.describe()
     lines = r.out.strip().splitlines()
-    assert lines[0].split()[0] == "PID" and lines[1].split()[0] == "1" and len(lines) == 2, (
+    assert lines[0].split()[:2] == ["PID", "USER"] and lines[0].split()[-1] == "COMMAND", (
+        "ps inside should be the rootfs's own, busybox's (its header: PID USER ... COMMAND)\n"
+        + r.describe())
+    assert lines[1].split()[0] == "1" and len(lines) == 2, (
         "busybox ps inside should list only itself, as PID 1\n" + r.describe())
 
 
+@pytest.mark.given
 def test_environment_is_docker_runs(step, rng):
     secret = f"host-secret-{rng.randrange(16**8):08x}"
     value = f"v{rng.randrange(16**6):06x}"
@@ -65,13 +79,15 @@ def test_chroot_escape_works_under_chroot(step, marker_file):
 
 
 def test_relative_rootfs_from_anywhere(step, rootfs, tmp_path):
+    # /.lab-rootfs: a file that only the rootfs holds, not the host
     rel = os.path.relpath(rootfs, tmp_path)
-    r = run(step, "--rootfs", rel, "ls", "/bin/busybox", cwd=tmp_path, raw_args=True)
-    assert r.rc == 0 and r.out.strip() == "/bin/busybox", r.describe()
-    r = run(step, "--rootfs", rootfs.name, "ls", "/bin/busybox", cwd=rootfs.parent, raw_args=True)
-    assert r.rc == 0 and r.out.strip() == "/bin/busybox", r.describe()
+    r = run(step, "--rootfs", rel, "ls", "/.lab-rootfs", cwd=tmp_path, raw_args=True)
+    assert r.rc == 0 and r.out.strip() == "/.lab-rootfs", r.describe()
+    r = run(step, "--rootfs", rootfs.name, "ls", "/.lab-rootfs", cwd=rootfs.parent, raw_args=True)
+    assert r.rc == 0 and r.out.strip() == "/.lab-rootfs", r.describe()
 
 
+@pytest.mark.given
 def test_rootfs_from_lab_rootfs(step, rootfs_copy, rng):
     token = f"copy-{rng.randrange(16**8):08x}"
     (rootfs_copy / "etc" / "which-rootfs").write_text(token)
@@ -86,17 +102,20 @@ def _one_line_125(r, *words):
         assert w in r.err_lines[0], f"the error should mention {w!r}\n" + r.describe()
 
 
+@pytest.mark.given
 def test_missing_rootfs_is_refused(step, tmp_path):
     missing = tmp_path / "no-such-rootfs"
     _one_line_125(run(step, "--rootfs", missing, "true", raw_args=True), str(missing), "No such file")
 
 
+@pytest.mark.given
 def test_rootfs_that_is_a_file_is_refused(step, tmp_path):
     f = tmp_path / "a-file"
     f.write_text("")
     _one_line_125(run(step, "--rootfs", f, "true", raw_args=True), str(f), "Not a directory")
 
 
+@pytest.mark.given
 def test_empty_rootfs_is_refused(step, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -7,6 +7,8 @@ RFC 1123 would not take is refused before anything is created.
 
 import os
 
+import pytest
+
 import labtest
 from labtest import Running, run
 
@@ -55,14 +57,17 @@ def _refused(step, name, reason):
     assert r.out == "", "nothing should run\n" + r.describe()
 
 
+@pytest.mark.given
 def test_too_long_name_is_refused(step):
     _refused(step, "a" * 30 + "." + "b" * 34, "64 bytes")
 
 
+@pytest.mark.given
 def test_empty_name_is_refused(step):
     _refused(step, "", "empty")
 
 
+@pytest.mark.given
 def test_bad_characters_are_refused(step, rng):
     for bad in ["under_score", "with space", "semi;colon", "slash/x", "ünïcode"]:
         _refused(step, bad, "letters, digits")

@@ -11,6 +11,7 @@ import ipaddress
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -51,12 +52,14 @@ def test_with_net_lo_and_eth0_and_the_host_end(step):
     addr = ipaddress.ip_interface(net["addr"])
     assert addr in ipaddress.ip_network("10.200.0.0/16") and addr.network.prefixlen == 30, r.describe()
     assert host_end == [f"{net['gw']}/30"], f"host end {host_end}, container {net}"
+    assert str(addr.ip) != net["gw"], (
+        f"eth0 has {addr}, the host's own end's address: each end needs its own\n" + r.describe())
     assert f"lab{c.pid}" not in labtest.links(), "the veth pair should be gone after the run"
 
 
 def test_ping_both_ways(step):
     c = Running(step, "--net", "sh", "-c",
-                SHOW_NET + "ping -c1 -W2 $(ip route | awk '/default/ {print $3}') >/proc/1/fd/2 "
+                SHOW_NET + "ping -c1 -W2 $(ip route | awk '/default/ {print $3}') >&2 "
                 "&& echo ping-host=ok; echo ready; read _")
     try:
         out = c.wait_for("ready")
@@ -69,9 +72,33 @@ def test_ping_both_ways(step):
     assert r.rc == 0, r.describe()
 
 
+def test_a_ping_crosses_the_veth(step):
+    """The container's ping to the host's end goes over the pair: the host
+    end's packet counters show it (a container pinging an address of its
+    own would not)."""
+    c = Running(step, "--net", "sh", "-c", "echo ready; read _; "
+                "ping -c3 -i0.2 -W2 $(ip route | awk '/default/ {print $3}') >/dev/null; "
+                "echo status=$?; echo pinged; read _")
+    try:
+        c.wait_for("ready")
+        stats = Path(f"/sys/class/net/lab{c.pid}/statistics")
+        assert stats.is_dir(), f"no host end lab{c.pid} on the host"
+        before = int((stats / "rx_packets").read_text())
+        c.p.stdin.write(b"\n")
+        c.p.stdin.flush()
+        out = c.wait_for("pinged")
+        after = int((stats / "rx_packets").read_text())
+    finally:
+        r = c.finish()
+    assert "status=0" in out, "the container's ping to the host's end failed\n" + r.describe()
+    assert after - before >= 3, (
+        f"lab{c.pid} received {after - before} packets during 3 pings: they did not cross the veth\n"
+        + r.describe())
+
+
 def test_three_containers_at_once(step):
     cs = [Running(step, "--net", "sh", "-c",
-                  SHOW_NET + "ping -c1 -W2 $(ip route | awk '/default/ {print $3}') >/proc/1/fd/2 "
+                  SHOW_NET + "ping -c1 -W2 $(ip route | awk '/default/ {print $3}') >&2 "
                   "&& echo ping=ok; echo ready; read _") for _ in range(3)]
     try:
         nets = [parse_net(c.wait_for("ready")) for c in cs]
@@ -89,7 +116,7 @@ def test_three_containers_at_once(step):
 def test_explicit_ip(step, rng):
     a, b = rng.randrange(0, 256), rng.randrange(2, 250)
     r = run(step, "--ip", f"10.201.{a}.{b}/24", "sh", "-c",
-            SHOW_NET + "ping -c1 -W2 10.201.%d.1 >/proc/1/fd/2 && echo ping=ok" % a)
+            SHOW_NET + "ping -c1 -W2 10.201.%d.1 >&2 && echo ping=ok" % a)
     assert r.rc == 0, r.describe()
     net = parse_net(r.out)
     host_end = f"10.201.{a}.1" if b != 1 else f"10.201.{a}.2"
@@ -124,6 +151,7 @@ def host_link(rng):
     subprocess.run(["ip", "link", "del", name], check=True)
 
 
+@pytest.mark.given
 def test_address_overlapping_a_host_network_is_refused(step, host_link):
     r = run(step, "--ip", "10.203.9.77/28", "true")
     _one_line_125(r, "10.203.9.77/28", host_link, "Address already in use")
@@ -138,6 +166,7 @@ def test_address_overlapping_a_host_network_is_refused(step, host_link):
     ("10.200.0.3/30", "broadcast address"),
     ("", "empty"),
 ])
+@pytest.mark.given
 def test_bad_ip_is_refused(step, value, reason):
     _one_line_125(run(step, "--ip", value, "true"), "--ip", reason)
 
@@ -176,6 +205,7 @@ def test_veth_gone_after_a_failed_start(step, tmp_path):
     assert f"lab{r.pid}" not in labtest.links()
 
 
+@pytest.mark.given
 def test_stale_veth_of_a_killed_run_is_removed(step):
     p = subprocess.Popen(["true"])
     p.wait()

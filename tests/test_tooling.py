@@ -1,16 +1,20 @@
 """The lab's own tooling: the rootfs recipe, make deps, the docs' generated
 diffs. (Not about one step: make grade leaves these out.)"""
 
+import json
 import os
 import re
+import shutil
 import stat
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from labtest import REPO
 
 BUILD = REPO / "rootfs" / "build.sh"
-ESCAPE = REPO / "build" / "chroot-escape"
+ESCAPE = REPO / "build" / "helpers" / "chroot-escape"
 
 
 def build_rootfs(busybox, dest):
@@ -26,7 +30,7 @@ def test_rootfs_holds_busybox_applets_dirs_and_etc(tmp_path):
     assert os.readlink(dest / "bin" / "ls") == "../bin/busybox"
     assert os.readlink(dest / "usr" / "bin" / "awk") == "../../bin/busybox"
     assert (dest / "bin" / "sh").resolve() == (dest / "bin" / "busybox").resolve()
-    for d in ["proc", "sys", "dev", "tmp", "root", "etc", "mnt"]:
+    for d in ["proc", "sys", "dev", "dev/mqueue", "tmp", "root", "etc", "mnt"]:
         assert (dest / d).is_dir(), d
     assert (dest / "etc" / "passwd").read_text().startswith("root:x:0:0:")
     assert "root:x:0:" in (dest / "etc" / "group").read_text()
@@ -53,13 +57,15 @@ def test_rootfs_refuses_what_is_not_a_program(tmp_path):
 
 
 def test_make_rootfs_twice_does_nothing():
-    subprocess.run(["make", "-s", "rootfs"], cwd=REPO, check=True)
+    # Not the flags of a make that runs these tests (make -s test): ours.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    subprocess.run(["make", "-s", "rootfs"], cwd=REPO, check=True, env=env)
     stamp = REPO / "rootfs" / "busybox" / ".lab-rootfs"
     before = stamp.stat().st_mtime_ns
-    r = subprocess.run(["make", "rootfs"], cwd=REPO, capture_output=True, text=True)
+    r = subprocess.run(["make", "rootfs"], cwd=REPO, capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "Nothing to be done" in r.stdout + r.stderr
     assert stamp.stat().st_mtime_ns == before
-    assert subprocess.run(["make", "-q", "rootfs"], cwd=REPO).returncode == 0
+    assert subprocess.run(["make", "-q", "rootfs"], cwd=REPO, env=env).returncode == 0
 
 
 def test_deps_without_apt_says_what_to_install(tmp_path):
@@ -78,6 +84,49 @@ def test_docs_diffs_are_up_to_date():
     r = subprocess.run(["/usr/bin/python3", str(REPO / "tools" / "mkdocs.py"), "--check"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_new_step_gets_a_row_in_the_step_tables(tmp_path):
+    """README.md's and docs/README.md's step tables come from the step files:
+    a new step file and its page make make docs add the rows, and until it
+    runs, make check-docs says the tables are stale."""
+    for rel in ["tools/mkdocs.py", "README.md", "docs/README.md",
+                *[str(p.relative_to(REPO)) for p in REPO.glob("steps/step-*.c")],
+                *[str(p.relative_to(REPO)) for p in REPO.glob("docs/step-*.md")]]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text((REPO / rel).read_text())
+    last = sorted(REPO.glob("steps/step-[0-9][0-9]-*.c"))[-1]
+    number = int(last.name[5:7]) + 1
+    name = f"step-{number:02d}-ipc-namespace"
+    body = re.sub(r"^/\*.*?\*/\n", "", last.read_text(), count=1, flags=re.S)  # no header
+    (tmp_path / "steps" / f"{name}.c").write_text(
+        f"/*\n * step-{number:02d}: an IPC namespace, with a | in it.\n *\n"
+        " * New here: CLONE_NEWIPC and a /dev/mqueue of its own;\n * --ipc <mode>.\n"
+        f" * Read: docs/{name}.md; ipc_namespaces(7)\n"
+        " * Demo: sh -c 'ipcs | head -n 3'\n */\n" + body)
+    (tmp_path / "docs" / f"{name}.md").write_text(
+        "# Step\n\n<!-- BEGIN GENERATED: do not edit; run make docs -->\n<!-- END GENERATED -->\n")
+    mkdocs = ["/usr/bin/python3", str(tmp_path / "tools" / "mkdocs.py")]
+
+    stale = subprocess.run(mkdocs + ["--check"], capture_output=True, text=True)
+    assert stale.returncode == 1
+    assert "README.md: the step table is stale" in stale.stderr
+    assert "docs/README.md: the step table is stale" in stale.stderr
+    assert subprocess.run(mkdocs, capture_output=True, text=True).returncode == 0
+    assert subprocess.run(mkdocs + ["--check"], capture_output=True, text=True).returncode == 0
+    readme = (tmp_path / "README.md").read_text()
+    assert (f"| {number:02d} | [steps/{name}.c](steps/{name}.c) | `CLONE_NEWIPC` and a "
+            f"`/dev/mqueue` of its own; `--ipc` &lt;mode&gt; | `./step-{number:02d} sh -c 'ipcs \\| head -n 3'` |"
+            in readme), readme
+    index = (tmp_path / "docs" / "README.md").read_text()
+    assert f"| {number:02d} | [{name}.md]({name}.md) | an IPC namespace, with a \\| in it |" in index
+    # The rows keep the order of the steps, and nothing outside the tables changes.
+    assert readme.index("| 01 |") < readme.index(f"| {number:02d} |")
+
+    def outside(text):
+        return re.sub(r"<!-- BEGIN GENERATED.*?<!-- END GENERATED -->", "", text, flags=re.S)
+    assert outside(readme) == outside((REPO / "README.md").read_text())
+    assert outside(index) == outside((REPO / "docs" / "README.md").read_text())
 
 
 def test_links_between_the_docs_resolve():
@@ -105,3 +154,93 @@ def test_grading_one_step_lists_only_tests_that_apply():
     placeholder_or_other_step = re.compile(r"[\[-]step0[\]-]|step-(?!05)\d\d")
     assert any("step-05" in l for l in ids), out.stdout[-500:]
     assert [l for l in ids if placeholder_or_other_step.search(l)] == []
+
+
+def c_functions(path):
+    """{name: number of lines} of the functions of a C file in the lab's
+    style (the opening brace of a function alone on its line)."""
+    lines = path.read_text().splitlines()
+    found = {}
+    for i, line in enumerate(lines):
+        if line == "{" and i:
+            end = lines.index("}", i)
+            head = " ".join(lines[max(0, i - 2):i])
+            name = re.findall(r"(\w+)\(", head)
+            found[name[-1] if name else f"line {i}"] = end - i + 2
+    return found
+
+
+def test_each_step_reads_like_a_table_of_contents():
+    """main() and child_main() each fit on a screen, and so does every other
+    function of a step: a longer lesson goes into a function of its own."""
+    too_long = []
+    for path in sorted((REPO / "steps").glob("step-[0-9][0-9]-*.c")):
+        funcs = c_functions(path)
+        assert "main" in funcs and "child_main" in funcs, path.name
+        too_long += [f"{path.name}: {f}() is {n} lines" for f, n in funcs.items() if n > 60]
+    assert not too_long, "\n".join(too_long)
+
+
+THROWAWAY_BLOCK = """    /* LAB:BEGIN throwaway */
+    /* A mechanism made up for this test. */
+    say("throwaway mechanism here");
+    /* LAB:END */
+"""
+
+
+def add_throwaway_step(tree):
+    """Step N+1 in a copy of the lab: the last step plus one LAB block, its
+    blocks.toml entry, a test file and a docs page; nothing else."""
+    last = sorted((tree / "steps").glob("step-[0-9][0-9]-*.c"))[-1]
+    n = int(last.name[5:7]) + 1
+    text = last.read_text().replace(f"step-{n - 1:02d}:", f"step-{n:02d}:", 1)
+    anchor = "    lab_child_exec(c);\n}"
+    assert anchor in text
+    (tree / "steps" / f"step-{n:02d}-throwaway.c").write_text(text.replace(anchor, THROWAWAY_BLOCK + anchor))
+    with open(tree / "steps" / "blocks.toml", "a") as f:
+        f.write(f'\n[throwaway]\nstep = {n}\ntodo = """Say that the throwaway mechanism is here."""\nman = ["say(3lab)"]\n')
+    (tree / "tests" / f"test_{n:02d}_throwaway.py").write_text(
+        "from labtest import run\n\n\ndef test_throwaway_is_here(step):\n"
+        "    r = run(step, 'true')\n    assert 'throwaway mechanism here' in r.err, r.describe()\n")
+    (tree / "docs" / f"step-{n:02d}-throwaway.md").write_text(
+        f"# Step {n:02d}: throwaway\n\n<!-- BEGIN GENERATED: do not edit; run make docs -->\n"
+        "<!-- END GENERATED -->\n")
+    return n
+
+
+def test_a_new_step_is_picked_up_everywhere(tmp_path):
+    """Adding a step means its file, its blocks.toml entry, its test file and
+    its page: make, make help, the docs, the handout, the grader and the demo
+    find it with no other change."""
+    sys.path.insert(0, str(REPO / "tools"))
+    import handout
+    tree = Path(tempfile.mkdtemp(prefix="throwaway-", dir=REPO / "build")) / "lab"
+    try:
+        handout.write_handout(tree, None, give=max(handout.step_of(p) for p in handout.step_files()))
+        n = add_throwaway_step(tree)
+        name = f"step-{n:02d}"
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        make = lambda *a: subprocess.run(["make", "-s", "--no-print-directory", *a], cwd=tree, env=env,  # noqa: E731
+                                         capture_output=True, text=True)
+        assert make("all").returncode == 0 and (tree / name).exists()
+        assert name in make("help").stdout
+        assert subprocess.run([sys.executable, "tools/mkdocs.py", "--check"], cwd=tree).returncode != 0
+        assert make("docs").returncode == 0
+        page = (tree / "docs" / f"{name}-throwaway.md").read_text()
+        assert "+    say(\"throwaway mechanism here\");" in page
+        assert subprocess.run([sys.executable, "tools/mkdocs.py", "--check"], cwd=tree).returncode == 0
+        r = subprocess.run([sys.executable, "tools/handout.py", "--out", str(tmp_path / "h"),
+                            "--tar", str(tmp_path / "h.tgz")], cwd=tree, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        stripped = (tmp_path / "h" / "steps" / f"{name}-throwaway.c").read_text()
+        assert f"TODO(step {n:02d}, throwaway)" in stripped and "throwaway mechanism here" not in stripped
+        r = subprocess.run([sys.executable, "tools/grade.py", f"--step={n}", "--scoring-only",
+                            f"--summary={tmp_path / 's.json'}", f"--results={tmp_path / 'r.json'}",
+                            f"--junit={tmp_path / 'j.xml'}"], cwd=tree, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        got = json.loads((tmp_path / "s.json").read_text())[f"{n:02d}"]
+        assert got["got"] == got["worth"] > 0 and got["scoring"] == 1, got
+        r = subprocess.run(["tools/demo.sh", name], cwd=tree, capture_output=True, text=True)
+        assert r.returncode == 0 and "throwaway mechanism here" in r.stderr, r.stdout + r.stderr
+    finally:
+        shutil.rmtree(tree.parent, ignore_errors=True)

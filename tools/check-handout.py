@@ -1,26 +1,31 @@
 #!/usr/bin/python3
-"""The proof that every test can fail (make check-handout).
+"""The proof that a grade means what it says (make check-handout).
 
-1. The handout holds no solution code (and the leak check itself finds the
-   solution when it is there).
-2. The handout builds, and every step of it fails its tests: its score is
-   below full marks and at least one test of its own mechanism fails.
-3. The solution gets full marks.
-4. No test passes without the mechanism it is named for: each step's own
-   tests, run against the previous step's solution binary (step 05's tests
-   against step 04), all fail.
+1. The handout holds no solution code, the leak check finds solution code
+   where it is, and the handout builds with make.
+2. The points rule, in numbers, for every step NN:
+     - the untouched handout scores at most 5% on NN (0 is the aim);
+     - the handout with steps 01..NN-1 given (make handout GIVE=NN-1) scores
+       at most 5% on NN, while its steps 01..NN-1 are the solution's files;
+     - the solution scores exactly the configured points, every test passing.
+   The table is printed, and written to build/check-handout/table.md.
+3. Every mutant of tests/mutants.toml (a typical mistake, as a small edit of
+   one solution block) loses points of its own step.
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
-import xml.etree.ElementTree as ET
+import time
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "build" / "check-handout"
+ALLOWED = 0.05  # of a step's points, for the handout and for GIVE=NN-1
 sys.path.insert(0, str(REPO / "tools"))
 import handout  # noqa: E402
 
@@ -28,32 +33,53 @@ failures = []
 
 
 def check(ok, what):
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}")
+    print(f"  {'ok  ' if ok else 'FAIL'} {what}", flush=True)
     if not ok:
         failures.append(what)
+    return ok
 
 
-def grade(tree):
-    """Runs the grader in tree; returns its results.json."""
-    import json
-    out = WORK / f"results-{tree.name}.json"
-    r = subprocess.run(["/usr/bin/python3", str(tree / "tools" / "grade.py"), f"--results={out}",
-                        f"--junit={WORK / ('junit-' + tree.name + '.xml')}"],
-                       cwd=tree, capture_output=True, text=True)
-    if r.returncode != 0 or not out.exists():
-        print(r.stdout[-3000:], r.stderr[-3000:])
-        check(False, f"grading {tree} ran")
-        return None, ""
-    return json.loads(out.read_text()), r.stdout
+def grade(tree, steps=None, scoring_only=True):
+    """Runs the tree's own grader; returns {"05": {"got": cents, ...}}."""
+    out = WORK / f"summary-{tree.name}.json"
+    out.unlink(missing_ok=True)
+    cmd = ["/usr/bin/python3", str(tree / "tools" / "grade.py"), f"--summary={out}",
+           f"--results={WORK / 'results.json'}", f"--junit={WORK / 'junit.xml'}"]
+    if scoring_only:
+        cmd.append("--scoring-only")
+    results = {}
+    for step in steps or [None]:
+        out.unlink(missing_ok=True)
+        r = subprocess.run(cmd + ([f"--step={step}"] if step else []), cwd=tree,
+                           capture_output=True, text=True)
+        if r.returncode != 0 or not out.exists():
+            print(r.stdout[-3000:], r.stderr[-3000:])
+            check(False, f"grading {tree.name}{f' step {step:02d}' if step else ''} ran")
+            continue
+        results.update(json.loads(out.read_text()))
+    return results
 
 
-def step_results(results, step):
-    prefix = f"step {step:02d}: "
-    return [t for t in results["tests"] if t["name"].startswith(prefix)]
+def steps_of(repo=REPO):
+    return sorted(int(p.name[5:7]) for p in (repo / "steps").glob("step-[0-9][0-9]-*.c"))
 
 
-def leaks_are_caught(catalog):
-    """The leak check must find the solution in a tarball of the solution."""
+# ---- 1. the handout ----------------------------------------------------------------------------
+
+def prove_handout():
+    print("the handout:")
+    tree, tar = WORK / "handout", WORK / "handout.tar.gz"
+    handout.write_handout(tree, tar, give=0)
+    found, n = handout.leaks(tar)
+    check(not found, f"no solution code in the tarball ({n} solution lines looked for)"
+          + "".join(f"\n         {m}: {l}" for m, l in found[:10]))
+    check(leaks_are_caught(), "the leak check finds the solution when it is there")
+    r = subprocess.run(["make", "-s", "--no-print-directory", "all"], cwd=tree, capture_output=True, text=True)
+    check(r.returncode == 0, "the handout builds with make" + (f": {r.stderr[-500:]}" if r.returncode else ""))
+    return tree
+
+
+def leaks_are_caught():
     tar_path = WORK / "solution-steps.tar.gz"
     with tarfile.open(tar_path, "w:gz") as tar:
         for f in handout.step_files():
@@ -62,96 +88,130 @@ def leaks_are_caught(catalog):
     return len(found) > 0
 
 
-def prove_handout():
-    print("handout:")
-    tree, tar = WORK / "handout", WORK / "handout.tar.gz"
-    handout.write_handout(tree, tar, give=0)
-    found, n = handout.leaks(tar)
-    check(not found, f"no solution code in the tarball ({n} solution lines looked for)"
-          + "".join(f"\n         {m}: {l}" for m, l in found[:10]))
-    check(leaks_are_caught(handout.load_catalog()), "the leak check finds the solution when it is there")
-    r = subprocess.run(["make", "-s", "--no-print-directory", "all"], cwd=tree, capture_output=True, text=True)
-    check(r.returncode == 0, "the handout builds with make" + (f": {r.stderr[-500:]}" if r.returncode else ""))
-    results, table = grade(tree)
-    if not results:
-        return
-    points, default = handout_points(tree)
-    for step in sorted({int(t["name"][5:7]) for t in results["tests"]}):
-        tests = step_results(results, step)
-        score = sum(t["score"] for t in tests)
-        own = [t for t in tests if own_test(tree, step, t)]
-        own_failed = [t for t in own if t["status"] == "failed"]
-        worth = sum(t["max_score"] for t in tests)
-        check(score < worth - 0.01 and own_failed,
-              f"handout step {step:02d} fails: {score:.1f} of {worth:.0f} points, "
-              f"{len(own_failed)} of {len(own)} of its own tests fail")
+# ---- 2. the points rule ------------------------------------------------------------------------
+
+def give_tree(tree, give):
+    """The handout tree with the solutions of steps up to give: only the step
+    files differ from the untouched handout."""
+    catalog = handout.load_catalog()
+    for src in handout.step_files():
+        (tree / "steps" / src.name).write_text(handout.strip_file(src, catalog, give))
 
 
-def handout_points(tree):
-    import tomllib
-    with open(tree / "tests" / "points.toml", "rb") as f:
+def prove_points(tree):
+    steps = steps_of()
+    print("the untouched handout, every step:", flush=True)
+    blank = grade(tree)
+    print("each step with the steps before it given (GIVE=NN-1):", flush=True)
+    given = {}
+    for nn in steps:
+        if nn == steps[0]:
+            given[f"{nn:02d}"] = blank.get(f"{nn:02d}")
+            continue
+        give_tree(tree, nn - 1)
+        same = all((tree / "steps" / f.name).read_text() == f.read_text()
+                   for f in handout.step_files() if int(f.name[5:7]) < nn)
+        check(same, f"GIVE={nn - 1:02d}: steps 01..{nn - 1:02d} are the solution's files")
+        given.update(grade(tree, [nn]))
+    give_tree(tree, 0)
+    print("the solution, every step, every test:", flush=True)
+    solution = grade(REPO, scoring_only=False)
+    table(steps, blank, given, solution)
+    return solution
+
+
+def pct(entry):
+    return entry["got"] / entry["worth"] if entry and entry["worth"] else 0.0
+
+
+def table(steps, blank, given, solution):
+    rows = ["| step | points | untouched handout | GIVE=NN-1, step NN | solution |",
+            "|---|---|---|---|---|"]
+    total = got = 0
+    for nn in steps:
+        key = f"{nn:02d}"
+        b, g, s = blank.get(key), given.get(key), solution.get(key)
+        worth = s["worth"] if s else 0
+        total += worth
+        got += s["got"] if s else 0
+        rows.append(f"| {key} | {worth / 100:g} | {fmt(b)} | {fmt(g)} | {fmt(s)} |")
+        check(b is not None and pct(b) <= ALLOWED, f"step {key}, untouched handout: {fmt(b)} (at most 5%)")
+        check(g is not None and pct(g) <= ALLOWED, f"step {key}, GIVE={nn - 1:02d}: {fmt(g)} (at most 5%)")
+        check(s is not None and s["got"] == s["worth"] and not s["failed_given"] and s["passed"] == s["scoring"],
+              f"step {key}, solution: {fmt(s)}, every test passing")
+    rows.append(f"| total | {total / 100:g} | | | {got / 100:.2f} |")
+    configured = configured_total()
+    check(got == total == round(configured * 100),
+          f"the solution's points add up to the configured total exactly: {got / 100:.2f} of {configured:g}")
+    text = "\n".join(rows) + "\n"
+    (WORK / "table.md").write_text(text)
+    print("\n" + text)
+    return text
+
+
+def fmt(entry):
+    if not entry:
+        return "not graded"
+    why = " (does not compile)" if entry["error"] else " (stopped)" if entry["stopped"] else ""
+    return f"{entry['got'] / 100:.2f} ({100 * pct(entry):.0f}%){why}"
+
+
+def configured_total():
+    with open(REPO / "tests" / "points.toml", "rb") as f:
         t = tomllib.load(f)
-    return t.get("points", {}), t.get("default", 10)
+    points, default = t.get("points", {}), t.get("default", 10)
+    return sum(float(points.get(f"{s:02d}", default)) for s in steps_of())
 
 
-_own_names = {}
+# ---- 3. the mutants ------------------------------------------------------------------------------
+
+def mutate(text, path, m, catalog):
+    """The step file's text with mutant m applied."""
+    spans = {name: (first, last) for name, first, last in handout.blocks(path, catalog)}
+    lines = text.splitlines(keepends=True)
+    first, last = spans[m["block"]]
+    block = "".join(lines[first - 1:last])
+    if "after" in m:
+        a_first, a_last = spans[m["after"]]
+        assert a_last > last, f"{m['block']} must come before {m['after']} to be moved after it"
+        moved = lines[:first - 1] + lines[last:a_last] + lines[first - 1:last] + lines[a_last:]
+        return "".join(moved)
+    assert block.count(m["find"]) == 1, f"mutant {m['why']!r}: find must occur once in {m['block']}"
+    return "".join(lines[:first - 1]) + block.replace(m["find"], m.get("replace", "")) + "".join(lines[last:])
 
 
-def own_test(tree, step, test):
-    """Whether a graded test is one of the step's own (from its test file)."""
-    if step not in _own_names:
-        names = set()
-        for f in (tree / "tests").glob(f"test_{step:02d}_*.py"):
-            for line in f.read_text().splitlines():
-                if line.startswith("def test_"):
-                    names.add(line[4:line.index("(")])
-        _own_names[step] = names
-    base = test["name"].split(": ", 1)[1].split("[")[0]
-    return base in _own_names[step]
-
-
-def prove_solution():
-    print("solution:")
-    results, table = grade(REPO)
-    if not results:
-        return
-    lost = [t["name"] for t in results["tests"] if t["status"] != "passed"]
-    total = sum(t["max_score"] for t in results["tests"])
-    check(not lost and abs(results["score"] - total) < 0.01,
-          f"the solution gets full marks: {results['score']:.1f} of {total:.0f}"
-          + "".join(f"\n         lost: {n}" for n in lost[:20]))
-
-
-def prove_previous_binaries():
-    print("each step's own tests against the previous step's binary:")
-    solution_bins = REPO / "build" / "grade" / "bin"
-    steps = sorted(int(p.name[5:7]) for p in (REPO / "steps").glob("step-[0-9][0-9]-*.c"))
-    for step in steps[1:]:
-        prev = solution_bins / f"step-{step - 1:02d}"
-        bindir = WORK / f"prev-{step:02d}"
-        shutil.rmtree(bindir, ignore_errors=True)
-        bindir.mkdir(parents=True)
-        shutil.copy2(prev, bindir / f"step-{step:02d}")
-        xml_path = WORK / f"prev-{step:02d}.xml"
-        subprocess.run(["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        f"--step={step}", "--mechanism-only", f"--bin-dir={bindir}",
-                        f"--junitxml={xml_path}"], cwd=REPO / "tests", capture_output=True, text=True)
-        cases = list(ET.parse(xml_path).getroot().iter("testcase"))
-        passed = [c.get("name") for c in cases
-                  if c.find("failure") is None and c.find("error") is None and c.find("skipped") is None]
-        check(cases and not passed,
-              f"step {step:02d}: {len(cases)} tests, none passes with step {step - 1:02d}'s binary"
-              + "".join(f"\n         passes anyway: {n}" for n in passed))
+def prove_mutants(solution):
+    with open(REPO / "tests" / "mutants.toml", "rb") as f:
+        mutants = tomllib.load(f)["mutant"]
+    print(f"{len(mutants)} mutants, each a typical mistake in one block:", flush=True)
+    tree = WORK / "mutant"
+    handout.write_handout(tree, None, give=99)
+    catalog = handout.load_catalog()
+    for m in mutants:
+        src = next(f for f in handout.step_files() if int(f.name[5:7]) == m["step"])
+        target = tree / "steps" / src.name
+        target.write_text(mutate(src.read_text(), src, m, catalog))
+        result = grade(tree, [m["step"]]).get(f"{m['step']:02d}")
+        target.write_text(src.read_text())
+        full = solution.get(f"{m['step']:02d}", {}).get("worth", 0)
+        lost = (full - result["got"]) / 100 if result else 0
+        note = " (does not compile)" if result and result["error"] else ""
+        most = m.get("at_most", 1.0) * full / 100
+        bound = f", at most {most:g}" if "at_most" in m else ""
+        check(result is not None and 0 < lost <= most,
+              f"step {m['step']:02d} {m['block']}: {m['why']}: loses {lost:.2f} of {full / 100:g}{bound}{note}")
 
 
 def main():
     if os.geteuid() != 0:
-        sys.exit("make check-handout: the harness needs root: sudo make check-handout")
+        sys.exit("make check-handout: the harness needs root: run it as root (sudo if you use it)")
+    t0 = time.monotonic()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    prove_handout()
-    prove_solution()
-    prove_previous_binaries()
+    tree = prove_handout()
+    solution = prove_points(tree)
+    prove_mutants(solution)
+    print(f"make check-handout: {time.monotonic() - t0:.0f} s")
     if failures:
         print(f"make check-handout: {len(failures)} check(s) failed", file=sys.stderr)
         return 1

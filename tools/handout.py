@@ -85,7 +85,7 @@ def todo_comment(indent, name, entry, file_step, width=80):
     first = entry["step"]
     head = f"TODO(step {first:02d}, {name})"
     if first < file_step:
-        head += f" - as in your step-{first:02d}, bring your solution along"
+        head += f" - your step-{first:02d}'s: `make carry` copies it here"
     words = (head + ": " + " ".join(entry["todo"].split())).split()
     words += ["Read:"] + ", ".join(entry["man"]).split() + []
     lines, cur = [], ""
@@ -100,8 +100,33 @@ def todo_comment(indent, name, entry, file_step, width=80):
     return "\n".join(out) + "\n"
 
 
+PARAM = re.compile(r"(\w+)\s*[,)]")
+UNUSED_NOTE = "/* unused until the TODO above is done */"
+
+
+def unused_parameters(lines, first, last, spans):
+    """When blocks are the whole body of a function (one block, or several
+    with nothing but blank lines between), the names of the function's
+    parameters, which nothing uses once they are gone: asked at the last
+    block of the body (first..last, 1-based, its markers included)."""
+    if last >= len(lines) or lines[last].rstrip() != "}":
+        return []
+    open_at = next((k for k in range(first - 2, -1, -1) if lines[k].rstrip() == "{"), None)
+    if not open_at:
+        return []
+    in_blocks = {k for _, f, l in spans for k in range(f - 1, l)}
+    if any(lines[k].strip() and k not in in_blocks for k in range(open_at + 1, last)):
+        return []
+    head = lines[open_at - 1]
+    if "(void)" in head or "(" not in head:
+        return []
+    return PARAM.findall(head[head.index("("):])
+
+
 def strip_file(path, catalog, give=0):
-    """The step file's text with its blocks replaced (except given ones)."""
+    """The step file's text with its blocks replaced (except given ones).
+    A function whose whole body was a block keeps its parameters "used", so
+    that the handout still compiles with -Werror."""
     lines = Path(path).read_text().splitlines(keepends=True)
     spans = blocks(path, catalog)
     out, i = [], 0
@@ -110,11 +135,18 @@ def strip_file(path, catalog, give=0):
         if catalog[name]["step"] <= give:
             out.extend(lines[first - 1:last])
         else:
+            # The markers stay: the student's code goes between them, where
+            # make carry finds it.
             indent = BEGIN.match(lines[first - 1]).group(1)
+            out.append(lines[first - 1])
             out.append(todo_comment(indent, name, catalog[name], step_of(path)))
+            for param in unused_parameters(lines, first, last, spans):
+                out.append(f"{indent}(void){param}; {UNUSED_NOTE}\n")
+            out.append(lines[last - 1])
         i = last
     out.extend(lines[i:])
     return "".join(out)
+
 
 
 def step_files(root=REPO):
@@ -139,8 +171,11 @@ def tree_files(root=REPO):
 # Code handed to students as it is: a line found there is no secret.
 GIVEN_DIRS = ("common", "rootfs", "tests")
 # Instructor material, left out of the handout: the benchmarks run the
-# solution and hold code of their own that does what the steps do.
-NOT_HANDED_OUT = ("bench/", "mk/bench.mk")
+# solution and hold code of their own that does what the steps do; the
+# mutants are edits of the solution, and the proof that uses them needs it.
+NOT_HANDED_OUT = ("bench/", "mk/bench.mk", "mk/proof.mk", "tests/mutants.toml", "tools/check-handout.py",
+                  "tests/hostile/", "tests/test_grader.py", "mk/course.mk", "tools/grade-all.py",
+                  "tools/gradescope", "tests/test_course.py")
 
 
 def solution_lines(catalog, give=0, root=REPO):
@@ -167,15 +202,119 @@ def solution_lines(catalog, give=0, root=REPO):
     return sorted(s for s in inside - outside if significant(s))
 
 
+# What make and the student write in a handout tree: a new handout may
+# replace these without asking.
+BUILD_OUTPUTS = re.compile(r"(build|rootfs/busybox|__pycache__|tests/__pycache__)(/.*)?|step-\d\d|"
+                           r"results\.json|report\.xml|unit-Results\.xml|\.carry\.json|handout\.tar\.gz")
+MANIFEST = ".handout-files"
+# The instructor's pages: what they describe is not in the handout.
+INSTRUCTOR_DOCS = ("docs/instructor.md", "docs/benchmarks.md", "docs/benchmarks.svg")
+# The handout's GitHub Classroom workflow (docs/instructor.md).
+CLASSROOM_WORKFLOW = ("tools/classroom.yml", ".github/workflows/classroom.yml")
+
+
+class HandoutError(Exception):
+    pass
+
+
+def foreign_files(out_dir):
+    """Files in an existing handout directory that a handout did not write
+    and a build did not make: someone's work, not to be deleted."""
+    out_dir = Path(out_dir)
+    if not out_dir.exists():
+        return []
+    manifest = out_dir / MANIFEST
+    ours = set(manifest.read_text().split("\n")) if manifest.exists() else set()
+    found = []
+    for dirpath, dirnames, names in os.walk(out_dir):
+        for n in names:
+            rel = os.path.relpath(os.path.join(dirpath, n), out_dir)
+            if rel != MANIFEST and rel not in ours and not BUILD_OUTPUTS.fullmatch(rel):
+                found.append(rel)
+    return sorted(found)
+
+
+def handed_out(rel):
+    return not rel.startswith(NOT_HANDED_OUT) and rel not in INSTRUCTOR_DOCS and rel != CLASSROOM_WORKFLOW[0]
+
+
+def make_targets(tree):
+    """The targets the tree's make knows (make -pn's database)."""
+    out = subprocess.run(["make", "-pnq", "-C", str(tree), "--no-print-directory", "help"],
+                         capture_output=True, text=True).stdout
+    return {m.group(1) for m in re.finditer(r"^([a-z][a-z0-9-]*):", out, re.M)}
+
+
+# `make grade` names the target grade (`make step-NN` names none): in code,
+# inline or in a block, not in prose ("make every mount private").
+MAKE_TARGET = re.compile(r"(?:^|[\s`(])make ((?:[a-z][a-z0-9]*-)*[a-z][a-z0-9]*)\b(?!-)")
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+INSTRUCTOR_ONLY = re.compile(r"\n?<!-- instructor -->.*?<!-- /instructor -->", re.S)
+
+
+SHELL_FENCES = ("", "sh", "console", "bash", "shell")
+
+
+def make_targets_named(text):
+    """The make targets a page names in its commands: in inline code, in
+    an indented block, or in a shell or console block (not in a diff)."""
+    code, fence, last = [], None, ""
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fence = None if fence is not None else line.strip()[3:].split(" ")[0]
+        elif fence is not None:
+            if fence in SHELL_FENCES:
+                code.append(line)
+        elif line.startswith("    ") and (not last.strip() or last.startswith("    ")):
+            code.append(line)
+        else:
+            code += CODE_SPAN.findall(line)
+        last = line if fence is None else ""
+    return [t for c in code for t in MAKE_TARGET.findall(c)]
+
+
+def items(text):
+    """The page in pieces: a list item with its indented lines, a table
+    row, or one other line."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        if out and line[:1] == " " and line.strip() and out[-1].startswith("- "):
+            out[-1] += line
+        else:
+            out.append(line)
+    return out
+
+
+def for_students(text, targets, missing):
+    """A page as the handout has it: what is marked <!-- instructor -->, and
+    a table row or list item about a make target or a page the handout does
+    not have, go."""
+    def stale(item):
+        linked = re.findall(r"\]\(([^)#]+)", item)
+        return (any(t not in targets for t in make_targets_named(item))
+                or any(Path(l).name in missing for l in linked))
+    text = INSTRUCTOR_ONLY.sub("", text)
+    return "".join(i for i in items(text) if not (i.startswith(("|", "- ")) and stale(i)))
+
+
 def write_handout(out_dir, tar_path, give):
     catalog = load_catalog()
+    last = max(step_of(p) for p in step_files())
+    if not 0 <= give <= last:
+        raise HandoutError(f"GIVE={give}: the last step is {last:02d}: GIVE keeps the solutions of steps "
+                           f"01..GIVE, so it is 00..{last:02d}")
     for path in step_files():
         blocks(path, catalog)  # refuse malformed markers before writing anything
     out_dir = Path(out_dir)
+    foreign = foreign_files(out_dir)
+    if foreign:
+        raise HandoutError(f"{out_dir} holds files a handout did not write ({', '.join(foreign[:3])}"
+                           f"{'...' if len(foreign) > 3 else ''}): move them away, or pass --out elsewhere")
     if out_dir.exists():
         subprocess.run(["rm", "-rf", str(out_dir)], check=True)
+    written = []
     for rel in tree_files():
-        if rel.startswith(NOT_HANDED_OUT):
+        if not handed_out(rel):
             continue
         src, dst = REPO / rel, out_dir / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +323,20 @@ def write_handout(out_dir, tar_path, give):
         else:
             dst.write_bytes(src.read_bytes())
         dst.chmod(src.stat().st_mode & 0o777)
+        written.append(rel)
+    # (A handout of a handout has the workflow where a handout puts it.)
+    source = next((REPO / w for w in CLASSROOM_WORKFLOW if (REPO / w).exists()), None)
+    if source and CLASSROOM_WORKFLOW[1] not in written:
+        workflow = out_dir / CLASSROOM_WORKFLOW[1]
+        workflow.parent.mkdir(parents=True, exist_ok=True)
+        workflow.write_bytes(source.read_bytes())
+        written.append(CLASSROOM_WORKFLOW[1])
+    targets = make_targets(out_dir)
+    missing = {Path(r).name for r in INSTRUCTOR_DOCS}
+    for rel in written:
+        if rel.endswith(".md"):
+            (out_dir / rel).write_text(for_students((out_dir / rel).read_text(), targets, missing))
+    (out_dir / MANIFEST).write_text("\n".join(written) + "\n")
     subprocess.run([sys.executable, str(out_dir / "tools" / "mkdocs.py"), "--quiet"], check=True)
     if tar_path:
         with tarfile.open(tar_path, "w:gz") as tar:
@@ -227,7 +380,7 @@ def main():
         print(f"handout: {os.path.relpath(out)}/ and {os.path.relpath(args.tar)}"
               + (f" (steps up to {args.give:02d} given)" if args.give else ""))
         return 0
-    except MarkerError as e:
+    except (MarkerError, HandoutError) as e:
         print(f"make handout: {e}", file=sys.stderr)
         return 1
 

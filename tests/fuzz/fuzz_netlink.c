@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     nl_build_veth_create(&m, a, b, (pid_t)n);
     check(&m);
-    nl_build_link_rename(&m, (int)n, a);
+    nl_build_link_delete(&m, (int)n);
     check(&m);
     nl_build_addr_add(&m, (int)n, (struct in_addr){ n }, (int)(n % 33));
     check(&m);

@@ -20,12 +20,31 @@
 
 #include "unit.h"
 
+/* The suites, as each test file's constructor registers them (before main,
+ * and so before CUnit's registry exists). */
+static struct {
+    const char *name;
+    const struct unit_test *tests;
+} suites[64];
+static int nsuites;
+
 void unit_suite(const char *name, const struct unit_test *tests)
 {
-    CU_pSuite s = CU_add_suite(name, NULL, NULL);
+    if (nsuites < (int)(sizeof(suites) / sizeof(suites[0])))
+        suites[nsuites++] = (typeof(suites[0])){ name, tests };
+}
 
-    for (; s && tests->name; tests++)
-        CU_add_test(s, tests->name, tests->fn);
+static int add_suites(void)
+{
+    for (int i = 0; i < nsuites; i++) {
+        CU_pSuite s = CU_add_suite(suites[i].name, NULL, NULL);
+
+        if (!s)
+            return -1;
+        for (const struct unit_test *t = suites[i].tests; t->name; t++)
+            CU_add_test(s, t->name, t->fn);
+    }
+    return 0;
 }
 
 char *unit_tmpdir(void)
@@ -82,16 +101,8 @@ int main(int argc, char *argv[])
 
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
-    add_opt_tests();
-    add_parse_tests();
-    add_proc_tests();
-    add_sync_tests();
-    add_env_tests();
-    add_path_tests();
-    add_ns_tests();
-    add_cgroup_tests();
-    add_netlink_tests();
-    add_ipam_tests();
+    if (add_suites() < 0)
+        return 2;
     for (int i = 1; i + 1 < argc; i += 2) {
         CU_pSuite s = strcmp(argv[i], "--skip") == 0 ? CU_get_suite(argv[i + 1]) : NULL;
 

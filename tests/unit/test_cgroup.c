@@ -239,19 +239,16 @@ static void missing_hierarchy_is_reported(void)
     CU_ASSERT_STRING_EQUAL(cg_version_name(CG_V1), "cgroup v1");
 }
 
-void add_cgroup_tests(void)
-{
-    static const struct unit_test tests[] = {
-        { "v1 and hybrid from mountinfo", detects_v1_and_hybrid_from_mountinfo },
-        { "v2 where it holds the controller", detects_v2_where_it_holds_the_controller },
-        { "this machine's layout", detects_this_machine },
-        { "v1: period, quota, pid", v1_group_gets_period_quota_and_pid },
-        { "v2: +cpu, cpu.max", v2_group_enables_cpu_and_writes_cpu_max },
-        { "v2: enabled controllers left alone", v2_leaves_enabled_controllers_alone },
-        { "a stale group with our name", a_stale_group_with_our_name_is_replaced },
-        { "stale groups of dead processes", stale_groups_of_dead_processes_are_removed },
-        { "a missing hierarchy is reported", missing_hierarchy_is_reported },
-        { NULL, NULL },
-    };
-    unit_suite("cgroup", tests);
-}
+static const struct unit_test tests[] = {
+    { "v1 and hybrid from mountinfo", detects_v1_and_hybrid_from_mountinfo },
+    { "v2 where it holds the controller", detects_v2_where_it_holds_the_controller },
+    { "this machine's layout", detects_this_machine },
+    { "v1: period, quota, pid", v1_group_gets_period_quota_and_pid },
+    { "v2: +cpu, cpu.max", v2_group_enables_cpu_and_writes_cpu_max },
+    { "v2: enabled controllers left alone", v2_leaves_enabled_controllers_alone },
+    { "a stale group with our name", a_stale_group_with_our_name_is_replaced },
+    { "stale groups of dead processes", stale_groups_of_dead_processes_are_removed },
+    { "a missing hierarchy is reported", missing_hierarchy_is_reported },
+    { NULL, NULL },
+};
+UNIT_SUITE("cgroup", tests)

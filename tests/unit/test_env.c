@@ -99,14 +99,11 @@ static void too_many_extras_are_refused(void)
     CU_ASSERT_EQUAL(env_reset(extra, LAB_MAX_ENV + 1), -E2BIG);
 }
 
-void add_env_tests(void)
-{
-    static const struct unit_test tests[] = {
-        { "the host's environment is replaced", host_environment_is_replaced },
-        { "no TERM when the host has none", no_term_when_the_host_has_none },
-        { "-e adds and overrides", extras_add_and_override },
-        { "too many -e are refused", too_many_extras_are_refused },
-        { NULL, NULL },
-    };
-    unit_suite("env", tests);
-}
+static const struct unit_test tests[] = {
+    { "the host's environment is replaced", host_environment_is_replaced },
+    { "no TERM when the host has none", no_term_when_the_host_has_none },
+    { "-e adds and overrides", extras_add_and_override },
+    { "too many -e are refused", too_many_extras_are_refused },
+    { NULL, NULL },
+};
+UNIT_SUITE("env", tests)

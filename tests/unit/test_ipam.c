@@ -68,13 +68,10 @@ static void overlaps_compare_the_wider_prefix(void)
     CU_ASSERT_TRUE(ipam_overlaps(ip("127.0.0.1"), 8, ip("127.9.9.9"), 30));
 }
 
-void add_ipam_tests(void)
-{
-    static const struct unit_test tests[] = {
-        { "the pool is split into /30s", pool_is_split_into_slash_30s },
-        { "a request gets a host end beside it", a_request_gets_a_host_end_beside_it },
-        { "overlaps compare the wider prefix", overlaps_compare_the_wider_prefix },
-        { NULL, NULL },
-    };
-    unit_suite("ipam", tests);
-}
+static const struct unit_test tests[] = {
+    { "the pool is split into /30s", pool_is_split_into_slash_30s },
+    { "a request gets a host end beside it", a_request_gets_a_host_end_beside_it },
+    { "overlaps compare the wider prefix", overlaps_compare_the_wider_prefix },
+    { NULL, NULL },
+};
+UNIT_SUITE("ipam", tests)

@@ -1,6 +1,7 @@
 /* test_ns.c - namespace identities and the safety net built on them. */
 #define _GNU_SOURCE
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -12,10 +13,12 @@ static void snapshot_matches_proc(void)
     struct stat st;
 
     CU_ASSERT_EQUAL_FATAL(ns_snapshot(&ids), 0);
+    CU_ASSERT_EQUAL_FATAL(stat("/proc/self/ns/pid", &st), 0);
+    CU_ASSERT_EQUAL(ids.ino[0], st.st_ino); /* the table's order: pid, mnt, uts, net, ... */
     CU_ASSERT_EQUAL_FATAL(stat("/proc/self/ns/mnt", &st), 0);
-    CU_ASSERT_EQUAL(ids.ino[0], st.st_ino);
+    CU_ASSERT_EQUAL(ids.ino[1], st.st_ino);
     CU_ASSERT_EQUAL_FATAL(stat("/proc/self/ns/net", &st), 0);
-    CU_ASSERT_EQUAL(ids.ino[2], st.st_ino);
+    CU_ASSERT_EQUAL(ids.ino[3], st.st_ino);
 }
 
 static void same_namespaces_are_named(void)
@@ -39,13 +42,21 @@ static void different_namespaces_pass(void)
     CU_ASSERT_PTR_NULL(ns_not_new(&other, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET));
 }
 
-void add_ns_tests(void)
+static void flags_have_names(void)
 {
-    static const struct unit_test tests[] = {
-        { "a snapshot matches /proc/self/ns", snapshot_matches_proc },
-        { "shared namespaces are named", same_namespaces_are_named },
-        { "new namespaces pass", different_namespaces_pass },
-        { NULL, NULL },
-    };
-    unit_suite("ns", tests);
+    CU_ASSERT_STRING_EQUAL(ns_flag_names(SIGCHLD), "no new namespace");
+    CU_ASSERT_STRING_EQUAL(ns_flag_names(CLONE_NEWPID | SIGCHLD), "CLONE_NEWPID");
+    CU_ASSERT_STRING_EQUAL(ns_flag_names(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWPID),
+                           "CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWNET");
+    CU_ASSERT_STRING_EQUAL(ns_flag_names(CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWIPC),
+                           "CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWCGROUP");
 }
+
+static const struct unit_test tests[] = {
+    { "a snapshot matches /proc/self/ns", snapshot_matches_proc },
+    { "shared namespaces are named", same_namespaces_are_named },
+    { "new namespaces pass", different_namespaces_pass },
+    { "flags have names", flags_have_names },
+    { NULL, NULL },
+};
+UNIT_SUITE("ns", tests)

@@ -10,10 +10,13 @@
 static struct lab_opts o;
 static char err[512];
 
-/* Parses a NULL-terminated list of arguments as step `step` would. */
+/* Parses a NULL-terminated list of arguments as step `step` would: the
+ * options, then (lab_start does the root check between the two) the
+ * defaults. */
 static enum opt_result parse(int step, ...)
 {
     static char *argv[32];
+    enum opt_result r;
     va_list ap;
     int argc = 0;
 
@@ -23,7 +26,10 @@ static enum opt_result parse(int step, ...)
         argc++;
     va_end(ap);
     err[0] = '\0';
-    return opt_parse(&o, step, argc, argv, err, sizeof(err));
+    r = opt_parse(&o, step, argc, argv, err, sizeof(err));
+    if (r == OPT_RUN && opt_defaults(&o, step, err, sizeof(err)) < 0)
+        return OPT_ERROR;
+    return r;
 }
 
 static void default_command_is_sh(void)
@@ -277,26 +283,68 @@ static void usage_lists_only_known_options(void)
     free(text);
 }
 
-void add_opt_tests(void)
+/* exec [OPTIONS] NAME [--] COMMAND...: argv starts at "exec". */
+static enum opt_result parse_exec(char *const *args)
 {
-    static const struct unit_test tests[] = {
-        { "the default command is /bin/sh", default_command_is_sh },
-        { "parsing stops at the command", parsing_stops_at_the_command },
-        { "--help and --version", help_and_version },
-        { "an unknown option is one line", unknown_option_is_one_line },
-        { "a later step's option names its step", later_options_name_their_step },
-        { "a value for a flag is refused", a_value_for_a_flag_is_refused },
-        { "errors stay on one line", errors_stay_on_one_line },
-        { "a missing value names the option", missing_value_names_the_option },
-        { "--rootfs is resolved and checked", rootfs_resolves_and_checks },
-        { "the rootfs from $LAB_ROOTFS", rootfs_from_the_environment },
-        { "the last value wins, lists add up", last_value_wins_and_lists_add_up },
-        { "bad values are refused with reasons", bad_values_are_refused_with_reasons },
-        { "CPU options combine as in docker", cpu_options_combine_as_in_docker },
-        { "--ip implies --net", ip_implies_net },
-        { "too many volumes or variables", too_many_volumes_and_variables },
-        { "usage lists only known options", usage_lists_only_known_options },
-        { NULL, NULL },
-    };
-    unit_suite("opt", tests);
+    static char *argv[32];
+    int argc = 0;
+
+    argv[argc++] = "exec";
+    while (args[argc - 1] && argc < 31) {
+        argv[argc] = args[argc - 1];
+        argc++;
+    }
+    argv[argc] = NULL;
+    err[0] = '\0';
+    return opt_parse_exec(&o, argc, argv, err, sizeof(err));
 }
+
+static void exec_takes_a_name_and_a_command(void)
+{
+    CU_ASSERT_EQUAL(parse_exec((char *[]){ "-q", "-e", "A=1", "web", "ls", "-l", NULL }), OPT_RUN);
+    CU_ASSERT_TRUE(o.quiet);
+    CU_ASSERT_STRING_EQUAL(o.name, "web");
+    CU_ASSERT_EQUAL(o.nenv, 1);
+    CU_ASSERT_STRING_EQUAL(o.argv[0], "ls");
+    CU_ASSERT_STRING_EQUAL(o.argv[1], "-l");
+    CU_ASSERT_EQUAL(parse_exec((char *[]){ "web", "--", "-x", NULL }), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.argv[0], "-x");
+    CU_ASSERT_EQUAL(parse_exec((char *[]){ "--help", NULL }), OPT_HELP);
+}
+
+static void exec_refusals_are_one_line(void)
+{
+    char *const cases[][4] = {
+        { NULL }, { "web", NULL }, { "a/b", "ls", NULL }, { "--bogus", "web", "ls", NULL },
+        { "-e", NULL }, { "", "ls", NULL },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CU_ASSERT_EQUAL(parse_exec(cases[i]), OPT_ERROR);
+        CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+        CU_ASSERT_TRUE(strncmp(err, "exec", 4) == 0 || strncmp(err, "-e", 2) == 0);
+    }
+}
+
+static const struct unit_test tests[] = {
+    { "exec takes a name and a command", exec_takes_a_name_and_a_command },
+    { "exec's refusals are one line", exec_refusals_are_one_line },
+    { "the default command is /bin/sh", default_command_is_sh },
+    { "parsing stops at the command", parsing_stops_at_the_command },
+    { "--help and --version", help_and_version },
+    { "an unknown option is one line", unknown_option_is_one_line },
+    { "a later step's option names its step", later_options_name_their_step },
+    { "a value for a flag is refused", a_value_for_a_flag_is_refused },
+    { "errors stay on one line", errors_stay_on_one_line },
+    { "a missing value names the option", missing_value_names_the_option },
+    { "--rootfs is resolved and checked", rootfs_resolves_and_checks },
+    { "the rootfs from $LAB_ROOTFS", rootfs_from_the_environment },
+    { "the last value wins, lists add up", last_value_wins_and_lists_add_up },
+    { "bad values are refused with reasons", bad_values_are_refused_with_reasons },
+    { "CPU options combine as in docker", cpu_options_combine_as_in_docker },
+    { "--ip implies --net", ip_implies_net },
+    { "too many volumes or variables", too_many_volumes_and_variables },
+    { "usage lists only known options", usage_lists_only_known_options },
+    { NULL, NULL },
+};
+UNIT_SUITE("opt", tests)

@@ -239,22 +239,19 @@ static void env_needs_a_name(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "empty name"));
 }
 
-void add_parse_tests(void)
-{
-    static const struct unit_test tests[] = {
-        { "hostname accepts RFC 1123 names", hostname_accepts_rfc1123_names },
-        { "hostname refuses bad names", hostname_refuses_bad_names },
-        { "hostname refuses 65 bytes and long labels", hostname_refuses_65_bytes_and_long_labels },
-        { "--cpus becomes a quota per 100 ms", cpus_becomes_a_quota_per_100ms },
-        { "--cpus refuses bad values", cpus_refuses_bad_values },
-        { "microseconds are whole and in range", microseconds_are_whole_and_in_range },
-        { "--ip accepts host addresses", ipv4_prefix_accepts_host_addresses },
-        { "--ip refuses bad input", ipv4_prefix_refuses_bad_input },
-        { "-v reads docker's syntax", volume_reads_docker_syntax },
-        { "-v refuses bad specs", volume_refuses_bad_specs },
-        { "-v refuses paths too long", volume_refuses_paths_too_long },
-        { "-e needs a name", env_needs_a_name },
-        { NULL, NULL },
-    };
-    unit_suite("parse", tests);
-}
+static const struct unit_test tests[] = {
+    { "hostname accepts RFC 1123 names", hostname_accepts_rfc1123_names },
+    { "hostname refuses bad names", hostname_refuses_bad_names },
+    { "hostname refuses 65 bytes and long labels", hostname_refuses_65_bytes_and_long_labels },
+    { "--cpus becomes a quota per 100 ms", cpus_becomes_a_quota_per_100ms },
+    { "--cpus refuses bad values", cpus_refuses_bad_values },
+    { "microseconds are whole and in range", microseconds_are_whole_and_in_range },
+    { "--ip accepts host addresses", ipv4_prefix_accepts_host_addresses },
+    { "--ip refuses bad input", ipv4_prefix_refuses_bad_input },
+    { "-v reads docker's syntax", volume_reads_docker_syntax },
+    { "-v refuses bad specs", volume_refuses_bad_specs },
+    { "-v refuses paths too long", volume_refuses_paths_too_long },
+    { "-e needs a name", env_needs_a_name },
+    { NULL, NULL },
+};
+UNIT_SUITE("parse", tests)

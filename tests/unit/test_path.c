@@ -109,14 +109,11 @@ static void open_beneath_never_leaves_the_root(void)
     unit_tmpdir_remove(dir);
 }
 
-void add_path_tests(void)
-{
-    static const struct unit_test tests[] = {
-        { "join and printf refuse truncation", join_and_printf_refuse_truncation },
-        { "exe_dir is where this program is", exe_dir_is_where_this_program_is },
-        { "open_beneath creates what is missing", open_beneath_creates_what_is_missing },
-        { "open_beneath never leaves the root", open_beneath_never_leaves_the_root },
-        { NULL, NULL },
-    };
-    unit_suite("path", tests);
-}
+static const struct unit_test tests[] = {
+    { "join and printf refuse truncation", join_and_printf_refuse_truncation },
+    { "exe_dir is where this program is", exe_dir_is_where_this_program_is },
+    { "open_beneath creates what is missing", open_beneath_creates_what_is_missing },
+    { "open_beneath never leaves the root", open_beneath_never_leaves_the_root },
+    { NULL, NULL },
+};
+UNIT_SUITE("path", tests)

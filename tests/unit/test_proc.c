@@ -46,38 +46,17 @@ static void real_children_map_the_same_way(void)
     CU_ASSERT_EQUAL(proc_wait(pid, &ws), -ECHILD);
 }
 
-static void exec_failures_give_126_and_127(void)
+/* proc_exec returns only on failure, with the reason the caller turns into
+ * 127 (not found) or 126 (cannot run). */
+static void exec_failures_return_the_reason(void)
 {
-    int ws;
-    pid_t pid = fork();
+    char *missing[] = { "/no/such/command", NULL };
+    char *not_a_program[] = { "/etc/passwd", NULL };
+    char *directory[] = { "/", NULL };
 
-    if (pid == 0) {
-        char *argv[] = { "/no/such/command", NULL };
-        lab_enter_child();
-        lab_set_quiet(true);
-        (void)!freopen("/dev/null", "w", stderr);
-        proc_exec(argv);
-    }
-    CU_ASSERT_EQUAL(proc_wait(pid, &ws), 0);
-    CU_ASSERT_EQUAL(proc_exit_status(ws), 127);
-    pid = fork();
-    if (pid == 0) {
-        char *argv[] = { "/etc/passwd", NULL };
-        lab_enter_child();
-        (void)!freopen("/dev/null", "w", stderr);
-        proc_exec(argv);
-    }
-    CU_ASSERT_EQUAL(proc_wait(pid, &ws), 0);
-    CU_ASSERT_EQUAL(proc_exit_status(ws), 126);
-}
-
-static void clone_flags_have_names(void)
-{
-    CU_ASSERT_STRING_EQUAL(proc_clone_flags_name(SIGCHLD), "no new namespace");
-    CU_ASSERT_STRING_EQUAL(proc_clone_flags_name(CLONE_NEWPID | SIGCHLD), "CLONE_NEWPID");
-    CU_ASSERT_STRING_EQUAL(proc_clone_flags_name(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-                                                 CLONE_NEWNET),
-                           "CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWNET");
+    CU_ASSERT_EQUAL(proc_exec(missing), -ENOENT);
+    CU_ASSERT_EQUAL(proc_exec(not_a_program), -EACCES);
+    CU_ASSERT_EQUAL(proc_exec(directory), -EACCES);
 }
 
 static void stack_is_usable(void)
@@ -118,19 +97,25 @@ static void signals_are_ignored_forwarded_and_reset(void)
     CU_ASSERT_PTR_EQUAL(sa.sa_handler, SIG_DFL);
     sigaction(SIGTERM, NULL, &sa);
     CU_ASSERT_PTR_EQUAL(sa.sa_handler, SIG_DFL);
-    prctl(PR_SET_PDEATHSIG, 0); /* sig_reset set it for this test process */
 }
 
-void add_proc_tests(void)
+static void dying_with_the_parent(void)
 {
-    static const struct unit_test tests[] = {
-        { "exit status follows docker run", exit_status_follows_docker_run },
-        { "real children map the same way", real_children_map_the_same_way },
-        { "exec failures give 126 and 127", exec_failures_give_126_and_127 },
-        { "clone flags have names", clone_flags_have_names },
-        { "the child's stack is usable", stack_is_usable },
-        { "signals: ignored, forwarded, reset", signals_are_ignored_forwarded_and_reset },
-        { NULL, NULL },
-    };
-    unit_suite("proc", tests);
+    int sig = -1;
+
+    CU_ASSERT_EQUAL(proc_die_with_parent(), 0);
+    CU_ASSERT_EQUAL(prctl(PR_GET_PDEATHSIG, &sig), 0);
+    CU_ASSERT_EQUAL(sig, SIGKILL);
+    prctl(PR_SET_PDEATHSIG, 0); /* not for the rest of this test process */
 }
+
+static const struct unit_test tests[] = {
+    { "exit status follows docker run", exit_status_follows_docker_run },
+    { "real children map the same way", real_children_map_the_same_way },
+    { "exec failures return the reason", exec_failures_return_the_reason },
+    { "the child's stack is usable", stack_is_usable },
+    { "signals: ignored, forwarded, reset", signals_are_ignored_forwarded_and_reset },
+    { "dying with the parent", dying_with_the_parent },
+    { NULL, NULL },
+};
+UNIT_SUITE("proc", tests)

@@ -7,24 +7,21 @@
 #include "lab.h"
 
 /* Each test file registers its suite. */
-void add_opt_tests(void);
-void add_parse_tests(void);
-void add_proc_tests(void);
-void add_sync_tests(void);
-void add_env_tests(void);
-void add_path_tests(void);
-void add_ns_tests(void);
-void add_cgroup_tests(void);
-void add_netlink_tests(void);
-void add_ipam_tests(void);
 
 struct unit_test {
     const char *name;
     void (*fn)(void);
 };
 
-/* Registers a suite made of tests[], up to the entry whose name is NULL. */
+/* Registers a suite made of tests[], up to the entry whose name is NULL,
+ * when the program starts: UNIT_SUITE("opt", tests) at the end of each
+ * test_*.c, so that a new file needs no line anywhere else. */
 void unit_suite(const char *name, const struct unit_test *tests);
+#define UNIT_SUITE(name, tests)                                                             \
+    __attribute__((constructor)) static void unit_register(void)                            \
+    {                                                                                       \
+        unit_suite(name, tests);                                                            \
+    }
 
 /* A fresh temporary directory for one test; removed (recursively) by
  * unit_tmpdir_remove(). */

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int fail(const char *what)
@@ -35,6 +36,7 @@ static int fail(const char *what)
 
 int main(int argc, char *argv[])
 {
+    struct stat jail, top;
     char buf[4096];
     ssize_t n;
     int here, fd;
@@ -43,7 +45,7 @@ int main(int argc, char *argv[])
         fprintf(stderr, "usage: chroot-escape FILE\n");
         return 2;
     }
-    if (chdir("/") < 0)
+    if (chdir("/") < 0 || stat("/", &jail) < 0)
         return fail("chdir /");
     here = open(".", O_RDONLY | O_DIRECTORY);
     if (here < 0)
@@ -55,9 +57,14 @@ int main(int argc, char *argv[])
     for (int i = 0; i < 256; i++)
         if (chdir("..") < 0)
             return fail("chdir ..");
-    if (chroot(".") < 0)
+    if (chroot(".") < 0 || stat("/", &top) < 0)
         return fail("chroot .");
-
+    /* The top of the climb is the root we started in: there was nothing
+     * above it (pivot_root, step 04). A file found there proves nothing. */
+    if (top.st_dev == jail.st_dev && top.st_ino == jail.st_ino) {
+        fprintf(stderr, "chroot-escape: no way above /: still inside the container\n");
+        return 1;
+    }
     fd = open(argv[1], O_RDONLY);
     if (fd < 0) {
         fprintf(stderr, "chroot-escape: %s: %s: still inside the container\n", argv[1],

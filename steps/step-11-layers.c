@@ -1,0 +1,463 @@
+/*
+ * step-11: image layers on overlayfs.
+ *
+ * New here: the rootfs (or --layer DIR..., bottom first) read-only under the
+ * container's own layer (--upper), with an init layer between; --commit.
+ * Read: docs/step-11-layers.md; overlayfs.rst, mount(2)
+ * Demo: sh -c 'echo new > /file; rm /bin/vi; ls -l /file /bin/vi; cat /etc/hosts'
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lab.h"
+
+/* The namespaces without which the child would change the host itself. */
+#define MUST_BE_NEW (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWIPC)
+
+/* The namespaces the child is born in: one CLONE_NEW* flag for each part of
+ * the system it gets a copy of its own. */
+static int namespaces(void)
+{
+    int flags = 0;
+
+    /* LAB:BEGIN pid-namespace */
+    /* CLONE_NEWPID: the child is PID 1 of a new PID namespace. It sees only
+     * its own descendants; the host sees it under an ordinary pid. */
+    flags |= CLONE_NEWPID;
+    /* LAB:END */
+    /* LAB:BEGIN mount-namespace */
+    /* CLONE_NEWNS: the child gets its own copy of the mount table, so what it
+     * mounts (a proc, later a whole root) changes its view, not the host's. */
+    flags |= CLONE_NEWNS;
+    /* LAB:END */
+    /* LAB:BEGIN uts-namespace */
+    /* CLONE_NEWUTS: the child gets its own copy of the hostname. */
+    flags |= CLONE_NEWUTS;
+    /* LAB:END */
+    /* LAB:BEGIN net-namespace */
+    /* CLONE_NEWNET: its own links, addresses, routes and ports. */
+    flags |= CLONE_NEWNET;
+    /* LAB:END */
+    /* LAB:BEGIN ipc-namespace */
+    /* CLONE_NEWIPC: its own System V shared memory, semaphores and message
+     * queues, and its own POSIX message queues. */
+    flags |= CLONE_NEWIPC;
+    /* LAB:END */
+    return flags;
+}
+
+/* The image layers, the init layer and the container's own, joined by
+ * overlayfs at merged: the container's root from now on. */
+static void mount_layers(struct container *c)
+{
+    /* LAB:BEGIN overlay */
+    /* lowerdir lists the read-only layers, the top first; a write goes to
+     * upperdir, after the file is copied up from the layer that had it, and
+     * a deletion is recorded there as a whiteout. Mounted after our mounts
+     * are private; the blocks that follow find the root in c->root. */
+    if (mount("overlay", c->layers.merged, "overlay", 0, c->layers.options) < 0)
+        die("mount overlay on %s (%s)", c->layers.merged, c->layers.options);
+    c->root = c->layers.merged;
+    say("mounted an overlay of %d image layer(s), the init layer and the container's own on %s",
+        c->opts.nlayers, c->root);
+    /* LAB:END */
+}
+
+/* Each -v HOST:CONTAINER, bound into the rootfs before the root switch,
+ * while the host's paths can still be named; afterwards only the rootfs is
+ * left, with the volumes inside it. */
+static void mount_volumes(struct container *c)
+{
+    /* LAB:BEGIN volumes */
+    /* The mount point is resolved beneath the rootfs (and created if
+     * missing), so that neither ".." nor a symlink can make it land outside.
+     * The mount goes through /proc/self/fd/N: onto the very directory that
+     * was checked, not onto a path that could be swapped in the meantime. */
+    int rootfs_fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfs_fd < 0)
+        die("open %s", c->root);
+    for (int i = 0; i < c->opts.nvolumes; i++) {
+        const struct lab_volume *v = &c->opts.volumes[i];
+        char target[64];
+        struct stat st;
+        int fd;
+
+        if (stat(v->host, &st) < 0)
+            die("-v %s", v->host);
+        fd = path_open_beneath(rootfs_fd, v->container, S_ISDIR(st.st_mode));
+        if (fd == -EXDEV)
+            die_msg("-v %s:%s: the mount point leads out of the rootfs", v->host, v->container);
+        if (fd < 0)
+            die_errno(fd, "-v %s: mount point %s in the rootfs", v->host, v->container);
+        snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+        if (mount(v->host, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+            die("bind-mount %s on %s", v->host, v->container);
+        close(fd);
+        /* A bind mount ignores MS_RDONLY: read-only takes a second call, on
+         * the new mount itself (open the path again: it now leads into the
+         * volume). A remount sets all the mount's flags at once: keep those
+         * it has (nosuid, nodev...), which a user namespace may not clear. */
+        if (v->readonly) {
+            unsigned long keep;
+
+            fd = path_open_beneath(rootfs_fd, v->container, S_ISDIR(st.st_mode));
+            if (fd < 0)
+                die_errno(fd, "-v %s: reopen %s", v->host, v->container);
+            snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+            if (path_mount_flags(target, &keep) < 0 ||
+                mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
+                die("remount %s read-only", v->container);
+            close(fd);
+        }
+        say("-v %s:%s%s", v->host, v->container, v->readonly ? " (read-only)" : "");
+    }
+    close(rootfs_fd);
+    /* LAB:END */
+}
+
+/* pivot_root(2): the rootfs becomes the root mount of this namespace, and
+ * the old root, with every mount of the host, is detached from it. */
+static void switch_root(struct container *c)
+{
+    /* LAB:BEGIN pivot-root */
+    /* With new root and old root both ".", the old root ends up stacked on
+     * top of the new one, and umount2(".") takes it away. MNT_DETACH: the
+     * old root is busy (it holds the host's every mount), so detach it from
+     * our tree now and let the kernel drop it when it is no longer used. */
+    if (chdir(c->root) < 0)
+        die("chdir %s", c->root);
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        die("pivot_root to %s", c->root);
+    if (umount2(".", MNT_DETACH) < 0)
+        die("unmount the old root");
+    if (chdir("/") < 0)
+        die("chdir / in the new root");
+    say("pivot_root(\".\", \".\") and unmounted the old root: the host's files are gone");
+    /* LAB:END */
+}
+
+/* A new network namespace holds only a loopback, and it is down. With --net
+ * the parent has put eth0 here: give it its address, and a route out
+ * through the host's end. */
+static void bring_up_network(struct container *c)
+{
+    /* LAB:BEGIN net-up */
+    struct nl_sock nl;
+    int err;
+
+    if ((err = nl_open(&nl)) < 0 || (err = nl_link_up(&nl, "lo")) < 0)
+        die_errno(err, "bring lo up");
+    if (c->opts.net) {
+        if ((err = nl_addr_add(&nl, "eth0", c->lease.container, c->lease.prefix)) < 0)
+            die_errno(err, "add %s to eth0", ipam_fmt(c->lease.container, c->lease.prefix));
+        if ((err = nl_link_up(&nl, "eth0")) < 0)
+            die_errno(err, "bring eth0 up");
+        if ((err = nl_route_add_default(&nl, "eth0", c->lease.host)) < 0)
+            die_errno(err, "add the default route via %s", ipam_fmt(c->lease.host, -1));
+        say("lo up; eth0 %s up; default via %s", ipam_fmt(c->lease.container, c->lease.prefix),
+            ipam_fmt(c->lease.host, -1));
+    } else {
+        say("lo up: the only link here (no --net)");
+    }
+    nl_close(&nl);
+    /* LAB:END */
+}
+
+
+/* The container's own group, as its cgroup view: a cgroup namespace rooted
+ * at the group, and the group's files read-only on /sys/fs/cgroup. */
+static void mount_cgroup_view(struct container *c)
+{
+    /* LAB:BEGIN cgroup-namespace */
+    /* unshare(2), not a clone flag: a cgroup namespace's root is the group
+     * its creator is in, so it is made now, once the parent has put us in
+     * ours (sync point GO). From then on /proc/self/cgroup says "/", and a
+     * cgroup filesystem mounted here shows the group's own files: its
+     * limits, and nothing of the host's other groups. */
+    int err;
+
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        die("unshare(CLONE_NEWCGROUP)");
+    if ((err = cg_mount_view(&c->cg, "/sys/fs/cgroup")) < 0)
+        die_errno(err, "%s", c->cg.what);
+    say("unshare(CLONE_NEWCGROUP): our group is / now, mounted read-only on /sys/fs/cgroup");
+    /* LAB:END */
+}
+
+/* Before the child mounts anything: its mounts must stay its own. */
+static void make_mounts_private(void)
+{
+    /* LAB:BEGIN private-mounts */
+    /* The new mount namespace starts as a copy of the host's mount table, and
+     * on most systems (systemd) its mounts are "shared": a mount made here
+     * would appear on the host too. Make every mount private, recursively,
+     * before mounting anything. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        die("make / private (mount --make-rprivate /)");
+    say("mount --make-rprivate /: our mounts no longer reach the host");
+    /* LAB:END */
+}
+
+/* Runs in the child, in the new namespaces: finish the container's view of
+ * the system, then become the command. Does not return. */
+static int child_main(void *arg)
+{
+    struct container *c = arg;
+
+    /* Sync point GO, then the safety net: not in the host's MUST_BE_NEW. */
+    lab_child_begin(c, MUST_BE_NEW);
+    make_mounts_private();
+    mount_layers(c);
+    /* LAB:BEGIN bind-rootfs */
+    /* pivot_root(2) swaps mounts, so the new root must be a mount point:
+     * bind-mount the rootfs onto itself to make it one. */
+    if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die("bind-mount %s onto itself", c->root);
+    say("bind-mounted %s onto itself: a mount point now", c->root);
+    /* LAB:END */
+    mount_volumes(c);
+    switch_root(c);
+    /* LAB:BEGIN mount-proc */
+    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount proc on /proc");
+    say("mounted a new proc on /proc: it shows this PID namespace");
+    /* LAB:END */
+    /* LAB:BEGIN mount-mqueue */
+    /* POSIX message queues are files of an mqueue filesystem, which shows
+     * the IPC namespace of whoever mounts it: ours, as proc shows our pids. */
+    if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount mqueue on /dev/mqueue");
+    say("mounted a new mqueue on /dev/mqueue: this IPC namespace's POSIX queues");
+    /* LAB:END */
+    mount_cgroup_view(c);
+    /* LAB:BEGIN hostname */
+    /* In its own UTS namespace the container may name itself: the host's
+     * hostname is another copy, untouched. */
+    if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+        die("sethostname(\"%s\")", c->hostname);
+    say("sethostname(\"%s\"): the host keeps its own", c->hostname);
+    /* LAB:END */
+    bring_up_network(c);
+    lab_child_env(c); /* docker run's environment, not the host's */
+    lab_child_exec(c);
+}
+
+/* The container's own layer, the only one it ever writes to, made before
+ * the child exists; the child mounts the overlay. */
+static void prepare_layers(struct container *c)
+{
+    /* LAB:BEGIN container-layer */
+    /* overlayfs needs a writable upper dir, the container's layer (kept with
+     * --upper, removed at the end otherwise), and a work dir on the same
+     * file system. The image layers are only ever read. */
+    int err;
+
+    if ((err = layer_prepare(&c->layers, &c->opts, c->id)) < 0)
+        die_errno(err, "%s", c->layers.what);
+    say("%d image layer(s), read-only; the container's own layer in %s", c->opts.nlayers,
+        c->layers.upper);
+    /* LAB:END */
+}
+
+/* Docker's "-init" layer: the files that name this container, in a layer
+ * of their own between the image and the container's, so that an image
+ * never holds them and a commit leaves them out. */
+static void make_init_layer(struct container *c)
+{
+    /* LAB:BEGIN init-layer */
+    char hostname[LAB_HOSTNAME_MAX + 2], hosts[512];
+    int err;
+
+    snprintf(hostname, sizeof(hostname), "%s\n", c->hostname);
+    snprintf(hosts, sizeof(hosts), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n%s\t%s\n",
+             c->opts.net ? ipam_fmt(c->lease.container, -1) : "127.0.1.1", c->hostname);
+    if ((err = layer_write(&c->layers, "etc/hostname", hostname)) < 0 ||
+        (err = layer_write(&c->layers, "etc/hosts", hosts)) < 0 ||
+        (err = layer_write(&c->layers, "etc/resolv.conf", "# no name server: the container's "
+                                                          "network ends at the host\n")) < 0)
+        die_errno(err, "%s", c->layers.what);
+    say("init layer: /etc/hostname, /etc/hosts, /etc/resolv.conf in %s", c->layers.init);
+    /* LAB:END */
+}
+
+/* After the end, with --commit: docker commit. */
+static void commit_layer(struct container *c)
+{
+    /* LAB:BEGIN commit */
+    /* The container's layer, copied as a new image layer that --layer
+     * takes: its whiteouts stay whiteouts, the init layer's files stay out. */
+    int err;
+
+    if (!c->opts.commit[0])
+        return;
+    if ((err = layer_commit(&c->layers, c->opts.commit)) < 0)
+        die_errno(err, "%s", c->layers.what);
+    say("committed the container's layer to %s", c->opts.commit);
+    /* LAB:END */
+}
+
+/* The container's own group, lab/<pid>, with the CPU cap written into it
+ * before any process is in it. */
+static void make_cgroup(struct container *c)
+{
+    /* LAB:BEGIN cgroup */
+    struct cg_layout cpu; /* where the cpu controller is */
+    int err;
+
+    if ((err = cg_detect(&cpu, "cpu")) < 0)
+        die_errno(err, "find the cgroup cpu controller");
+    if ((err = cg_create(&c->cg, &cpu, c->id)) < 0)
+        die_errno(err, "%s", c->cg.what);
+    if (c->opts.cpu_quota_us > 0 &&
+        (err = cg_set_cpu_limit(&c->cg, c->opts.cpu_quota_us, c->opts.cpu_period_us)) < 0)
+        die_errno(err, "%s", c->cg.what);
+    if (c->opts.cpu_quota_us > 0)
+        say("%s: %s, %ld us per %ld us (%.2f CPU)", cg_version_name(cpu.version), c->cg.path,
+            c->opts.cpu_quota_us, c->opts.cpu_period_us,
+            (double)c->opts.cpu_quota_us / c->opts.cpu_period_us);
+    else
+        say("%s: %s, no CPU cap", cg_version_name(cpu.version), c->cg.path);
+    /* LAB:END */
+}
+
+/* Starts the child in its namespaces: inside its group from birth where
+ * the kernel can, else with a plain clone(2). */
+static void start_child(struct container *c, int flags)
+{
+    c->pid = -EOPNOTSUPP;
+    /* LAB:BEGIN cgroup-clone */
+    /* cgroup v2, Linux 5.7+: clone3(CLONE_INTO_CGROUP) starts the child
+     * inside its group, so no instruction of it ever runs outside, and no
+     * cgroup.procs write is needed. -EOPNOTSUPP: the kernel cannot. */
+    c->pid = cg_clone_into(&c->cg, child_main, c, flags);
+    if (c->pid >= 0)
+        c->in_cgroup = true;
+    /* LAB:END */
+    if (c->pid == -EOPNOTSUPP) {
+        void *stack = proc_stack_top();
+
+        if (!stack)
+            die("mmap a stack for the child");
+        c->pid = clone(child_main, stack, flags, c);
+        if (c->pid < 0)
+            die("clone");
+    } else if (c->pid < 0) {
+        die_errno(c->pid, "clone3 into %s", c->cg.path);
+    }
+    lab_started(c, flags);
+}
+
+/* Not started inside (cgroup v1, or an older kernel): the parent moves the
+ * child in, while it still waits at sync point GO. */
+static void join_cgroup(struct container *c)
+{
+    /* LAB:BEGIN cgroup-join */
+    int err;
+
+    if (!c->in_cgroup && (err = cg_add_pid(&c->cg, c->pid)) < 0)
+        die_errno(err, "%s", c->cg.what);
+    say("the child is in %s%s", c->cg.path, c->in_cgroup ? " from birth (CLONE_INTO_CGROUP)" : "");
+    /* LAB:END */
+}
+
+/* The memory and pids limits, in the container's group beside its CPU cap,
+ * written before the child exists. */
+static void limit_memory_and_pids(struct container *c)
+{
+    /* LAB:BEGIN limits */
+    /* The memory and pids controllers join the cpu one: on cgroup v2 they
+     * are enabled for the same directory, on v1 each has a hierarchy of
+     * its own, with a lab/<pid> there too. */
+    const char *controllers[] = { "memory", "pids" };
+    struct cg_layout l;
+    int err;
+
+    for (int i = 0; i < 2; i++) {
+        if ((err = cg_detect(&l, controllers[i])) < 0)
+            die_errno(err, "find the cgroup %s controller", controllers[i]);
+        if ((err = cg_add_controller(&c->cg, &l)) < 0)
+            die_errno(err, "%s", c->cg.what);
+    }
+    if ((err = cg_set_memory_limit(&c->cg, c->opts.memory_bytes, c->opts.memory_swap_bytes)) < 0 ||
+        (err = cg_set_pids_limit(&c->cg, c->opts.pids_limit)) < 0)
+        die_errno(err, "%s", c->cg.what);
+    say("memory: %s; pids: %s", lab_bytes(c->opts.memory_bytes), lab_count(c->opts.pids_limit));
+    /* LAB:END */
+}
+
+/* After the end: the kernel counts in the group each process its OOM
+ * killer killed there; read it before the group is removed. */
+static void report_oom(struct container *c)
+{
+    /* LAB:BEGIN oom-report */
+    int kills = cg_oom_kills(&c->cg);
+
+    if (kills > 0)
+        say("the OOM killer killed %d process(es) of the container: it needed more than "
+            "--memory %s", kills, lab_bytes(c->opts.memory_bytes));
+    /* LAB:END */
+}
+
+/* With --net, the host's end of the network: a veth pair, the host's end
+ * with its address, up. */
+static void make_veth(struct container *c)
+{
+    /* LAB:BEGIN veth */
+    /* One RTM_NEWLINK creates both ends: lab<pid> here, and its peer eth0
+     * born inside the child's network namespace (IFLA_NET_NS_PID). */
+    struct nl_sock nl;
+    int err;
+
+    if (!c->opts.net)
+        return;
+    if ((err = nl_open(&nl)) < 0)
+        die_errno(err, "open an rtnetlink socket");
+    if ((err = nl_veth_create(&nl, c->veth, "eth0", c->pid)) < 0)
+        die_errno(err, "create veth %s", c->veth);
+    c->veth_created = true;
+    if ((err = nl_addr_add(&nl, c->veth, c->lease.host, c->lease.prefix)) < 0)
+        die_errno(err, "add %s to %s", ipam_fmt(c->lease.host, c->lease.prefix), c->veth);
+    if ((err = nl_link_up(&nl, c->veth)) < 0)
+        die_errno(err, "bring %s up", c->veth);
+    nl_close(&nl);
+    say("veth %s (%s) <-> eth0 (%s) in the container", c->veth,
+        ipam_fmt(c->lease.host, c->lease.prefix), ipam_fmt(c->lease.container, c->lease.prefix));
+    /* LAB:END */
+}
+
+int main(int argc, char *argv[])
+{
+    struct container c;
+
+    /* Options, --help and the root check, before anything is created. */
+    lab_start(&c, argc, argv);
+    /* SIGCHLD: the signal the kernel sends us when the child ends. */
+    int flags = SIGCHLD | namespaces();
+    /* With --net the addresses are chosen before clone, so that the child's
+     * copy of the container holds them too. */
+    lab_net_claim(&c);
+    prepare_layers(&c);
+    make_init_layer(&c);
+    make_cgroup(&c);
+    limit_memory_and_pids(&c);
+    start_child(&c, flags);
+    join_cgroup(&c);
+    make_veth(&c);
+
+    /* Sync point GO: the child may run the command. */
+    lab_release(&c);
+    /* Wait for it, clean up, and end as it ended. */
+    lab_wait(&c);
+    report_oom(&c);
+    commit_layer(&c);
+    return lab_end(&c);
+}

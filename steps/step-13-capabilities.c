@@ -1,0 +1,722 @@
+/*
+ * step-13: capabilities, no_new_privs, masked and read-only paths.
+ *
+ * New here: Docker's default capabilities (--cap-add, --cap-drop,
+ * --privileged), no_new_privs, a read-only /sys, /proc's masked paths.
+ * Read: docs/step-13-capabilities.md; capabilities(7), prctl(2)
+ * Demo: sh -c 'grep Cap /proc/self/status; mount -t tmpfs x /mnt; cat /proc/keys'
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lab.h"
+
+/* The namespaces without which the child would change the host itself. */
+#define MUST_BE_NEW (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUSER)
+
+/* The namespaces the child is born in: one CLONE_NEW* flag for each part of
+ * the system it gets a copy of its own. */
+static int namespaces(void)
+{
+    int flags = 0;
+
+    /* LAB:BEGIN pid-namespace */
+    /* CLONE_NEWPID: the child is PID 1 of a new PID namespace. It sees only
+     * its own descendants; the host sees it under an ordinary pid. */
+    flags |= CLONE_NEWPID;
+    /* LAB:END */
+    /* LAB:BEGIN mount-namespace */
+    /* CLONE_NEWNS: the child gets its own copy of the mount table, so what it
+     * mounts (a proc, later a whole root) changes its view, not the host's. */
+    flags |= CLONE_NEWNS;
+    /* LAB:END */
+    /* LAB:BEGIN uts-namespace */
+    /* CLONE_NEWUTS: the child gets its own copy of the hostname. */
+    flags |= CLONE_NEWUTS;
+    /* LAB:END */
+    /* LAB:BEGIN net-namespace */
+    /* CLONE_NEWNET: its own links, addresses, routes and ports. */
+    flags |= CLONE_NEWNET;
+    /* LAB:END */
+    /* LAB:BEGIN ipc-namespace */
+    /* CLONE_NEWIPC: its own System V shared memory, semaphores and message
+     * queues, and its own POSIX message queues. */
+    flags |= CLONE_NEWIPC;
+    /* LAB:END */
+    /* LAB:BEGIN user-namespace */
+    /* CLONE_NEWUSER: its own uids and gids, and capabilities that hold only
+     * over what its namespaces own. The other namespaces of this clone are
+     * its, so its root may mount, name and configure inside them. */
+    flags |= CLONE_NEWUSER;
+    /* LAB:END */
+    return flags;
+}
+
+/* The image layers, the init layer and the container's own, joined by
+ * overlayfs at merged: the container's root from now on. */
+static void mount_layers(struct container *c)
+{
+    /* LAB:BEGIN overlay */
+    /* lowerdir lists the read-only layers, the top first; a write goes to
+     * upperdir, after the file is copied up from the layer that had it, and
+     * a deletion is recorded there as a whiteout. Mounted after our mounts
+     * are private; the blocks that follow find the root in c->root. */
+    if (mount("overlay", c->layers.merged, "overlay", 0, c->layers.options) < 0)
+        die("mount overlay on %s (%s)", c->layers.merged, c->layers.options);
+    c->root = c->layers.merged;
+    say("mounted an overlay of %d image layer(s), the init layer and the container's own on %s",
+        c->opts.nlayers, c->root);
+    /* LAB:END */
+}
+
+/* Each -v HOST:CONTAINER, bound into the rootfs before the root switch,
+ * while the host's paths can still be named; afterwards only the rootfs is
+ * left, with the volumes inside it. */
+static void mount_volumes(struct container *c)
+{
+    /* LAB:BEGIN volumes */
+    /* The mount point is resolved beneath the rootfs (and created if
+     * missing), so that neither ".." nor a symlink can make it land outside.
+     * The mount goes through /proc/self/fd/N: onto the very directory that
+     * was checked, not onto a path that could be swapped in the meantime. */
+    int rootfs_fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfs_fd < 0)
+        die("open %s", c->root);
+    for (int i = 0; i < c->opts.nvolumes; i++) {
+        const struct lab_volume *v = &c->opts.volumes[i];
+        char target[64];
+        struct stat st;
+        int fd;
+
+        if (stat(v->host, &st) < 0)
+            die("-v %s", v->host);
+        fd = path_open_beneath(rootfs_fd, v->container, S_ISDIR(st.st_mode));
+        if (fd == -EXDEV)
+            die_msg("-v %s:%s: the mount point leads out of the rootfs", v->host, v->container);
+        if (fd < 0)
+            die_errno(fd, "-v %s: mount point %s in the rootfs", v->host, v->container);
+        snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+        if (mount(v->host, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+            die("bind-mount %s on %s", v->host, v->container);
+        close(fd);
+        /* A bind mount ignores MS_RDONLY: read-only takes a second call, on
+         * the new mount itself (open the path again: it now leads into the
+         * volume). A remount sets all the mount's flags at once: keep those
+         * it has (nosuid, nodev...), which a user namespace may not clear. */
+        if (v->readonly) {
+            unsigned long keep;
+
+            fd = path_open_beneath(rootfs_fd, v->container, S_ISDIR(st.st_mode));
+            if (fd < 0)
+                die_errno(fd, "-v %s: reopen %s", v->host, v->container);
+            snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+            if (path_mount_flags(target, &keep) < 0 ||
+                mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
+                die("remount %s read-only", v->container);
+            close(fd);
+        }
+        say("-v %s:%s%s", v->host, v->container, v->readonly ? " (read-only)" : "");
+    }
+    close(rootfs_fd);
+    /* LAB:END */
+}
+
+/* pivot_root(2): the rootfs becomes the root mount of this namespace, and
+ * the old root, with every mount of the host, is detached from it. */
+static void switch_root(struct container *c)
+{
+    /* LAB:BEGIN pivot-root */
+    /* With new root and old root both ".", the old root ends up stacked on
+     * top of the new one, and umount2(".") takes it away. MNT_DETACH: the
+     * old root is busy (it holds the host's every mount), so detach it from
+     * our tree now and let the kernel drop it when it is no longer used. */
+    if (chdir(c->root) < 0)
+        die("chdir %s", c->root);
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        die("pivot_root to %s", c->root);
+    if (umount2(".", MNT_DETACH) < 0)
+        die("unmount the old root");
+    if (chdir("/") < 0)
+        die("chdir / in the new root");
+    say("pivot_root(\".\", \".\") and unmounted the old root: the host's files are gone");
+    /* LAB:END */
+}
+
+/* A new network namespace holds only a loopback, and it is down. With --net
+ * the parent has put eth0 here: give it its address, and a route out
+ * through the host's end. */
+static void bring_up_network(struct container *c)
+{
+    /* LAB:BEGIN net-up */
+    struct nl_sock nl;
+    int err;
+
+    if ((err = nl_open(&nl)) < 0 || (err = nl_link_up(&nl, "lo")) < 0)
+        die_errno(err, "bring lo up");
+    if (c->opts.net) {
+        if ((err = nl_addr_add(&nl, "eth0", c->lease.container, c->lease.prefix)) < 0)
+            die_errno(err, "add %s to eth0", ipam_fmt(c->lease.container, c->lease.prefix));
+        if ((err = nl_link_up(&nl, "eth0")) < 0)
+            die_errno(err, "bring eth0 up");
+        if ((err = nl_route_add_default(&nl, "eth0", c->lease.host)) < 0)
+            die_errno(err, "add the default route via %s", ipam_fmt(c->lease.host, -1));
+        say("lo up; eth0 %s up; default via %s", ipam_fmt(c->lease.container, c->lease.prefix),
+            ipam_fmt(c->lease.host, -1));
+    } else {
+        say("lo up: the only link here (no --net)");
+    }
+    nl_close(&nl);
+    /* LAB:END */
+}
+
+
+/* The container's own group, as its cgroup view: a cgroup namespace rooted
+ * at the group, and the group's files read-only on /sys/fs/cgroup. */
+static void mount_cgroup_view(struct container *c)
+{
+    /* LAB:BEGIN cgroup-namespace */
+    /* unshare(2), not a clone flag: a cgroup namespace's root is the group
+     * its creator is in, so it is made now, once the parent has put us in
+     * ours (sync point GO). From then on /proc/self/cgroup says "/", and a
+     * cgroup filesystem mounted here shows the group's own files: its
+     * limits, and nothing of the host's other groups. */
+    int err;
+
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        die("unshare(CLONE_NEWCGROUP)");
+    if ((err = cg_mount_view(&c->cg, "/sys/fs/cgroup")) < 0)
+        die_errno(err, "%s", c->cg.what);
+    say("unshare(CLONE_NEWCGROUP): our group is / now, mounted read-only on /sys/fs/cgroup");
+    /* LAB:END */
+}
+
+
+/* Root of the user namespace, for real: until now the child runs as the
+ * host's uid, which the namespace does not map (it shows as nobody). */
+static void become_root(struct container *c)
+{
+    /* LAB:BEGIN become-root */
+    /* The maps are written (sync point GO): uid and gid 0 exist here now, as
+     * the host's ids the map names, and files the child makes are theirs.
+     * The capabilities stay: they are the namespace's, which the child owns
+     * (and it stays root in it). */
+    int err;
+
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        die("become root of the user namespace (setresuid 0)");
+    /* A change of credentials clears the parent-death signal: ask again. */
+    if ((err = proc_die_with_parent()) < 0)
+        die_errno(err, "prctl(PR_SET_PDEATHSIG)");
+    say("uid 0 and gid 0 here, %u and %u on the host", c->opts.uidmap[0].outside,
+        c->opts.gidmap[0].outside);
+    /* LAB:END */
+}
+
+/* The image layers, idmapped for this namespace by the parent, attached
+ * where the overlay's options look for them, before the overlay. */
+static void attach_idmapped_layers(struct container *c)
+{
+    /* LAB:BEGIN attach-layers */
+    /* In a user namespace overlayfs cannot write trusted.* xattrs (they take
+     * the host's CAP_SYS_ADMIN): userxattr keeps its notes in
+     * user.overlay.* instead. */
+    int err, n = 0;
+
+    for (; n < c->opts.nlayers && c->idmapped[n] >= 0; n++)
+        if ((err = userns_attach_tree(c->idmapped[n], c->opts.layers[n])) < 0)
+            die_errno(err, "attach the idmapped %s", c->opts.layers[n]);
+    strncat(c->layers.options, ",userxattr", sizeof(c->layers.options) - strlen(c->layers.options) - 1);
+    say("%d idmapped layer(s) attached; the overlay gets userxattr", n);
+    /* LAB:END */
+}
+
+/* The device files every program uses, bound from the host's /dev. */
+static void bind_host_devices(struct container *c)
+{
+    /* LAB:BEGIN userns-devices */
+    /* A file system mounted in a user namespace ignores device files (the
+     * kernel makes it nodev: a container's root could otherwise mknod its
+     * way into any disk), so the rootfs's /dev/null is dead in our overlay.
+     * A bind mount of the host's own node keeps the host's rules: bind them,
+     * before pivot_root, while the host's /dev can still be named. */
+    static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+    int root_fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+    if (root_fd < 0)
+        die("open %s", c->root);
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        char host[32], rel[32], target[64];
+        int fd, err;
+
+        snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
+        snprintf(rel, sizeof(rel), "dev/%s", nodes[i]);
+        if ((fd = path_open_beneath(root_fd, rel, false)) < 0)
+            die_errno(fd, "the mount point /%s in the rootfs", rel);
+        snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+        if ((err = mount(host, target, NULL, MS_BIND, NULL)) < 0)
+            die("bind-mount %s", host);
+        close(fd);
+    }
+    close(root_fd);
+    say("bound the host's /dev/null, zero, full, random, urandom and tty into /dev");
+    /* LAB:END */
+}
+
+/* A proc, before pivot_root, under the new root. */
+static void mount_proc_early(struct container *c)
+{
+    /* LAB:BEGIN userns-proc */
+    /* The kernel lets a user namespace's root mount a proc only where a proc
+     * is already fully visible in its mount namespace (a new one must not
+     * show what a mount over the old one hides): mount it now, while the
+     * host's is still here. The proc mounted on /proc after pivot_root then
+     * has one to go by. */
+    char target[PATH_MAX];
+
+    snprintf(target, sizeof(target), "%s/proc", c->root);
+    if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount proc on %s", target);
+    say("mounted a proc under the new root before pivot_root, as a user namespace must");
+    /* LAB:END */
+}
+
+/* A /sys of the container's own, read-only, under the new root before
+ * pivot_root: as with proc, a user namespace (step 12) may mount one only
+ * while the host's is there to go by. */
+static void mount_sysfs(struct container *c)
+{
+    /* LAB:BEGIN sysfs */
+    /* sysfs shows the network namespace of whoever mounts it: our links.
+     * Read-only, as Docker's, unless --privileged: what is writable there
+     * is the host's kernel's. */
+    unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->opts.privileged ? 0 : MS_RDONLY);
+    char target[PATH_MAX];
+
+    snprintf(target, sizeof(target), "%s/sys", c->root);
+    if (mount("sysfs", target, "sysfs", flags, NULL) < 0)
+        die("mount sysfs on %s", target);
+    say("mounted a %s sysfs on /sys", c->opts.privileged ? "read-write" : "read-only");
+    /* LAB:END */
+}
+
+/* /proc and /sys show the host's kernel: hide what a container has no
+ * business reading, and make read-only what it has no business changing. */
+static void mask_paths(struct container *c)
+{
+    /* LAB:BEGIN masked-paths */
+    /* runc's lists (Docker's defaults). A masked file gets /dev/null bound
+     * over it, a masked directory an empty read-only tmpfs; a read-only path
+     * is bound onto itself and remounted read-only. --privileged: none. */
+    static const char *const masked[] = {
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+        "/sys/firmware", "/sys/devices/virtual/powercap",
+    };
+    static const char *const readonly[] = {
+        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+    };
+    unsigned long keep;
+    struct stat st;
+
+    if (c->opts.privileged)
+        return;
+    for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+        if (stat(masked[i], &st) < 0)
+            continue; /* not in this kernel */
+        if (S_ISDIR(st.st_mode) ? mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0") < 0
+                                : mount("/dev/null", masked[i], NULL, MS_BIND, NULL) < 0)
+            die("mask %s", masked[i]);
+    }
+    for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
+        if (stat(readonly[i], &st) < 0)
+            continue;
+        if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+            path_mount_flags(readonly[i], &keep) < 0 ||
+            mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
+            die("make %s read-only", readonly[i]);
+    }
+    say("masked /proc/kcore, /proc/keys, /sys/firmware and the like; /proc/sys read-only");
+    /* LAB:END */
+}
+
+/* Root's power, cut down to what an ordinary program running as root
+ * needs: the last thing before the command, since mounting, naming and
+ * configuring the container needed more. */
+static void drop_capabilities(struct container *c)
+{
+    /* LAB:BEGIN capabilities */
+    /* Docker's set, with --cap-add and --cap-drop (caps_of). The bounding
+     * set first: it caps what any later execve(2) may give, and a dropped
+     * capability never comes back. Then the ambient set, which would carry
+     * capabilities across execve(2), empty; then this process's own sets,
+     * the inheritable one empty too (as Docker, since CVE-2022-24769). */
+    struct __user_cap_header_struct head = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2] = { { 0 } };
+    uint64_t keep = caps_of(&c->opts);
+
+    for (int cap = 0; cap < caps_count(); cap++)
+        if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            die("drop CAP_%s from the bounding set", caps_name(cap));
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+        die("clear the ambient capabilities");
+    data[0].effective = data[0].permitted = (uint32_t)keep;
+    data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+    if (syscall(SYS_capset, &head, data) < 0)
+        die("capset");
+    say("capabilities: %s", caps_describe(keep));
+    /* LAB:END */
+    /* LAB:BEGIN no-new-privs */
+    /* No execve(2) may gain privileges from here on: a set-uid program, or
+     * file capabilities, give nothing. Seccomp (step 14) needs it too. */
+    if (!c->opts.privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        die("prctl(PR_SET_NO_NEW_PRIVS)");
+    if (!c->opts.privileged)
+        say("no_new_privs: no execve can gain a privilege");
+    /* LAB:END */
+}
+/* Before the child mounts anything: its mounts must stay its own. */
+static void make_mounts_private(void)
+{
+    /* LAB:BEGIN private-mounts */
+    /* The new mount namespace starts as a copy of the host's mount table, and
+     * on most systems (systemd) its mounts are "shared": a mount made here
+     * would appear on the host too. Make every mount private, recursively,
+     * before mounting anything. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        die("make / private (mount --make-rprivate /)");
+    say("mount --make-rprivate /: our mounts no longer reach the host");
+    /* LAB:END */
+}
+
+/* Runs in the child, in the new namespaces: finish the container's view of
+ * the system, then become the command. Does not return. */
+static int child_main(void *arg)
+{
+    struct container *c = arg;
+
+    /* Sync point GO, then the safety net: not in the host's MUST_BE_NEW. */
+    lab_child_begin(c, MUST_BE_NEW);
+    become_root(c);
+    make_mounts_private();
+    attach_idmapped_layers(c);
+    mount_layers(c);
+    /* LAB:BEGIN bind-rootfs */
+    /* pivot_root(2) swaps mounts, so the new root must be a mount point:
+     * bind-mount the rootfs onto itself to make it one. */
+    if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die("bind-mount %s onto itself", c->root);
+    say("bind-mounted %s onto itself: a mount point now", c->root);
+    /* LAB:END */
+    mount_volumes(c);
+    bind_host_devices(c);
+    mount_proc_early(c);
+    mount_sysfs(c);
+    switch_root(c);
+    /* LAB:BEGIN mount-proc */
+    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount proc on /proc");
+    say("mounted a new proc on /proc: it shows this PID namespace");
+    /* LAB:END */
+    /* LAB:BEGIN mount-mqueue */
+    /* POSIX message queues are files of an mqueue filesystem, which shows
+     * the IPC namespace of whoever mounts it: ours, as proc shows our pids. */
+    if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount mqueue on /dev/mqueue");
+    say("mounted a new mqueue on /dev/mqueue: this IPC namespace's POSIX queues");
+    /* LAB:END */
+    mount_cgroup_view(c);
+    mask_paths(c);
+    /* LAB:BEGIN hostname */
+    /* In its own UTS namespace the container may name itself: the host's
+     * hostname is another copy, untouched. */
+    if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+        die("sethostname(\"%s\")", c->hostname);
+    say("sethostname(\"%s\"): the host keeps its own", c->hostname);
+    /* LAB:END */
+    bring_up_network(c);
+    drop_capabilities(c);
+    lab_child_env(c); /* docker run's environment, not the host's */
+    lab_child_exec(c);
+}
+
+/* The container's own layer, the only one it ever writes to, made before
+ * the child exists; the child mounts the overlay. */
+static void prepare_layers(struct container *c)
+{
+    /* LAB:BEGIN container-layer */
+    /* overlayfs needs a writable upper dir, the container's layer (kept with
+     * --upper, removed at the end otherwise), and a work dir on the same
+     * file system. The image layers are only ever read. */
+    int err;
+
+    if ((err = layer_prepare(&c->layers, &c->opts, c->id)) < 0)
+        die_errno(err, "%s", c->layers.what);
+    say("%d image layer(s), read-only; the container's own layer in %s", c->opts.nlayers,
+        c->layers.upper);
+    /* LAB:END */
+}
+
+/* Docker's "-init" layer: the files that name this container, in a layer
+ * of their own between the image and the container's, so that an image
+ * never holds them and a commit leaves them out. */
+static void make_init_layer(struct container *c)
+{
+    /* LAB:BEGIN init-layer */
+    char hostname[LAB_HOSTNAME_MAX + 2], hosts[512];
+    int err;
+
+    snprintf(hostname, sizeof(hostname), "%s\n", c->hostname);
+    snprintf(hosts, sizeof(hosts), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n%s\t%s\n",
+             c->opts.net ? ipam_fmt(c->lease.container, -1) : "127.0.1.1", c->hostname);
+    if ((err = layer_write(&c->layers, "etc/hostname", hostname)) < 0 ||
+        (err = layer_write(&c->layers, "etc/hosts", hosts)) < 0 ||
+        (err = layer_write(&c->layers, "etc/resolv.conf", "# no name server: the container's "
+                                                          "network ends at the host\n")) < 0)
+        die_errno(err, "%s", c->layers.what);
+    say("init layer: /etc/hostname, /etc/hosts, /etc/resolv.conf in %s", c->layers.init);
+    /* LAB:END */
+}
+
+/* After the end, with --commit: docker commit. */
+static void commit_layer(struct container *c)
+{
+    /* LAB:BEGIN commit */
+    /* The container's layer, copied as a new image layer that --layer
+     * takes: its whiteouts stay whiteouts, the init layer's files stay out. */
+    int err;
+
+    if (!c->opts.commit[0])
+        return;
+    if ((err = layer_commit(&c->layers, c->opts.commit)) < 0)
+        die_errno(err, "%s", c->layers.what);
+    say("committed the container's layer to %s", c->opts.commit);
+    /* LAB:END */
+}
+
+/* The container's own group, lab/<pid>, with the CPU cap written into it
+ * before any process is in it. */
+static void make_cgroup(struct container *c)
+{
+    /* LAB:BEGIN cgroup */
+    struct cg_layout cpu; /* where the cpu controller is */
+    int err;
+
+    if ((err = cg_detect(&cpu, "cpu")) < 0)
+        die_errno(err, "find the cgroup cpu controller");
+    if ((err = cg_create(&c->cg, &cpu, c->id)) < 0)
+        die_errno(err, "%s", c->cg.what);
+    if (c->opts.cpu_quota_us > 0 &&
+        (err = cg_set_cpu_limit(&c->cg, c->opts.cpu_quota_us, c->opts.cpu_period_us)) < 0)
+        die_errno(err, "%s", c->cg.what);
+    if (c->opts.cpu_quota_us > 0)
+        say("%s: %s, %ld us per %ld us (%.2f CPU)", cg_version_name(cpu.version), c->cg.path,
+            c->opts.cpu_quota_us, c->opts.cpu_period_us,
+            (double)c->opts.cpu_quota_us / c->opts.cpu_period_us);
+    else
+        say("%s: %s, no CPU cap", cg_version_name(cpu.version), c->cg.path);
+    /* LAB:END */
+}
+
+/* Starts the child in its namespaces: inside its group from birth where
+ * the kernel can, else with a plain clone(2). */
+static void start_child(struct container *c, int flags)
+{
+    c->pid = -EOPNOTSUPP;
+    /* LAB:BEGIN cgroup-clone */
+    /* cgroup v2, Linux 5.7+: clone3(CLONE_INTO_CGROUP) starts the child
+     * inside its group, so no instruction of it ever runs outside, and no
+     * cgroup.procs write is needed. -EOPNOTSUPP: the kernel cannot. */
+    c->pid = cg_clone_into(&c->cg, child_main, c, flags);
+    if (c->pid >= 0)
+        c->in_cgroup = true;
+    /* LAB:END */
+    if (c->pid == -EOPNOTSUPP) {
+        void *stack = proc_stack_top();
+
+        if (!stack)
+            die("mmap a stack for the child");
+        c->pid = clone(child_main, stack, flags, c);
+        if (c->pid < 0)
+            die("clone");
+    } else if (c->pid < 0) {
+        die_errno(c->pid, "clone3 into %s", c->cg.path);
+    }
+    lab_started(c, flags);
+}
+
+/* Not started inside (cgroup v1, or an older kernel): the parent moves the
+ * child in, while it still waits at sync point GO. */
+static void join_cgroup(struct container *c)
+{
+    /* LAB:BEGIN cgroup-join */
+    int err;
+
+    if (!c->in_cgroup && (err = cg_add_pid(&c->cg, c->pid)) < 0)
+        die_errno(err, "%s", c->cg.what);
+    say("the child is in %s%s", c->cg.path, c->in_cgroup ? " from birth (CLONE_INTO_CGROUP)" : "");
+    /* LAB:END */
+}
+
+/* The image layers, idmapped for the container's user namespace: made now
+ * by the parent, which is root on the host; the child attaches them. */
+static void idmap_layers(struct container *c)
+{
+    /* LAB:BEGIN idmap-layers */
+    /* Through an idmapped mount a file owned by uid k on disk shows as owned
+     * by k's image in a user namespace's map: the host's root's files as the
+     * container's root's (Linux 5.12; overlayfs on them, 5.19). Only root on
+     * the host may make one; rootless, the layers must be the user's own.
+     * The container's own layers (upper, work, init) are simply given to
+     * its root. Supplementary groups of the host's root go too. */
+    int userns, err;
+
+    if (c->opts.rootless) {
+        say("rootless: the layers are used as they are; files not yours are nobody's inside");
+        return;
+    }
+    if (setgroups(0, NULL) < 0 || (userns = userns_holder(&c->opts)) < 0)
+        die("make a user namespace for the idmapped layers");
+    for (int i = 0; i < c->opts.nlayers; i++)
+        if ((c->idmapped[i] = userns_idmap_tree(c->opts.layers[i], userns)) < 0)
+            die_errno(c->idmapped[i], "idmap the layer %s (Linux 5.19+)", c->opts.layers[i]);
+    close(userns);
+    /* Where the child attaches them: in the scratch dir, which the
+     * container's root can reach (a layer in /root/... it could not). */
+    if ((err = layer_use_lowers(&c->layers, &c->opts)) < 0 ||
+        (err = layer_chown(&c->layers, c->opts.uidmap[0].outside, c->opts.gidmap[0].outside)) < 0)
+        die_errno(err, "%s", c->layers.what);
+    say("%d layer(s) idmapped, the container's own given to %u:%u", c->opts.nlayers,
+        c->opts.uidmap[0].outside, c->opts.gidmap[0].outside);
+    /* LAB:END */
+}
+
+/* The child's ids, while it waits at sync point GO. */
+static void write_id_maps(struct container *c)
+{
+    /* LAB:BEGIN id-maps */
+    /* Until its maps are written the child is nobody in its own namespace,
+     * and can do nothing: so it waits, and the parent writes them, in this
+     * order: uid_map; then "deny" in setgroups, since the kernel takes a
+     * gid_map from an unprivileged writer only once setgroups(2) is off (it
+     * would let a process drop a group that denies it access); then
+     * gid_map. Each file takes one write, once. */
+    char how[64];
+    int err;
+
+    if ((err = userns_write_maps(c->pid, &c->opts, how, sizeof(how))) < 0)
+        die_errno(err, "write the id maps of pid %d", (int)c->pid);
+    say("%s: uid 0 inside is %u on the host, %d range(s) in all", how, c->opts.uidmap[0].outside,
+        c->opts.nuidmap);
+    /* LAB:END */
+}
+
+/* The memory and pids limits, in the container's group beside its CPU cap,
+ * written before the child exists. */
+static void limit_memory_and_pids(struct container *c)
+{
+    /* LAB:BEGIN limits */
+    /* The memory and pids controllers join the cpu one: on cgroup v2 they
+     * are enabled for the same directory, on v1 each has a hierarchy of
+     * its own, with a lab/<pid> there too. */
+    const char *controllers[] = { "memory", "pids" };
+    struct cg_layout l;
+    int err;
+
+    for (int i = 0; i < 2; i++) {
+        if ((err = cg_detect(&l, controllers[i])) < 0)
+            die_errno(err, "find the cgroup %s controller", controllers[i]);
+        if ((err = cg_add_controller(&c->cg, &l)) < 0)
+            die_errno(err, "%s", c->cg.what);
+    }
+    if ((err = cg_set_memory_limit(&c->cg, c->opts.memory_bytes, c->opts.memory_swap_bytes)) < 0 ||
+        (err = cg_set_pids_limit(&c->cg, c->opts.pids_limit)) < 0)
+        die_errno(err, "%s", c->cg.what);
+    say("memory: %s; pids: %s", lab_bytes(c->opts.memory_bytes), lab_count(c->opts.pids_limit));
+    /* LAB:END */
+}
+
+/* After the end: the kernel counts in the group each process its OOM
+ * killer killed there; read it before the group is removed. */
+static void report_oom(struct container *c)
+{
+    /* LAB:BEGIN oom-report */
+    int kills = cg_oom_kills(&c->cg);
+
+    if (kills > 0)
+        say("the OOM killer killed %d process(es) of the container: it needed more than "
+            "--memory %s", kills, lab_bytes(c->opts.memory_bytes));
+    /* LAB:END */
+}
+
+/* With --net, the host's end of the network: a veth pair, the host's end
+ * with its address, up. */
+static void make_veth(struct container *c)
+{
+    /* LAB:BEGIN veth */
+    /* One RTM_NEWLINK creates both ends: lab<pid> here, and its peer eth0
+     * born inside the child's network namespace (IFLA_NET_NS_PID). */
+    struct nl_sock nl;
+    int err;
+
+    if (!c->opts.net)
+        return;
+    if ((err = nl_open(&nl)) < 0)
+        die_errno(err, "open an rtnetlink socket");
+    if ((err = nl_veth_create(&nl, c->veth, "eth0", c->pid)) < 0)
+        die_errno(err, "create veth %s", c->veth);
+    c->veth_created = true;
+    if ((err = nl_addr_add(&nl, c->veth, c->lease.host, c->lease.prefix)) < 0)
+        die_errno(err, "add %s to %s", ipam_fmt(c->lease.host, c->lease.prefix), c->veth);
+    if ((err = nl_link_up(&nl, c->veth)) < 0)
+        die_errno(err, "bring %s up", c->veth);
+    nl_close(&nl);
+    say("veth %s (%s) <-> eth0 (%s) in the container", c->veth,
+        ipam_fmt(c->lease.host, c->lease.prefix), ipam_fmt(c->lease.container, c->lease.prefix));
+    /* LAB:END */
+}
+
+int main(int argc, char *argv[])
+{
+    struct container c;
+
+    /* Options, --help and the root check, before anything is created. */
+    lab_start(&c, argc, argv);
+    /* SIGCHLD: the signal the kernel sends us when the child ends. */
+    int flags = SIGCHLD | namespaces();
+    /* With --net the addresses are chosen before clone, so that the child's
+     * copy of the container holds them too. */
+    lab_net_claim(&c);
+    prepare_layers(&c);
+    make_init_layer(&c);
+    idmap_layers(&c);
+    /* Rootless, a container has a group only where cgroups are delegated. */
+    if (lab_wants_cgroup(&c)) {
+        make_cgroup(&c);
+        limit_memory_and_pids(&c);
+    }
+    start_child(&c, flags);
+    write_id_maps(&c);
+    if (lab_wants_cgroup(&c))
+        join_cgroup(&c);
+    make_veth(&c);
+
+    /* Sync point GO: the child may run the command. */
+    lab_release(&c);
+    /* Wait for it, clean up, and end as it ended. */
+    lab_wait(&c);
+    report_oom(&c);
+    commit_layer(&c);
+    return lab_end(&c);
+}

@@ -1,0 +1,99 @@
+"""Step 14: seccomp, a classic BPF filter.
+
+Inside: /proc/self/status says Seccomp 2 (a filter); each call Docker's
+default profile refuses fails with EPERM, tried one at a time by the
+rootfs's `syscalls` helper with arguments that change nothing (and never a
+clock); the calls a shell needs still work; a 32-bit or x32 call on x86-64
+is killed (SIGSYS). --security-opt seccomp=unconfined: no filter, and the
+same calls get the kernel's own answers. As Docker's, the filter lets a
+call through where the container has its capability (--cap-add SYS_ADMIN:
+mount).
+"""
+
+import platform
+
+import pytest
+
+from labtest import run
+
+DENIED = ["reboot", "mount", "umount2", "pivot_root", "keyctl", "add_key", "request_key",
+          "perf_event_open", "ptrace", "unshare", "setns", "clock_settime", "settimeofday", "bpf",
+          "init_module", "finit_module", "delete_module", "kexec_load", "swapon", "swapoff", "acct",
+          "open_by_handle_at", "userfaultfd"]
+
+
+def results(out):
+    return dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+
+
+def test_a_filter_is_loaded(step):
+    r = run(step, "sh", "-c", "grep -E '^Seccomp' /proc/self/status")
+    assert "Seccomp:\t2" in r.out, "inside, /proc/self/status should say Seccomp: 2 (filter)\n" + r.describe()
+
+
+# Calls whose own errors come before any capability check: without the
+# filter they cannot answer EPERM, so their EPERM is the filter's.
+SHOWN = ["keyctl", "add_key", "request_key", "ptrace", "setns", "clock_settime", "settimeofday"]
+
+
+def test_docker_default_denials_fail_with_eperm(step):
+    r = run(step, "syscalls", *DENIED)
+    got = results(r.out)
+    wrong = {name: got.get(name) for name in DENIED if got.get(name) != "EPERM"}
+    assert not wrong, f"these calls should fail with EPERM under the filter: {wrong}\n" + r.describe()
+
+
+def test_unconfined_gives_the_kernels_own_answers(step):
+    """The same calls, with and without the filter: those the kernel checks
+    before any capability get its own answer (EFAULT, EBADF...) unconfined,
+    and EPERM, the filter's, confined."""
+    script = "grep '^Seccomp:' /proc/self/status; syscalls " + " ".join(SHOWN)
+    confined = run(step, "sh", "-c", script)
+    r = run(step, "--security-opt", "seccomp=unconfined", "sh", "-c", script)
+    got, filtered = results(r.out), results(confined.out)
+    assert "Seccomp:\t0" in r.out, r.describe()
+    eperm = [name for name in SHOWN if got.get(name) in (None, "EPERM")]
+    assert not eperm, f"without the filter these still answered EPERM: {eperm}\n" + r.describe()
+    passed = [name for name in SHOWN if filtered.get(name) != "EPERM"]
+    assert not passed, f"with the filter these should answer EPERM: {passed}\n" + confined.describe()
+
+
+def test_a_capability_given_lets_its_calls_through(step):
+    r = run(step, "--cap-add", "SYS_ADMIN", "sh", "-c", "mount -t tmpfs x /mnt && echo mounted; "
+            "syscalls mount keyctl")
+    got = results(r.out)
+    assert "mounted" in r.out and got.get("mount") == "EFAULT" and got.get("keyctl") == "EPERM", (
+        "with SYS_ADMIN the filter lets mount through (EFAULT is the kernel's answer to its NULL "
+        "arguments), and still refuses keyctl\n" + r.describe())
+
+
+def test_what_a_shell_needs_still_works_under_the_filter(step):
+    r = run(step, "sh", "-c", "grep '^Seccomp:' /proc/self/status; echo hi > /tmp/f && cat /tmp/f | wc -c && "
+            "ls / >/dev/null && sleep 0 & wait; id -u; date +%Y >/dev/null && echo shell-ok; syscalls getpid")
+    assert "Seccomp:\t2" in r.out, "the filter should be loaded\n" + r.describe()
+    assert r.rc == 0 and "shell-ok" in r.out and "getpid: ok" in r.out, r.describe()
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="32-bit and x32 calls are x86-64's")
+def test_a_call_of_another_architecture_is_killed(step):
+    filtered = run(step, "syscalls", "--i386", "--x32")
+    unconfined = run(step, "--security-opt", "seccomp=unconfined", "syscalls", "--i386", "--x32")
+    assert results(filtered.out) == {"i386": "killed by SIGSYS", "x32": "killed by SIGSYS"}, (
+        "a 32-bit (int $0x80) or x32 call should be killed by the filter's architecture check\n"
+        + filtered.describe())
+    assert "killed" not in unconfined.out, unconfined.describe()
+
+
+def test_privileged_has_no_filter(step):
+    default = run(step, "sh", "-c", "grep '^Seccomp:' /proc/self/status")
+    r = run(step, "--privileged", "sh", "-c", "grep '^Seccomp:' /proc/self/status")
+    assert "Seccomp:\t0" in r.out, r.describe()
+    assert "Seccomp:\t2" in default.out, "without --privileged, the filter\n" + default.describe()
+
+
+@pytest.mark.given
+@pytest.mark.parametrize("value", ["seccomp=/etc/profile.json", "apparmor=unconfined", "label=disable",
+                                   "no-new-privileges", ""])
+def test_unknown_security_options_are_refused(step, value):
+    r = run(step, "--security-opt", value, "true")
+    assert r.rc == 125 and len(r.err_lines) == 1 and "--security-opt" in r.err_lines[0], r.describe()

@@ -1,0 +1,95 @@
+"""The grader against hostile and broken submissions (make check-grader).
+
+Each file of tests/hostile/ replaces step 01 in a copy of the lab, and the
+grader runs on it as an instructor would run it on a student's tree. It must
+finish within its limits, write results.json with step 01 at 0 and a
+one-line reason, and leave the machine as it was (the host check after
+every test covers mounts, cgroups, links and the hostname).
+
+The grader sandboxes every step it tests. These tests do not rely on that
+alone: each runs the whole grader inside a sandbox of its own (PID, mount
+and network namespaces, a cgroup with a pids limit), so that a mistake in
+the grader's sandbox cannot reach the machine that runs the tests either.
+
+Run on their own: make check-grader. (make test leaves them out: they take
+about a minute, and they are about the grader, not the steps.)
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import labtest
+from labtest import REPO
+
+sys.path.insert(0, str(REPO / "tools"))
+import handout  # noqa: E402
+
+HOSTILE = REPO / "tests" / "hostile"
+LIMIT = 240  # seconds for one grading, before the time scale
+
+
+@pytest.fixture(scope="module")
+def lab_copy():
+    """A copy of the lab with its rootfs and test helpers built. (Not in
+    /tmp: each sandbox has a /tmp of its own.)"""
+    tree = Path(tempfile.mkdtemp(prefix="graded-", dir=REPO / "build")) / "lab"
+    handout.write_handout(tree, None, give=99)
+    subprocess.run(["make", "-s", "rootfs", "build/segv"], cwd=tree, check=True, capture_output=True)
+    yield tree
+    shutil.rmtree(tree.parent)
+
+
+def grade_hostile(tree, name):
+    step = next((tree / "steps").glob("step-01-*.c"))
+    step.write_text((HOSTILE / f"{name}.c").read_text())
+    results = tree / "results.json"
+    results.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, str(REPO / "tools" / "sandbox.py"), "--pids=2048", f"--keep={REPO}",
+                        f"--time-limit={labtest.scaled(LIMIT):g}", "--",
+                        sys.executable, str(tree / "tools" / "grade.py"), "--step=1",
+                        f"--results={results}", f"--junit={tree / 'report.xml'}"],
+                       cwd=tree, capture_output=True, text=True)
+    return r, results, time.monotonic() - t0
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("fork-bomb", "hangs"),
+    ("loop-before-clone", "hangs"),
+    ("kill-all", "killed"),
+    ("mount-over-root", "changed the host"),
+    ("reboot", "killed"),
+    ("fill-tmp", "No space left on device"),
+])
+@pytest.mark.timeout(LIMIT + 60)
+def test_a_hostile_step_scores_0_with_a_reason(lab_copy, name, reason):
+    r, results, seconds = grade_hostile(lab_copy, name)
+    assert r.returncode == 0, f"the grader failed on {name} (exit {r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+    assert results.exists(), f"no results.json after grading {name}"
+    data = json.loads(results.read_text())
+    assert data["score"] == 0, f"{name} scored {data['score']}"
+    failed = [t for t in data["tests"] if t["tags"] == ["step-01"] and t["status"] == "failed"]
+    stopped = [t["output"] for t in failed if t["name"].endswith(": stopped")]
+    assert all("\n" not in s for s in stopped), f"a stop reason is one line: {stopped}"
+    said = stopped or [t["output"] for t in failed]
+    assert any(reason in s for s in said), f"no entry of {name} says {reason!r}: {said}"
+    assert seconds < labtest.scaled(LIMIT), f"grading {name} took {seconds:.0f} s"
+
+
+def test_the_solution_still_scores_in_a_copy(lab_copy):
+    """The same copy, with the real step 01: the hostile runs left nothing
+    that stops a good step from getting its points."""
+    step = next((lab_copy / "steps").glob("step-01-*.c"))
+    step.write_text(next((REPO / "steps").glob("step-01-*.c")).read_text())
+    r = subprocess.run([sys.executable, str(lab_copy / "tools" / "grade.py"), "--step=1",
+                        f"--results={lab_copy / 'results.json'}", f"--junit={lab_copy / 'report.xml'}"],
+                       cwd=lab_copy, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads((lab_copy / "results.json").read_text())["score"] == 10, r.stdout
