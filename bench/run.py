@@ -480,7 +480,7 @@ def oci_bundle(bundle, vol, cgroups_path):
     cfg = json.loads((bundle / "config.json").read_text())
     cfg["process"].update(terminal=False, args=["/bin/true"])
     cfg.update(hostname="bench", root={"path": str(ROOTFS.resolve()), "readonly": True})
-    cfg["mounts"].append({"destination": "/data", "type": "bind", "source": str(vol),
+    cfg["mounts"].append({"destination": "/mnt", "type": "bind", "source": str(vol),
                           "options": ["rbind", "rw"]})
     cfg["linux"]["resources"]["cpu"] = {"quota": 50000, "period": 100000}
     cfg["linux"]["cgroupsPath"] = cgroups_path
@@ -488,11 +488,11 @@ def oci_bundle(bundle, vol, cgroups_path):
 
 
 @contextlib.contextmanager
-def workspace(run_id, leftovers):
+def workspace(run_id):
     """The run's files under build/bench/run-ID (named pipes, the volume,
-    empty image layers, step 14's filter, the OCI bundles) and the volume's
-    mount point rootfs/busybox/data: all removed afterwards, also when the
-    run fails."""
+    empty image layers, step 14's filter, the OCI bundles), removed
+    afterwards, also when the run fails. The volume goes on the rootfs's own
+    /mnt: the benchmark adds nothing to the rootfs that tests share."""
     work = BUILD / f"run-{run_id}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "fifo").mkdir(parents=True)
@@ -505,18 +505,10 @@ def workspace(run_id, leftovers):
         subprocess.run([build_helper("seccomp")], capture_output=True, check=True).stdout)
     for rt in ("runc", "crun"):
         oci_bundle(work / "oci" / rt, work / "vol", f"/bench-oci-{rt}-{run_id}")
-    data = ROOTFS / "data"
-    made = not data.exists()
-    data.mkdir(exist_ok=True)
     try:
         yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        try:
-            if made:
-                data.rmdir()
-        except OSError as e:
-            leftovers.append(f"could not remove {data}: {e.strerror}")
 
 
 def crun_needs_v2_hidden():
@@ -669,7 +661,7 @@ def bench(args, steps):
     cgroups = {c: (int(v[1]), d) for c in ("cpu", "memory", "pids")
                for v, d in [labtest.layout(c)] if v}
     cg_ver, cg_dir = cgroups.get("cpu", (None, None))
-    with workspace(run_id, leftovers) as work:
+    with workspace(run_id) as work:
         before = host_state(str(work))
         rows, per_round, phase, kcost = measure(args, steps, run_id, work, cgroups)
         log("checking that the host is as before")

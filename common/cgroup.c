@@ -170,10 +170,18 @@ bool cg_delegated(void)
 static int delegated_root(struct cg_layout *l)
 {
     char dir[PATH_MAX], leaf[PATH_MAX], pid[16];
+    char *base;
     int err;
 
-    if ((err = own_v2_dir(dir, sizeof(dir))) < 0 ||
-        (err = path_join(leaf, sizeof(leaf), dir, "supervisor")) < 0)
+    if ((err = own_v2_dir(dir, sizeof(dir))) < 0)
+        return err;
+    /* Detected once per controller: the second time, the caller is in its leaf already. */
+    base = strrchr(dir, '/');
+    if (base && strcmp(base + 1, "supervisor") == 0) {
+        *base = '\0';
+        return path_printf(l->root, sizeof(l->root), "%s", dir);
+    }
+    if ((err = path_join(leaf, sizeof(leaf), dir, "supervisor")) < 0)
         return err;
     if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
         return -errno;

@@ -39,6 +39,7 @@ A transcript is a fenced block whose info string starts with `console`:
   say why; keep them rare:
     `cgroup=v1`, `cgroup=v2`   only where the cpu controller is on that
                                cgroup version (the other is skipped)
+    `arch=x86_64`              only on that machine (`uname -m`)
     `skip="reason"`            never run here, with the reason
 
 Blocks of other kinds (```sh, indented) show commands without their output,
@@ -100,8 +101,9 @@ def parse_marks(info, where):
     marks = {}
     for word in shlex.split(info)[1:]:
         key, _, value = word.partition("=")
-        if key not in ("cgroup", "skip") or not value or (key == "cgroup" and value not in ("v1", "v2")):
-            raise ValueError(f"{where}: unknown mark {word!r} (known: cgroup=v1, cgroup=v2, skip=\"why\")")
+        if key not in ("cgroup", "arch", "skip") or not value or (key == "cgroup" and value not in ("v1", "v2")):
+            raise ValueError(f"{where}: unknown mark {word!r} "
+                             "(known: cgroup=v1, cgroup=v2, arch=MACHINE, skip=\"why\")")
         marks[key] = value
     return marks
 
@@ -368,6 +370,8 @@ def skip_reason(transcript):
         if version != marks["cgroup"]:
             return (f"shown for a cpu controller on cgroup {marks['cgroup']}; "
                     f"this machine's is on cgroup {version}")
+    if "arch" in marks and marks["arch"] != os.uname().machine:
+        return f"shown for {marks['arch']}; this machine is {os.uname().machine}"
     return None
 
 

@@ -244,3 +244,14 @@ def test_a_new_step_is_picked_up_everywhere(tmp_path):
         assert r.returncode == 0 and "throwaway mechanism here" in r.stderr, r.stdout + r.stderr
     finally:
         shutil.rmtree(tree.parent, ignore_errors=True)
+
+
+def test_a_checkout_in_tmp_is_seen_by_a_sandbox_in_a_sandbox(tmp_path):
+    """The grader sandboxes its harness, and make test runs inside a sandbox
+    too: a checkout under /tmp (bound again over each sandbox's fresh /tmp)
+    must be there at its path at every level."""
+    (tmp_path / "marker").write_text("here\n")
+    sandbox = [sys.executable, str(REPO / "tools" / "sandbox.py"), f"--keep={tmp_path}", "--"]
+    r = subprocess.run(sandbox + sandbox + ["cat", str(tmp_path / "marker")], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "here\n", r.stderr

@@ -251,7 +251,14 @@ def build_view(cgroup_mounts, links, tmp_size, keep):
     replace_mount("/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     remount_cgroups(cgroup_mounts, links)
     for d in fresh:
-        replace_mount(d, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_size}")
+        # Over a directory that holds a kept one, the old mounts stay beneath,
+        # not detached: bind_again binds from them (a nested sandbox's /tmp
+        # is the outer one's tmpfs, with the checkout bound into it).
+        opts = f"mode=1777,size={tmp_size}"
+        if any(path.startswith(d + "/") for path, _, _ in hidden):
+            mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, opts)
+        else:
+            replace_mount(d, "tmpfs", MS_NOSUID | MS_NODEV, opts)
     bind_again(hidden)
     if Path("/dev/mqueue").is_dir():  # never made here: /dev is the machine's
         mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)

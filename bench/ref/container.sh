@@ -26,7 +26,7 @@
 #               the same under the pids controller's, at most N processes
 #   --cgroupns  a cgroup namespace, and its view of the groups read-only on
 #               /sys/fs/cgroup (step 10 on)
-#   --volume HOST  HOST bind-mounted on /data in the container, as step 08 -v
+#   --volume HOST  HOST bind-mounted on /mnt in the container, as step 08 -v HOST:/mnt
 #   --overlay   the container's root is an overlay: ROOTFS as the image layer,
 #               an init layer (/etc/hostname, hosts, resolv.conf), a fresh
 #               upper and work dir (step 11); made in FIFODIR/layers, and
@@ -211,7 +211,7 @@ if [ -n "$overlay" ]; then
     mnt overlay "$s/merged" overlay "$opts"
     root="$s/merged"
 fi
-[ -z "$vol" ] || mnt "$vol" "$root/data" none bind
+[ -z "$vol" ] || mnt "$vol" "$root/mnt" none bind
 if [ -n "$userns" ]; then
     for d in null zero full random urandom tty; do
         mnt "/dev/$d" "$root/dev/$d" none bind
