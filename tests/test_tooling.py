@@ -251,7 +251,8 @@ def test_a_checkout_in_tmp_is_seen_by_a_sandbox_in_a_sandbox(tmp_path):
     too: a checkout under /tmp (bound again over each sandbox's fresh /tmp)
     must be there at its path at every level."""
     (tmp_path / "marker").write_text("here\n")
-    sandbox = [sys.executable, str(REPO / "tools" / "sandbox.py"), f"--keep={tmp_path}", "--"]
+    sandbox = [sys.executable, str(REPO / "tools" / "sandbox.py"), f"--keep={tmp_path}", f"--keep={REPO}",
+               "--"]
     r = subprocess.run(sandbox + sandbox + ["cat", str(tmp_path / "marker")], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0 and r.stdout == "here\n", r.stderr
