@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -269,18 +270,24 @@ static void cleanup(void *arg)
     }
 }
 
-static char *next_buffer(void)
+/* Printed into one of a few static buffers, so that a line may hold several. */
+static const char *formatted(const char *fmt, ...) LAB_PRINTF(1, 2);
+static const char *formatted(const char *fmt, ...)
 {
     static char bufs[4][32];
     static int next;
+    char *buf = bufs[next++ % 4];
+    va_list ap;
 
-    return bufs[next++ % 4];
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(bufs[0]), fmt, ap);
+    va_end(ap);
+    return buf;
 }
 
 const char *lab_bytes(long long n)
 {
     static const char units[] = "bkmg";
-    char *buf = next_buffer();
     int u = 0;
 
     if (n <= 0)
@@ -289,18 +296,12 @@ const char *lab_bytes(long long n)
         n /= 1024;
         u++;
     }
-    snprintf(buf, 32, "%lld%c", n, units[u]);
-    return buf;
+    return formatted("%lld%c", n, units[u]);
 }
 
 const char *lab_count(long n)
 {
-    char *buf = next_buffer();
-
-    if (n <= 0)
-        return "no limit";
-    snprintf(buf, 32, "%ld", n);
-    return buf;
+    return n <= 0 ? "no limit" : formatted("%ld", n);
 }
 
 /* ---- the child ---------------------------------------------------------- */

@@ -193,7 +193,7 @@ int lab_pod_command_step(int step, int argc, char *argv[])
     const char *name = argc == 3 ? argv[2] : "";
     struct lab_pod p;
     const char *why;
-    int lock, err, killed;
+    int lock, killed;
 
     lab_init(step);
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -204,7 +204,7 @@ int lab_pod_command_step(int step, int argc, char *argv[])
         die_msg("pod: usage: pod rm NAME");
     if (record_check_name(name, &why) < 0)
         die_msg("pod rm '%s': %s", name, why);
-    if ((err = pod_read(name, &p)) == -ENOENT)
+    if (pod_read(name, &p) == -ENOENT)
         die_msg("pod rm %s: no such pod", name);
     /* Its containers first: their lab processes clean up after them, and
      * the last one ends the pod. */
@@ -256,7 +256,6 @@ void lab_child_fork(struct container *c, int must_be_new)
     sigset_t set;
     const char *shared;
     pid_t pid;
-    int err;
 
     shim_signals(&set);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 || (pid = fork()) < 0)
@@ -265,7 +264,7 @@ void lab_child_fork(struct container *c, int must_be_new)
         sync_ready(&c->sync); /* its child says when the container is set up */
         shim(pid);
     }
-    if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0 || (err = proc_die_with_parent()) < 0)
+    if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0 || proc_die_with_parent() < 0)
         die("prctl(PR_SET_PDEATHSIG)");
     if ((shared = ns_not_new(&c->host_ns, must_be_new)))
         die_msg("still in the host's namespace (is %s set?): refusing to change the host", shared);

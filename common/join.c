@@ -103,20 +103,23 @@ static int open_groups(struct lab_target *t)
 
 void lab_exec_start_step(struct container *c, int step, int argc, char *argv[])
 {
-    const char *name = c->opts.name;
-    char dir[PATH_MAX];
+    const char *name;
     int err;
 
     memset(c, 0, sizeof(*c));
     lab_init(step);
     c->target.pidfd = c->target.cgroup_ns = -1;
     parse_exec_options(c, step, argc, argv);
+    name = c->opts.name;
     /* Claimed but not set up yet: it is starting; give it a few seconds. */
     for (int tries = 0; (err = record_read(name, &c->target.record)) == -EAGAIN && tries < 500; tries++)
         usleep(10 * 1000);
-    if (err == -ENOENT)
+    if (err == -ENOENT) {
+        char dir[PATH_MAX];
+
         die_msg("exec %s: no such container (none of that name in %s)", name,
                 record_dir(dir, sizeof(dir)));
+    }
     if (err < 0 || (err = pin(&c->target)) < 0 || (err = open_groups(&c->target)) < 0)
         die_msg("exec %s: %s", name, lab_exec_why(err));
     take_record_options(c);

@@ -60,13 +60,13 @@ static const char *layers_dir(void)
 static int failed(struct lab_layers *l, const char *fmt, ...) LAB_PRINTF(2, 3);
 static int failed(struct lab_layers *l, const char *fmt, ...)
 {
-    int err = -errno;
+    int saved = errno;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(l->what, sizeof(l->what), fmt, ap);
     va_end(ap);
-    return err ? err : -EINVAL;
+    return saved > 0 ? -saved : -EINVAL;
 }
 
 static int make_dir(struct lab_layers *l, const char *path)
@@ -344,7 +344,7 @@ static int copy_data(const char *from, const char *to, mode_t mode)
 
 static int copy_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    char to[PATH_MAX], value[8];
+    char to[PATH_MAX];
     const char *rel = path + copying.src_len;
     int rc = 0;
 
@@ -353,6 +353,8 @@ static int copy_one(const char *path, const struct stat *st, int flag, struct FT
     if (path_printf(to, sizeof(to), "%s%s", copying.dest, rel) < 0)
         return errno = ENAMETOOLONG, -1;
     if (S_ISDIR(st->st_mode)) {
+        char value[8];
+
         rc = *rel ? mkdir(to, st->st_mode & 07777) : 0;
         /* opaque as a root's overlay marks it, or a user namespace's
          * (userxattr); the new layer says it both ways */

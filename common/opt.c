@@ -640,9 +640,8 @@ static int user_namespace_defaults(struct parse_state *ps)
     struct lab_opts *o = ps->o;
     bool limits = o->cpu_quota_us || o->memory_bytes || o->pids_limit;
     const char *why;
-    int err;
 
-    if ((err = userns_defaults(o, &why)) < 0)
+    if (userns_defaults(o, &why) < 0)
         return fail(ps, "--uidmap/--gidmap: %s", why);
     if (!o->rootless)
         return 0;
@@ -675,6 +674,14 @@ int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen)
                              "upper inside a layer, or a layer inside the upper",
                         SHORT(o->upper), SHORT(o->layers[i]));
     return 0;
+}
+
+void opt_free(struct lab_opts *o)
+{
+    for (int i = 0; i < o->nlayers; i++)
+        if (o->layers[i] != o->rootfs)
+            free(o->layers[i]);
+    o->nlayers = 0;
 }
 
 void opt_usage(FILE *out, int step)

@@ -117,13 +117,14 @@ int record_lock(void)
 {
     char dir[PATH_MAX];
     struct stat st;
-    int fd, err;
 
     record_dir(dir, sizeof(dir));
     /* A directory removed (record_tidy) while we waited for its lock is
      * no place for a record: again, with a new one. */
     for (int tries = 0; tries < 100; tries++) {
-        if ((err = make_dirs(dir)) < 0)
+        int err = make_dirs(dir), fd;
+
+        if (err < 0)
             return err;
         if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
             return -errno;

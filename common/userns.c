@@ -281,7 +281,7 @@ int userns_write_maps(pid_t pid, const struct lab_opts *o, char *how, size_t len
  * the maps are written, its namespace kept as an fd, the child ended. */
 int userns_holder(const struct lab_opts *o)
 {
-    char how[64], path[64];
+    char path[64];
     int ready[2], fd, err, status;
     pid_t child;
 
@@ -306,8 +306,11 @@ int userns_holder(const struct lab_opts *o)
     close(ready[1]);
     err = read(ready[0], &c, 1) == 1 && c == 'u' ? 0 : -EPERM;
     close(ready[0]);
-    if (!err)
+    if (!err) {
+        char how[64];
+
         err = userns_write_maps(child, o, how, sizeof(how));
+    }
     snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)child);
     fd = err ? err : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && !err)

@@ -229,11 +229,14 @@ static void attach_idmapped_layers(struct container *c)
     /* In a user namespace overlayfs cannot write trusted.* xattrs (they take
      * the host's CAP_SYS_ADMIN): userxattr keeps its notes in
      * user.overlay.* instead. */
-    int err, n = 0;
+    int n = 0;
 
-    for (; n < c->opts.nlayers && c->idmapped[n] >= 0; n++)
-        if ((err = userns_attach_tree(c->idmapped[n], c->opts.layers[n])) < 0)
+    for (; n < c->opts.nlayers && c->idmapped[n] >= 0; n++) {
+        int err = userns_attach_tree(c->idmapped[n], c->opts.layers[n]);
+
+        if (err < 0)
             die_errno(err, "attach the idmapped %s", c->opts.layers[n]);
+    }
     strncat(c->layers.options, ",userxattr", sizeof(c->layers.options) - strlen(c->layers.options) - 1);
     say("%d idmapped layer(s) attached; the overlay gets userxattr", n);
     /* LAB:END */
@@ -255,14 +258,14 @@ static void bind_host_devices(struct container *c)
         die("open %s", c->root);
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
         char host[32], rel[32], target[64];
-        int fd, err;
+        int fd;
 
         snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
         snprintf(rel, sizeof(rel), "dev/%s", nodes[i]);
         if ((fd = path_open_beneath(root_fd, rel, false)) < 0)
             die_errno(fd, "the mount point /%s in the rootfs", rel);
         snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-        if ((err = mount(host, target, NULL, MS_BIND, NULL)) < 0)
+        if (mount(host, target, NULL, MS_BIND, NULL) < 0)
             die("bind-mount %s", host);
         close(fd);
     }

@@ -223,11 +223,17 @@ def user(rng, request):
             f.write_text("".join(lines) + (entry if subid else ""))
         yield pwd.getpwnam(name)
     finally:
+        # A rootless container keeps its layers and records here; a uid is
+        # used again by the next test's user, so nothing may stay.
+        left = Path(f"/tmp/lab-{pwd.getpwnam(name).pw_uid}")
+        found = sorted(str(p) for p in left.rglob("*")) if left.exists() else []
+        shutil.rmtree(left, ignore_errors=True)
         subprocess.run(["userdel", name], capture_output=True)
         for f in files:
             if f.exists():
                 f.write_text("".join(l for l in f.read_text().splitlines(keepends=True)
                                      if not l.startswith(name + ":")))
+    assert not found, f"{left} was left behind by the user's containers: {found}"
 
 
 @pytest.fixture

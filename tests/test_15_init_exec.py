@@ -255,8 +255,11 @@ def test_exec_as_an_ordinary_user(step, user, user_lab):
         assert c.stdout.readline() == b"ready\n"
         r = labtest.run_as(user, binary, "exec", name, "sh", "-c", "id -u; hostname")
     finally:
-        labtest.kill_group(c)
-        c.communicate()
+        try:
+            c.communicate(b"\n", timeout=labtest.scaled(10))  # read _ returns: it ends and cleans up
+        except subprocess.TimeoutExpired:
+            labtest.kill_group(c)
+            c.communicate()
     assert r.rc == 0 and r.out.split() == ["0", "mine"], r.describe()
 
 

@@ -61,12 +61,13 @@ static size_t parse_size(const char *s)
 static int make_shm(key_t key, size_t size, int touch)
 {
     int id = shmget(key, size, IPC_CREAT | IPC_EXCL | 0600);
-    char *mem;
 
     if (id < 0)
         return fail("shmget");
     if (touch) {
-        if ((mem = shmat(id, NULL, 0)) == (void *)-1)
+        char *mem = shmat(id, NULL, 0);
+
+        if (mem == (void *)-1)
             return fail("shmat");
         for (size_t i = 0; i < size; i += 4096)
             mem[i] = 1;
