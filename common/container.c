@@ -209,6 +209,7 @@ void lab_wait(struct container *c)
 int lab_end(struct container *c)
 {
     cleanup(c);
+    opt_free(&c->opts);
     return proc_exit_status(c->wstatus);
 }
 

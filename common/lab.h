@@ -157,8 +157,8 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[],
 /* The rootfs when --rootfs was not given: $LAB_ROOTFS, else rootfs/busybox
  * next to the program (from step 03 on). 0, or -EINVAL with err set. */
 int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen);
-/* The copies opt_parse made (--layer): for a caller that parses again and
- * again in one process, as the tests do; a step just exits. */
+/* The copies of the layers' paths (--layer, and where step 12 attaches
+ * them): lab_end frees them, and so does a caller that parses again. */
 void opt_free(struct lab_opts *o);
 void opt_usage(FILE *out, int step);
 /* ./step-NN exec [OPTIONS] NAME [--] COMMAND...: argv[0] is "exec". The

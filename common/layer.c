@@ -202,8 +202,13 @@ int layer_use_lowers(struct lab_layers *l, struct lab_opts *o)
             return failed(l, "%s/%d: path too long", lower, i);
         if ((err = make_dir(l, path)) < 0)
             return err;
-        if (!(o->layers[i] = strdup(path)))
+        char *attached = strdup(path);
+
+        if (!attached)
             return failed(l, "strdup");
+        if (o->layers[i] != o->rootfs) /* --layer's copy */
+            free(o->layers[i]);
+        o->layers[i] = attached;
     }
     return build_options(l, o);
 }

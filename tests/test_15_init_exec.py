@@ -29,11 +29,15 @@ from labtest import Running, exec_in, run, unique_name, wait_recorded
 
 # ---- --init -------------------------------------------------------------------------
 
-# Three orphans that end at once, reparented to PID 1; once they have ended,
-# the zombies are counted. PID 1 is then `cat`, which never waits (until its
-# stdin closes) -- or, with --init, the init, which does.
-ORPHANS = ("(for i in 1 2 3; do (sleep 0 &); done; n=0; "
-           "while ps -o stat,args | grep -q '^[^Z] *sleep 0$' && [ $n -lt 200 ]; do "
+# Three orphans that end at once, reparented to PID 1; once each has said it
+# runs (a file of its own) and all have ended, the zombies are counted. PID 1
+# is then `cat`, which never waits (until its stdin closes) -- or, with
+# --init, the init, which does. (Counting before every orphan has run would
+# count too few: one still being forked is neither running nor a zombie.)
+ORPHANS = ("(for i in 1 2 3; do (sh -c \"echo > /tmp/orphan$i\" &); done; n=0; "
+           "while [ $(ls /tmp/orphan* 2>/dev/null | wc -l) -lt 3 ] && [ $n -lt 200 ]; do "
+           "sleep 0.05; n=$((n+1)); done; "
+           "while ps -o stat,args | grep -q '^[^Z] *sh -c echo' && [ $n -lt 400 ]; do "
            "sleep 0.05; n=$((n+1)); done; echo zombies=$(ps -o stat | grep -c '^Z'); echo ready) & exec cat")
 
 

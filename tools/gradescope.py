@@ -6,7 +6,7 @@ setup.sh and run_autograder (tools/gradescope/), and beside them:
 
     lab/    the handout: the grader, the tests, the Makefile; the students'
             step files are put in its steps/ for each submission
-    vm/     the course VM (make vm-image): its kernel, initrd and disk
+    vm/     the course VM (make vm-root): its kernel, initrd and disk
             (gzip'd; setup.sh unpacks it), for Gradescope's Docker-based
             images, which let no process make a namespace
 
@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent / "gradescope"
 def vm_image(arch="amd64"):
     images = REPO / "build" / "vm" / arch
     if not all((images / f).exists() for f in ("vmlinuz", "initrd.img", "root.img")):
-        subprocess.run(["make", "-C", str(REPO), "vm-image", f"ARCH={arch}"], check=True)
+        subprocess.run(["make", "-C", str(REPO), "vm-root", f"ARCH={arch}"], check=True)
     return images
 
 
