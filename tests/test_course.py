@@ -150,5 +150,7 @@ def test_a_class_graded_at_once(tmp_path):
     assert float(rows["a-bomber"]["01"]) == 0 and float(rows["c-blank"]["01"]) == 0, rows
     assert float(rows["b-solver"]["01"]) == float(rows["b-solver"]["max"]) > 0, rows
     assert "ignored: notes.c" in rows["b-solver"]["notes"], rows["b-solver"]
+    bomber = (out / "a-bomber" / "grade.log").read_text()
+    assert "does not compile" not in bomber and "hangs" in bomber, "the bomb should run, and be stopped"
     for student in rows:
         assert (out / student / "results.json").exists() and (out / student / "grade.log").exists()

@@ -185,7 +185,7 @@ def prove_mutants(solution):
         mutants = tomllib.load(f)["mutant"]
     print(f"{len(mutants)} mutants, each a typical mistake in one block:", flush=True)
     tree = WORK / "mutant"
-    handout.write_handout(tree, None, give=99)
+    handout.write_handout(tree, None, give=handout.last_step())
     catalog = handout.load_catalog()
     for m in mutants:
         src = next(f for f in handout.step_files() if int(f.name[5:7]) == m["step"])

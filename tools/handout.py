@@ -297,9 +297,13 @@ def for_students(text, targets, missing):
     return "".join(i for i in items(text) if not (i.startswith(("|", "- ")) and stale(i)))
 
 
+def last_step():
+    return max(step_of(p) for p in step_files())
+
+
 def write_handout(out_dir, tar_path, give):
     catalog = load_catalog()
-    last = max(step_of(p) for p in step_files())
+    last = last_step()
     if not 0 <= give <= last:
         raise HandoutError(f"GIVE={give}: the last step is {last:02d}: GIVE keeps the solutions of steps "
                            f"01..GIVE, so it is 00..{last:02d}")

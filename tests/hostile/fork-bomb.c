@@ -21,5 +21,6 @@ int main(int argc, char *argv[])
     c.pid = clone(child_main, proc_stack_top(), SIGCHLD | CLONE_NEWPID, &c);
     lab_started(&c, SIGCHLD | CLONE_NEWPID);
     lab_release(&c);
-    return lab_wait(&c);
+    lab_wait(&c);
+    return lab_end(&c);
 }
