@@ -603,7 +603,13 @@ static void bind_host_sysfs(struct container *c)
     if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0 || path_mount_flags(target, &keep) < 0 ||
         mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
         die("bind the host's /sys read-only on %s", target);
-    say("--network host: the host's /sys, bound read-only");
+    /* The host's cgroup tree came along: cover it with an empty tmpfs, where
+     * the container's own goes later (one cgroup2 cannot be mounted twice on
+     * the same mount point). */
+    snprintf(target, sizeof(target), "%s/sys/fs/cgroup", c->root);
+    if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755") < 0)
+        die("cover the host's cgroups on %s", target);
+    say("--network host: the host's /sys, bound read-only, its cgroups covered");
     /* LAB:END */
 }
 

@@ -48,7 +48,18 @@ def pytest_addoption(parser):
                     help="stop a step that hangs or changes the host, rather than run on")
 
 
+def tmpfs_cannot_be_idmapped():
+    """Before Linux 6.3 a tmpfs cannot be idmapped, and from step 12 on the
+    image layers are (the harness's sandbox puts a tmpfs on /tmp)."""
+    release = re.match(r"(\d+)\.(\d+)", os.uname().release)
+    return bool(release) and tuple(map(int, release.groups())) < (6, 3)
+
+
 def pytest_configure(config):
+    # The tests' directories (tmp_path) then go on the disk, in /var/tmp,
+    # which every user can enter, as a container's root must.
+    if tmpfs_cannot_be_idmapped() and os.path.isdir("/var/tmp"):
+        os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", "/var/tmp")
     if config.getoption("--bin-dir"):
         os.environ["LAB_BIN_DIR"] = str(Path(config.getoption("--bin-dir")).resolve())
     seed = os.environ.get(SEED_ENV) or str(random.SystemRandom().randrange(1, 2**31))
@@ -171,8 +182,9 @@ def tmp_path(request, tmp_path_factory):
     must be reachable. The directories hold nothing secret: each test makes
     what it needs."""
     path = tmp_path_factory.mktemp(re.sub(r"[^\w]", "_", request.node.name)[:30], numbered=True)
+    top = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir())
     for d in [path, *path.parents]:
-        if d == Path(tempfile.gettempdir()):
+        if d == top or d == Path("/"):
             break
         d.chmod(0o755)
     return path

@@ -343,9 +343,12 @@ def check(transcript):
             actual = output_lines(out)
             found = match(expected, actual, bound)
             # A background job goes on printing after the shell took the next
-            # command: wait for what the page shows it printing.
+            # command: wait for what the page shows it printing, up to the end
+            # of its last line (a slow machine may deliver "up" and its "\n"
+            # apart: the "\n" would start the next command's output).
             deadline = time.monotonic() + labtest.scaled(10)
-            while found is None and background and time.monotonic() < deadline:
+            while ((found is None or not out.endswith("\n")) and background
+                   and time.monotonic() < deadline):
                 out += shell.more(0.2)
                 actual = output_lines(out)
                 found = match(expected, actual, bound)

@@ -2,8 +2,10 @@
 # setup.sh - Gradescope runs this once, as root, when it builds the
 # autograder's image (with the network): what grading needs, on the
 # container's kernel or in the course VM.
+#
+# AUTOGRADER=DIR runs it elsewhere than /autograder (the lab's own test).
 set -euo pipefail
-src=/autograder/source
+src=${AUTOGRADER:-/autograder}/source
 apt-get update
 # The lab's own packages (make deps), and QEMU for the course VM.
 make -C "$src/lab" deps
