@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -267,6 +268,11 @@ static void cleanup(void *arg)
     if (c->veth_created && nl_open(&nl) == 0) {
         (void)nl_link_delete(&nl, c->veth); /* gone already is fine too */
         nl_close(&nl);
+        /* ENODEV may mean that the kernel is tearing the pair down with the
+         * child's namespace, in a worker: wait (a second at most) until the
+         * name is gone, so that nothing of ours outlives us. */
+        for (int i = 0; i < 1000 && if_nametoindex(c->veth) > 0; i++)
+            usleep(1000);
         c->veth_created = false;
     }
 }
