@@ -32,13 +32,16 @@ from labtest import Running, exec_in, run, unique_name, wait_recorded
 # Three orphans that end at once, reparented to PID 1; once each has said it
 # runs (a file of its own) and all have ended, the zombies are counted. PID 1
 # is then `cat`, which never waits (until its stdin closes) -- or, with
-# --init, the init, which does. (Counting before every orphan has run would
-# count too few: one still being forked is neither running nor a zombie.)
+# --init, the init, which does (it is given two seconds to). (Counting before
+# every orphan has run would count too few: one still being forked is
+# neither running nor a zombie.)
 ORPHANS = ("(for i in 1 2 3; do (sh -c \"echo > /tmp/orphan$i\" &); done; n=0; "
            "while [ $(ls /tmp/orphan* 2>/dev/null | wc -l) -lt 3 ] && [ $n -lt 200 ]; do "
            "sleep 0.05; n=$((n+1)); done; "
            "while ps -o stat,args | grep -q '^[^Z] *sh -c echo' && [ $n -lt 400 ]; do "
-           "sleep 0.05; n=$((n+1)); done; echo zombies=$(ps -o stat | grep -c '^Z'); echo ready) & exec cat")
+           "sleep 0.05; n=$((n+1)); done; m=0; "
+           "while [ $(ps -o stat | grep -c '^Z') -gt 0 ] && [ $m -lt 40 ]; do sleep 0.05; m=$((m+1)); done; "
+           "echo zombies=$(ps -o stat | grep -c '^Z'); echo ready) & exec cat")
 
 
 def count_zombies(step, *opts):
