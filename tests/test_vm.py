@@ -8,7 +8,10 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -100,9 +103,49 @@ def test_vm_scripts_are_valid_shell():
         assert os.access(script, os.X_OK), f"{script} is not executable"
 
 
-def test_console_login_helper_compiles():
-    compile((VM / "console-login.py").read_text(), "console-login.py", "exec")
-    assert os.access(VM / "console-login.py", os.X_OK)
+def fake_console(listener, status):
+    """A serial console as console-login.py meets it in a booted image:
+    getty, a password, then bash, which echoes each line and switches
+    bracketed paste on and off around it. Escape sequences and characters
+    arrive split between writes, as a real console splits them."""
+    conn, _ = listener.accept()
+    with conn:
+        def line():
+            got = b""
+            while not got.endswith(b"\r"):
+                byte = conn.recv(1)
+                assert byte, "console-login.py hung up in the middle of a line"
+                got += byte
+            return got[:-1]
+
+        def write(*chunks):
+            for chunk in chunks:
+                conn.sendall(chunk)
+                time.sleep(0.2)
+
+        prompt = b"\x1b[?2004hlab@lab-vm:~$ "
+        write(b"lab-vm login: ")
+        write(line() + b"\r\nPassword: ")
+        line()
+        write(b"\r\n" + prompt)
+        write(line() + b"\r\n\x1b[?2004l\r\n" + prompt)  # stty
+        write(line() + b"\r\n\x1b", b"[?20", b"04lh\xc3", b"\xa9llo\r\n__rc=%d__\r\n" % status + prompt)
+
+
+@pytest.mark.parametrize("status", [0, 3])
+def test_console_login_prints_what_the_console_printed_and_fails_with_the_command(tmp_path, status):
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / "console"))
+    listener.listen(1)
+    console = threading.Thread(target=fake_console, args=(listener, status), daemon=True)
+    console.start()
+    r = run(VM / "console-login.py", tmp_path / "console", "lab", "lab", 20, "echo héllo")
+    console.join(timeout=20)
+    listener.close()
+    if status == 0:
+        assert r.returncode == 0 and r.stdout == "$ echo héllo\nhéllo\n", repr(r.stdout) + r.stderr
+    else:
+        assert r.returncode == 1 and r.stdout.endswith("héllo\nconsole-login: exit status 3\n"), repr(r.stdout)
 
 
 def test_laptop_image_needs_the_root_file_system_first(tmp_path):

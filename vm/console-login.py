@@ -6,6 +6,7 @@ and exits 1 as soon as one fails. The boot and each command are bounded by
 TIMEOUT seconds. vm/laptop-test.sh uses it for the image booted without a
 cloud-init seed."""
 
+import codecs
 import re
 import socket
 import sys
@@ -27,6 +28,8 @@ def main():
                 sys.exit(f"console-login: cannot connect to {path}")
             time.sleep(1)
     buf = ""
+    # A character or an escape sequence may be split between two reads.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def expect(pattern, limit):
         nonlocal buf
@@ -47,7 +50,7 @@ def main():
             if not data:
                 sys.exit(f"console-login: the console closed; last output:\n{buf[-1500:]}")
             # No carriage returns, nor bash's bracketed-paste switches.
-            buf += re.sub(r"\r|\x1b\[\?2004[hl]", "", data.decode(errors="replace"))
+            buf = re.sub(r"\r|\x1b\[\?2004[hl]", "", buf + decoder.decode(data))
 
     def send(line):
         s.sendall(line.encode() + b"\r")
