@@ -59,6 +59,32 @@ def default_rootfs():
     return Path(os.environ.get("LAB_TEST_ROOTFS") or REPO / "rootfs" / "busybox")
 
 
+def kernel_cannot_make_32bit_calls():
+    """Why a 32-bit call (int $0x80 on x86-64) cannot be made on this kernel
+    at all, filter or none, or "" when it can. Asked of the kernel from the
+    host, with the rootfs's own helper and no container around it, so that
+    nothing a step does can change the answer: a kernel built without
+    IA32_EMULATION, or booted with ia32_emulation=0, ends such a call in
+    SIGSEGV; there a seccomp filter's architecture check never sees one."""
+    if os.uname().machine != "x86_64":
+        return "only x86-64 has a 32-bit entry to try"
+    global _IA32_ANSWER
+    if _IA32_ANSWER is None:
+        helper = default_rootfs() / "bin" / "syscalls"
+        try:
+            out = subprocess.run([str(helper), "--i386"], capture_output=True, text=True,
+                                 timeout=10).stdout.strip()
+        except OSError as e:
+            out = f"cannot run {helper}: {e}"
+        _IA32_ANSWER = "" if out == "i386: ok" else (
+            f"this kernel cannot make 32-bit calls at all ({out!r} with no filter: "
+            "IA32 emulation is off, see ia32_emulation= in the kernel's parameters)")
+    return _IA32_ANSWER
+
+
+_IA32_ANSWER = None
+
+
 ROOT_ON_THE_HOST = 100000  # step 12's default map: 0 inside is 100000 outside
 
 

@@ -40,6 +40,8 @@ A transcript is a fenced block whose info string starts with `console`:
     `cgroup=v1`, `cgroup=v2`   only where the cpu controller is on that
                                cgroup version (the other is skipped)
     `arch=x86_64`              only on that machine (`uname -m`)
+    `kernel=ia32`              only where the kernel can make 32-bit calls
+                               (x86-64 with IA32 emulation on)
     `skip="reason"`            never run here, with the reason
 
 Blocks of other kinds (```sh, indented) show commands without their output,
@@ -101,9 +103,10 @@ def parse_marks(info, where):
     marks = {}
     for word in shlex.split(info)[1:]:
         key, _, value = word.partition("=")
-        if key not in ("cgroup", "arch", "skip") or not value or (key == "cgroup" and value not in ("v1", "v2")):
+        if (key not in ("cgroup", "arch", "kernel", "skip") or not value
+                or (key == "cgroup" and value not in ("v1", "v2")) or (key == "kernel" and value != "ia32")):
             raise ValueError(f"{where}: unknown mark {word!r} "
-                             "(known: cgroup=v1, cgroup=v2, arch=MACHINE, skip=\"why\")")
+                             "(known: cgroup=v1, cgroup=v2, arch=MACHINE, kernel=ia32, skip=\"why\")")
         marks[key] = value
     return marks
 
@@ -375,6 +378,8 @@ def skip_reason(transcript):
                     f"this machine's is on cgroup {version}")
     if "arch" in marks and marks["arch"] != os.uname().machine:
         return f"shown for {marks['arch']}; this machine is {os.uname().machine}"
+    if marks.get("kernel") == "ia32" and labtest.kernel_cannot_make_32bit_calls():
+        return labtest.kernel_cannot_make_32bit_calls()
     return None
 
 

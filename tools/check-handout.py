@@ -29,6 +29,9 @@ ALLOWED = 0.05  # of a step's points, for the handout and for GIVE=NN-1
 sys.path.insert(0, str(REPO / "tools"))
 import handout  # noqa: E402
 
+sys.path.insert(0, str(REPO / "tests"))
+import labtest  # noqa: E402
+
 failures = []
 
 
@@ -180,6 +183,16 @@ def mutate(text, path, m, catalog):
     return "".join(lines[:first - 1]) + block.replace(m["find"], m.get("replace", "")) + "".join(lines[last:])
 
 
+def cannot_show(m):
+    """Why this kernel cannot show the mistake at all, or ""."""
+    needs = m.get("needs")
+    if needs is None:
+        return ""
+    if needs == "ia32":
+        return labtest.kernel_cannot_make_32bit_calls()
+    raise ValueError(f"mutant {m['why']!r}: needs = {needs!r}: unknown (known: ia32)")
+
+
 def prove_mutants(solution):
     with open(REPO / "tests" / "mutants.toml", "rb") as f:
         mutants = tomllib.load(f)["mutant"]
@@ -188,6 +201,10 @@ def prove_mutants(solution):
     handout.write_handout(tree, None, give=handout.last_step())
     catalog = handout.load_catalog()
     for m in mutants:
+        why = cannot_show(m)
+        if why:
+            print(f"  skip step {m['step']:02d} {m['block']}: {m['why']}: {why}", flush=True)
+            continue
         src = next(f for f in handout.step_files() if int(f.name[5:7]) == m["step"])
         target = tree / "steps" / src.name
         target.write_text(mutate(src.read_text(), src, m, catalog))
