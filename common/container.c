@@ -29,6 +29,10 @@
 /* The first step whose container an ordinary user may start (the user
  * namespace); before it, creating namespaces and mounts needs root. */
 #define LAB_ROOTLESS_FROM 12
+/* The steps whose volumes' mount points are made in the image itself: from
+ * step 11 on, the container's own layer holds them. */
+#define LAB_VOLUMES_FROM 8
+#define LAB_LAYERS_FROM 11
 
 static void cleanup(void *arg);
 
@@ -87,12 +91,27 @@ static void claim_name(struct container *c, int step)
         say("removed %d record(s) left by killed lab processes", removed);
 }
 
+/* What the volumes will make in the rootfs, planned and recorded before
+ * the child makes it, so that it goes when the container does (points.c). */
+static void plan_mount_points(struct container *c, int step)
+{
+    int err, removed = 0;
+
+    if (step < LAB_VOLUMES_FROM)
+        return;
+    if (points_sweep(&removed) == 0 && removed)
+        say("removed the mount points left by %d killed lab process(es)", removed);
+    if (step < LAB_LAYERS_FROM && (err = points_plan(&c->points, c->root, &c->opts)) < 0)
+        die_errno(err, "record the volumes' mount points");
+}
+
 void lab_start_step(struct container *c, int step, int argc, char *argv[])
 {
     int err;
 
     memset(c, 0, sizeof(*c));
     lab_init(step);
+    proc_close_inherited(); /* the shell's descriptors are not the container's */
     parse_options(c, step, argc, argv);
     c->root = c->opts.rootfs;
     c->lease.lock_fd = -1;
@@ -100,6 +119,12 @@ void lab_start_step(struct container *c, int step, int argc, char *argv[])
     for (int i = 0; i < LAB_MAX_LAYERS; i++)
         c->idmapped[i] = -1;
     c->cg.dir_fd = -1;
+    c->host_sysfs = -1;
+    /* --network host: the child binds the host's /sys, but a user namespace
+     * cannot take it without the mounts below it (the host's cgroups...):
+     * as root, the parent clones it alone for the child to attach. */
+    if (c->opts.host_network && geteuid() == 0 && (c->host_sysfs = userns_clone_mount("/sys")) < 0)
+        die_errno(c->host_sysfs, "--network host: clone the mount of the host's /sys");
     snprintf(c->id, sizeof(c->id), "%d", (int)getpid());
     snprintf(c->veth, sizeof(c->veth), "lab%d", (int)getpid());
     /* The container's name: --hostname (checked by opt_parse), or lab<pid>. */
@@ -113,6 +138,7 @@ void lab_start_step(struct container *c, int step, int argc, char *argv[])
         die_errno(err, "read /proc/self/ns");
     lab_set_cleanup(cleanup, c);
     claim_name(c, step);
+    plan_mount_points(c, step);
     /* While the container runs, Ctrl-C is for it, SIGTERM is passed on. */
     if ((err = sig_forward_begin()) < 0)
         die_errno(err, "sigaction");
@@ -262,6 +288,8 @@ static void cleanup(void *arg)
      * its overlay went with its mount namespace. */
     if ((err = layer_remove(&c->layers)) < 0)
         warn_errno(err, "%s", c->layers.what);
+    /* The volumes' mount points made in the image (08-10), now unused. */
+    points_remove(&c->points);
     /* Deleting one end of a veth pair deletes both. (The kernel would also
      * do it when the container's network namespace goes away, but later,
      * in a worker: delete it now so that it is gone when we exit.) */
@@ -343,6 +371,10 @@ void lab_child_env(struct container *c)
 void lab_child_ready(struct container *c)
 {
     sync_ready(&c->sync);
+    /* Set up: what is still open is the lab's (groups, records), and a PID
+     * 1 that stays (--init) must not hold it for the command to find in
+     * /proc/1/fd. */
+    proc_close_inherited();
 }
 
 _Noreturn void lab_child_exec(struct container *c)

@@ -286,6 +286,21 @@ static void configure_network(const struct container *c)
     nl_close(&nl);
 }
 
+/* The infra is a container too, as a Kubernetes pause is: a root of its
+ * own (empty, read-only), never the copy of the host's mount table its new
+ * mount namespace starts with, which a container of the pod sharing its PID
+ * namespace could read in /proc/1/mountinfo. pause needs no file: it is
+ * started from a descriptor opened before. The tmpfs goes on /tmp (any
+ * directory of the host would do) in this namespace only. */
+static void infra_own_root(void)
+{
+    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") < 0 ||
+        chdir("/tmp") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+        chdir("/") < 0 ||
+        mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("infra: a root of its own");
+}
+
 int pod_infra_main(void *arg)
 {
     struct container *c = arg;
@@ -311,7 +326,9 @@ int pod_infra_main(void *arg)
         (err = file_printf("/proc/sys/net/ipv4/ping_group_range", "0 %u", c->pod.gids - 1)) < 0)
         die_errno(err, "infra: the pod's network sysctls");
     configure_network(c);
-    if (dup2(c->pod.null_fd, 0) < 0 || dup2(c->pod.null_fd, 1) < 0 || dup2(c->pod.null_fd, 2) < 0)
+    infra_own_root();
+    if (dup2(c->pod.null_fd, 0) < 0 || dup2(c->pod.null_fd, 1) < 0 || dup2(c->pod.null_fd, 2) < 0 ||
+        proc_close_on_exec() < 0)
         _exit(LAB_EXIT_FAILED);
     syscall(SYS_execveat, c->pod.pause_fd, "", argv, (char *[]){ NULL }, AT_EMPTY_PATH);
     _exit(LAB_EXIT_FAILED);

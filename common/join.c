@@ -108,6 +108,7 @@ void lab_exec_start_step(struct container *c, int step, int argc, char *argv[])
 
     memset(c, 0, sizeof(*c));
     lab_init(step);
+    proc_close_inherited(); /* the shell's descriptors are not the container's */
     c->target.pidfd = c->target.cgroup_ns = -1;
     parse_exec_options(c, step, argc, argv);
     name = c->opts.name;

@@ -188,7 +188,14 @@ void *proc_stack_top(void);
 /* In the child, first thing: tell a sanitizer, if there is one, which stack
  * it runs on. Nothing in a normal build. */
 void proc_child_stack_note(void);
-/* Runs argv in place of the caller. Returns only on failure, with -errno. */
+/* Closes every descriptor above stderr: those the lab was started with (a
+ * shell's `exec 7</`) belong to the host, never to a container. */
+void proc_close_inherited(void);
+/* Marks every descriptor above stderr close-on-exec, so that the program
+ * execve(2) starts gets none of the lab's. 0 or -errno. */
+int proc_close_on_exec(void);
+/* Runs argv in place of the caller, with no descriptor above stderr.
+ * Returns only on failure, with -errno. */
 int proc_exec(char *const argv[]);
 /* Waits for pid, retrying on EINTR; returns its wait status or -errno. */
 int proc_wait(pid_t pid, int *wstatus);
@@ -502,6 +509,11 @@ int userns_holder(const struct lab_opts *o);
 int userns_idmap_tree(const char *path, int userns_fd);
 /* Attaches a detached mount at path. */
 int userns_attach_tree(int fd, const char *path);
+/* As root of the host: a detached copy of the one mount at path, without
+ * the mounts below it (a user namespace may not make one: those below are
+ * locked there, and a copy without them would uncover what they hide). A
+ * descriptor for userns_attach_tree, or -errno. */
+int userns_clone_mount(const char *path);
 
 /* ---- caps.c: capabilities ---------------------------------------------- */
 
@@ -610,6 +622,25 @@ int pod_infra_main(void *arg);
  * needs. clone(2) gives the child a copy; from then on each side changes
  * only its own.
  */
+/* ---- points.c: the mount points made in the image (08-10) --------------- */
+
+#define LAB_MAX_POINTS 16
+/* The components of the volumes' targets that the rootfs lacks, outermost
+ * first, as host paths; recorded in LAB_RUN_DIR/points/<pid>. */
+struct lab_points {
+    int n;
+    bool recorded;
+    char paths[LAB_MAX_POINTS][PATH_MAX];
+};
+/* Before clone: what the volumes of o will make under root, recorded. 0 or
+ * -errno. */
+int points_plan(struct lab_points *p, const char *root, const struct lab_opts *o);
+/* After the container ended: removes what was made and is still empty,
+ * deepest first, and the record. */
+void points_remove(struct lab_points *p);
+/* Removes what killed lab processes made, and their records. */
+int points_sweep(int *removed);
+
 struct container {
     struct lab_opts opts;              /* the command line */
     const char *root;                  /* the container's root (03+): --rootfs */
@@ -624,6 +655,8 @@ struct container {
     bool veth_created;
     /* 07: the cgroup */
     struct cg_group cg;                /* lab/<pid> */
+    /* 08-10: the volumes' mount points made in the image itself */
+    struct lab_points points;
     bool in_cgroup;                    /* started inside it (clone3) */
     int wstatus;                       /* how the child ended, once waited for */
     /* 11: the layers */
@@ -634,6 +667,7 @@ struct container {
     bool recorded;
     /* 16: --pod */
     struct lab_pod pod;
+    int host_sysfs;                    /* --network host, as root: the host's /sys alone, detached */
     /* 15: exec NAME: the running container joined */
     struct lab_target {
         pid_t pid;                     /* its PID 1, on the host */

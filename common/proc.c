@@ -4,11 +4,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,8 +61,38 @@ void proc_child_stack_note(void)
 }
 #endif
 
+/* Every descriptor above stderr. runc closes them too before the user's
+ * process runs (utils.UnsafeCloseFrom in libcontainer/standard_init_linux.go
+ * and setns_init_linux.go, since CVE-2024-21626): one descriptor open on a
+ * directory of the host is a way out of the new root, via /proc/self/fd/N. */
+#define LAB_FIRST_FD 3
+
+void proc_close_inherited(void)
+{
+    if (syscall(SYS_close_range, LAB_FIRST_FD, ~0U, 0) < 0)
+        for (int fd = LAB_FIRST_FD; fd < (int)sysconf(_SC_OPEN_MAX); fd++)
+            (void)close(fd);
+}
+
+int proc_close_on_exec(void)
+{
+    long max = sysconf(_SC_OPEN_MAX);
+
+    if (syscall(SYS_close_range, LAB_FIRST_FD, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+        return 0;
+    /* Before Linux 5.11 there is no CLOSE_RANGE_CLOEXEC: one at a time. */
+    for (int fd = LAB_FIRST_FD; fd < max; fd++)
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+            return -errno;
+    return 0;
+}
+
 int proc_exec(char *const argv[])
 {
+    int err = proc_close_on_exec();
+
+    if (err < 0)
+        return err;
     execvp(argv[0], argv);
     return -errno;
 }

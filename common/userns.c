@@ -322,7 +322,10 @@ int userns_holder(const struct lab_opts *o)
 
 int userns_idmap_tree(const char *path, int userns_fd)
 {
-    struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
+    /* Private: a clone of a shared mount is in its peer group, and what the
+     * container mounts under it would reach the host. */
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd,
+                               .propagation = MS_PRIVATE };
     int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
     if (fd < 0)
@@ -340,4 +343,21 @@ int userns_attach_tree(int fd, const char *path)
     if (syscall(SYS_move_mount, fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return -errno;
     return 0;
+}
+
+int userns_clone_mount(const char *path)
+{
+    /* Private, as above: the host's /sys is shared, and the container
+     * mounts its cgroups under its copy. */
+    struct mount_attr attr = { .propagation = MS_PRIVATE };
+    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
 }

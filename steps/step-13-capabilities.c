@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -322,9 +323,10 @@ static void mask_paths(struct container *c)
      * over it, a masked directory an empty read-only tmpfs; a read-only path
      * is bound onto itself and remounted read-only. --privileged: none. */
     static const char *const masked[] = {
-        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-        "/sys/firmware", "/sys/devices/virtual/powercap",
+        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+        "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+        "/sys/devices/system/cpu/cpu*/thermal_throttle", /* one per CPU, where it exists */
     };
     static const char *const readonly[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -335,11 +337,19 @@ static void mask_paths(struct container *c)
     if (c->opts.privileged)
         return;
     for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
-        if (stat(masked[i], &st) < 0)
+        glob_t found;
+
+        if (glob(masked[i], GLOB_NOSORT, NULL, &found) != 0)
             continue; /* not in this kernel */
-        if (S_ISDIR(st.st_mode) ? mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0") < 0
-                                : mount("/dev/null", masked[i], NULL, MS_BIND, NULL) < 0)
-            die("mask %s", masked[i]);
+        for (size_t k = 0; k < found.gl_pathc; k++) {
+            const char *path = found.gl_pathv[k];
+
+            if (stat(path, &st) < 0 ||
+                (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0") < 0
+                                     : mount("/dev/null", path, NULL, MS_BIND, NULL) < 0))
+                die("mask %s", path);
+        }
+        globfree(&found);
     }
     for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
         if (stat(readonly[i], &st) < 0)
@@ -349,7 +359,7 @@ static void mask_paths(struct container *c)
             mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
             die("make %s read-only", readonly[i]);
     }
-    say("masked /proc/kcore, /proc/keys, /sys/firmware and the like; /proc/sys read-only");
+    say("masked /proc/kcore, /proc/keys, /proc/interrupts and the like; /proc/sys read-only");
     /* LAB:END */
 }
 

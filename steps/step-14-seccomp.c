@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/audit.h>
@@ -326,9 +327,10 @@ static void mask_paths(struct container *c)
      * over it, a masked directory an empty read-only tmpfs; a read-only path
      * is bound onto itself and remounted read-only. --privileged: none. */
     static const char *const masked[] = {
-        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-        "/sys/firmware", "/sys/devices/virtual/powercap",
+        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+        "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+        "/sys/devices/system/cpu/cpu*/thermal_throttle", /* one per CPU, where it exists */
     };
     static const char *const readonly[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -339,11 +341,19 @@ static void mask_paths(struct container *c)
     if (c->opts.privileged)
         return;
     for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
-        if (stat(masked[i], &st) < 0)
+        glob_t found;
+
+        if (glob(masked[i], GLOB_NOSORT, NULL, &found) != 0)
             continue; /* not in this kernel */
-        if (S_ISDIR(st.st_mode) ? mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0") < 0
-                                : mount("/dev/null", masked[i], NULL, MS_BIND, NULL) < 0)
-            die("mask %s", masked[i]);
+        for (size_t k = 0; k < found.gl_pathc; k++) {
+            const char *path = found.gl_pathv[k];
+
+            if (stat(path, &st) < 0 ||
+                (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0") < 0
+                                     : mount("/dev/null", path, NULL, MS_BIND, NULL) < 0))
+                die("mask %s", path);
+        }
+        globfree(&found);
     }
     for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
         if (stat(readonly[i], &st) < 0)
@@ -353,7 +363,7 @@ static void mask_paths(struct container *c)
             mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
             die("make %s read-only", readonly[i]);
     }
-    say("masked /proc/kcore, /proc/keys, /sys/firmware and the like; /proc/sys read-only");
+    say("masked /proc/kcore, /proc/keys, /proc/interrupts and the like; /proc/sys read-only");
     /* LAB:END */
 }
 
@@ -396,7 +406,9 @@ static void drop_capabilities(struct container *c)
 /* LAB:BEGIN seccomp-denied */
 /* Docker's default seccomp profile, as a deny list: the calls that reach
  * past the container (modules, kexec, reboot, mounts, the clock, keys,
- * bpf, ptrace...), each with the capability that lets it through, or -1. */
+ * bpf, io_uring, another process's memory...), each with the capability
+ * that lets it through, or -1. ptrace is not here: Docker allows it since
+ * Linux 4.8, which runs the filter again after a tracer changes a call. */
 static const struct {
     int nr, cap;
 } denied[] = {
@@ -412,8 +424,11 @@ static const struct {
     { SYS_lookup_dcookie, CAP_SYS_ADMIN }, { SYS_bpf, CAP_SYS_ADMIN },
     { SYS_perf_event_open, CAP_SYS_ADMIN }, { SYS_clock_settime, CAP_SYS_TIME },
     { SYS_clock_adjtime, CAP_SYS_TIME }, { SYS_settimeofday, CAP_SYS_TIME },
-    { SYS_adjtimex, CAP_SYS_TIME }, { SYS_ptrace, CAP_SYS_PTRACE },
-    { SYS_userfaultfd, CAP_SYS_PTRACE }, { SYS_acct, CAP_SYS_PACCT },
+    { SYS_adjtimex, CAP_SYS_TIME }, { SYS_userfaultfd, CAP_SYS_PTRACE },
+    { SYS_kcmp, CAP_SYS_PTRACE }, { SYS_pidfd_getfd, CAP_SYS_PTRACE },
+    { SYS_process_madvise, CAP_SYS_PTRACE }, { SYS_get_mempolicy, CAP_SYS_NICE },
+    { SYS_set_mempolicy, CAP_SYS_NICE }, { SYS_mbind, CAP_SYS_NICE }, { SYS_move_pages, -1 },
+    { SYS_io_uring_setup, -1 }, { SYS_io_uring_enter, -1 }, { SYS_io_uring_register, -1 }, { SYS_acct, CAP_SYS_PACCT },
     { SYS_open_by_handle_at, CAP_DAC_READ_SEARCH }, { SYS_syslog, CAP_SYSLOG },
     { SYS_vhangup, CAP_SYS_TTY_CONFIG }, { SYS_keyctl, -1 }, { SYS_add_key, -1 },
     { SYS_request_key, -1 }, { SYS_swapon, -1 }, { SYS_swapoff, -1 },

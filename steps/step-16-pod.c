@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/audit.h>
@@ -328,9 +329,10 @@ static void mask_paths(struct container *c)
      * over it, a masked directory an empty read-only tmpfs; a read-only path
      * is bound onto itself and remounted read-only. --privileged: none. */
     static const char *const masked[] = {
-        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-        "/sys/firmware", "/sys/devices/virtual/powercap",
+        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+        "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+        "/sys/devices/system/cpu/cpu*/thermal_throttle", /* one per CPU, where it exists */
     };
     static const char *const readonly[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -341,11 +343,19 @@ static void mask_paths(struct container *c)
     if (c->opts.privileged)
         return;
     for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
-        if (stat(masked[i], &st) < 0)
+        glob_t found;
+
+        if (glob(masked[i], GLOB_NOSORT, NULL, &found) != 0)
             continue; /* not in this kernel */
-        if (S_ISDIR(st.st_mode) ? mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0") < 0
-                                : mount("/dev/null", masked[i], NULL, MS_BIND, NULL) < 0)
-            die("mask %s", masked[i]);
+        for (size_t k = 0; k < found.gl_pathc; k++) {
+            const char *path = found.gl_pathv[k];
+
+            if (stat(path, &st) < 0 ||
+                (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0") < 0
+                                     : mount("/dev/null", path, NULL, MS_BIND, NULL) < 0))
+                die("mask %s", path);
+        }
+        globfree(&found);
     }
     for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
         if (stat(readonly[i], &st) < 0)
@@ -355,7 +365,7 @@ static void mask_paths(struct container *c)
             mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
             die("make %s read-only", readonly[i]);
     }
-    say("masked /proc/kcore, /proc/keys, /sys/firmware and the like; /proc/sys read-only");
+    say("masked /proc/kcore, /proc/keys, /proc/interrupts and the like; /proc/sys read-only");
     /* LAB:END */
 }
 
@@ -398,7 +408,9 @@ static void drop_capabilities(struct container *c)
 /* LAB:BEGIN seccomp-denied */
 /* Docker's default seccomp profile, as a deny list: the calls that reach
  * past the container (modules, kexec, reboot, mounts, the clock, keys,
- * bpf, ptrace...), each with the capability that lets it through, or -1. */
+ * bpf, io_uring, another process's memory...), each with the capability
+ * that lets it through, or -1. ptrace is not here: Docker allows it since
+ * Linux 4.8, which runs the filter again after a tracer changes a call. */
 static const struct {
     int nr, cap;
 } denied[] = {
@@ -414,8 +426,11 @@ static const struct {
     { SYS_lookup_dcookie, CAP_SYS_ADMIN }, { SYS_bpf, CAP_SYS_ADMIN },
     { SYS_perf_event_open, CAP_SYS_ADMIN }, { SYS_clock_settime, CAP_SYS_TIME },
     { SYS_clock_adjtime, CAP_SYS_TIME }, { SYS_settimeofday, CAP_SYS_TIME },
-    { SYS_adjtimex, CAP_SYS_TIME }, { SYS_ptrace, CAP_SYS_PTRACE },
-    { SYS_userfaultfd, CAP_SYS_PTRACE }, { SYS_acct, CAP_SYS_PACCT },
+    { SYS_adjtimex, CAP_SYS_TIME }, { SYS_userfaultfd, CAP_SYS_PTRACE },
+    { SYS_kcmp, CAP_SYS_PTRACE }, { SYS_pidfd_getfd, CAP_SYS_PTRACE },
+    { SYS_process_madvise, CAP_SYS_PTRACE }, { SYS_get_mempolicy, CAP_SYS_NICE },
+    { SYS_set_mempolicy, CAP_SYS_NICE }, { SYS_mbind, CAP_SYS_NICE }, { SYS_move_pages, -1 },
+    { SYS_io_uring_setup, -1 }, { SYS_io_uring_enter, -1 }, { SYS_io_uring_register, -1 }, { SYS_acct, CAP_SYS_PACCT },
     { SYS_open_by_handle_at, CAP_DAC_READ_SEARCH }, { SYS_syslog, CAP_SYSLOG },
     { SYS_vhangup, CAP_SYS_TTY_CONFIG }, { SYS_keyctl, -1 }, { SYS_add_key, -1 },
     { SYS_request_key, -1 }, { SYS_swapon, -1 }, { SYS_swapoff, -1 },
@@ -595,21 +610,28 @@ static void bind_host_sysfs(struct container *c)
     /* A sysfs shows the network namespace of whoever mounts it, and the root
      * of a user namespace may mount one only for a network namespace its
      * user namespace owns: the host's is not. So bind the host's /sys (as
-     * rootless Podman does), and make it read-only. */
+     * rootless Podman does), read-only, and only /sys itself: the mounts
+     * below it are the host's cgroup hierarchies (read-write), debugfs...
+     * Docker mounts a sysfs of its own (daemon/pkg/oci/defaults.go), which
+     * has none. A user namespace may bind /sys only with them (MS_REC), so
+     * as root the parent cloned /sys alone for us (c->host_sysfs); rootless,
+     * the whole tree comes, and an empty tmpfs covers its cgroups (what is
+     * under it is the host's, closed to the user's ids anyway). */
     char target[PATH_MAX];
     unsigned long keep;
 
     snprintf(target, sizeof(target), "%s/sys", c->root);
-    if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0 || path_mount_flags(target, &keep) < 0 ||
+    if ((c->host_sysfs >= 0 ? userns_attach_tree(c->host_sysfs, target)
+                            : mount("/sys", target, NULL, MS_BIND | MS_REC, NULL)) < 0 ||
+        path_mount_flags(target, &keep) < 0 ||
         mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
         die("bind the host's /sys read-only on %s", target);
-    /* The host's cgroup tree came along: cover it with an empty tmpfs, where
-     * the container's own goes later (one cgroup2 cannot be mounted twice on
-     * the same mount point). */
     snprintf(target, sizeof(target), "%s/sys/fs/cgroup", c->root);
-    if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755") < 0)
+    if (c->host_sysfs < 0 &&
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755") < 0)
         die("cover the host's cgroups on %s", target);
-    say("--network host: the host's /sys, bound read-only, its cgroups covered");
+    say("--network host: the host's /sys, bound read-only%s",
+        c->host_sysfs >= 0 ? ", without the mounts below it" : ", its cgroups covered");
     /* LAB:END */
 }
 

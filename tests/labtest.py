@@ -7,6 +7,7 @@ same container from the host (/proc/PID/status, /proc/PID/mountinfo, the
 cgroup tree, the network links).
 """
 
+import glob
 import os
 import re
 import resource
@@ -108,7 +109,8 @@ def container_mounts(step):
         points += ["/proc"] + [f"/dev/{d}" for d in ("null", "zero", "full", "random", "urandom", "tty")]
     if step >= 13:  # a read-only /sys, and the masked and read-only paths that exist here
         points.append("/sys")
-        points += [p for p in ("/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+        points += glob.glob("/sys/devices/system/cpu/cpu*/thermal_throttle")
+        points += [p for p in ("/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
                                "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                                "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
                                "/sys/devices/virtual/powercap", "/proc/bus", "/proc/fs",
@@ -163,11 +165,13 @@ def _children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def run(step, *args, timeout=10, stdin=None, env=None, cwd=None, preexec=None, raw_args=False):
+def run(step, *args, timeout=10, stdin=None, env=None, cwd=None, preexec=None, raw_args=False,
+        pass_fds=()):
     """Runs ./step-NN [base args] ARGS to the end and returns a Result. A run
-    that outlives its time limit is killed with its whole process group."""
+    that outlives its time limit is killed with its whole process group.
+    pass_fds: descriptors the step starts with, as a shell's `exec 7</`."""
     argv = [str(step_bin(step))] + ([] if raw_args else base_args(step)) + [str(a) for a in args]
-    return _run(step, argv, timeout, stdin, env, cwd, preexec)
+    return _run(step, argv, timeout, stdin, env, cwd, preexec, pass_fds)
 
 
 def run_binary(step, binary, *args, timeout=10, preexec=None):
@@ -175,7 +179,7 @@ def run_binary(step, binary, *args, timeout=10, preexec=None):
     return _run(step, [str(binary), *map(str, args)], timeout, None, None, None, preexec)
 
 
-def _run(step, argv, timeout, stdin, env, cwd, preexec):
+def _run(step, argv, timeout, stdin, env, cwd, preexec, pass_fds=()):
     full_env = dict(os.environ, **(env or {}))
     cpu0, t0 = _children_cpu(), time.monotonic()
     p = subprocess.Popen(
@@ -187,6 +191,7 @@ def _run(step, argv, timeout, stdin, env, cwd, preexec):
         cwd=cwd,
         start_new_session=True,
         preexec_fn=preexec,
+        pass_fds=pass_fds,
     )
     try:
         out, err = p.communicate(stdin.encode() if stdin is not None else None, timeout=scaled(timeout))
@@ -230,12 +235,12 @@ class Running:
     convention "ready") and then block reading stdin; finish() releases it.
     """
 
-    def __init__(self, step, *args, env=None, cwd=None, raw_args=False):
+    def __init__(self, step, *args, env=None, cwd=None, raw_args=False, pass_fds=()):
         self.step = step
         self.argv = [str(step_bin(step))] + ([] if raw_args else base_args(step)) + [str(a) for a in args]
         self.p = subprocess.Popen(
             self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=dict(os.environ, **(env or {})), cwd=cwd, start_new_session=True,
+            env=dict(os.environ, **(env or {})), cwd=cwd, start_new_session=True, pass_fds=pass_fds,
         )
         self.out = b""
         self.result = None
@@ -613,6 +618,7 @@ def process_alive(pid):
         return False
 
 
-def exec_in(step, name, *command, options=(), timeout=10, stdin=None):
+def exec_in(step, name, *command, options=(), timeout=10, stdin=None, pass_fds=()):
     """./step-NN exec [OPTIONS] NAME COMMAND... to the end (a Result)."""
-    return run(step, "exec", *options, name, *command, timeout=timeout, stdin=stdin, raw_args=True)
+    return run(step, "exec", *options, name, *command, timeout=timeout, stdin=stdin, raw_args=True,
+               pass_fds=pass_fds)

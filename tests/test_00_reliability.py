@@ -352,6 +352,57 @@ def test_step_killed_during_start_up_leaves_nothing_the_next_run_keeps(step, rng
         "left behind: " + "; ".join(host_unchanged.diff(labtest.HostState.now())))
 
 
+# ---- the host's descriptors ---------------------------------------------------------
+
+LEAKED_FD = 42  # as a shell's `exec 42</dir`: open when the step starts
+
+
+@pytest.fixture
+def host_dir_fd(tmp_path):
+    """A descriptor of a directory of the host, at LEAKED_FD."""
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    os.dup2(fd, LEAKED_FD, inheritable=True)
+    os.close(fd)
+    yield tmp_path
+    os.close(LEAKED_FD)
+
+
+def open_fds(listing):
+    """The descriptors `ls /proc/PID/fd` printed."""
+    return {int(w) for w in listing.split() if w.isdigit()}
+
+
+def test_no_descriptor_of_the_host_reaches_the_container(step, host_dir_fd):
+    """runc closes every descriptor above 2 before the user's process runs
+    (CVE-2024-21626): one left open on a host directory is a way out of any
+    root, through /proc/self/fd/N. Inside, ls sees its own three and the
+    directory it lists (3), nothing else; nothing is made on the host."""
+    r = run(step, "sh", "-c", f"ls /proc/self/fd; touch /proc/self/fd/{LEAKED_FD}/escaped; true",
+            pass_fds=(LEAKED_FD,))
+    assert r.rc == 0 and open_fds(r.out) == {0, 1, 2, 3}, (
+        f"inside, only 0, 1, 2 (and ls's own 3): the step started with {LEAKED_FD} open\n" + r.describe())
+    assert not (host_dir_fd / "escaped").exists(), "a file was made on the host through the descriptor"
+
+
+@pytest.mark.steps(15, "last")
+def test_no_descriptor_reaches_an_init_or_an_exec(step, host_dir_fd):
+    """--init's PID 1 stays while the command runs: it holds none of the
+    lab's or the shell's descriptors (seen from the host: inside, PID 1 is
+    not dumpable and its fds are closed to the command anyway); a command
+    started by exec NAME gets none either."""
+    name = labtest.unique_name()
+    c = Running(step, "--init", "--name", name, "sh", "-c", "echo ready; read _", pass_fds=(LEAKED_FD,))
+    try:
+        c.wait_for("ready")
+        held = {int(fd) for fd in os.listdir(f"/proc/{labtest.wait_recorded(name)}/fd")}
+        e = labtest.exec_in(step, name, "ls", "/proc/self/fd", pass_fds=(LEAKED_FD,))
+    finally:
+        c.finish()
+    assert held == {0, 1, 2}, f"--init's PID 1 should hold 0, 1, 2 only: {sorted(held)}"
+    assert e.rc == 0 and open_fds(e.out) == {0, 1, 2, 3}, (
+        f"exec's command should hold 0, 1, 2 (and ls's 3): {LEAKED_FD} was open\n" + e.describe())
+
+
 # ---- many at once ------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -70,9 +70,9 @@ def test_missing_mount_points_are_created_in_the_rootfs(step, host_dir, rootfs_c
     r = run(step, "--rootfs", rootfs_copy, "-v", f"{host_dir}:/srv/app/data", "cat", "/srv/app/data/f",
             raw_args=True)
     assert r.rc == 0 and r.out == token, r.describe()
-    # From step 11 on the rootfs is a read-only layer: the mount point is
-    # made in the container's own layer instead, and the rootfs stays as it was.
-    assert (rootfs_copy / "srv" / "app" / "data").is_dir() == (step < 11), r.describe()
+    # The image never changes: what the step made goes when the container
+    # does (from step 11 on it is made in the container's own layer).
+    assert not (rootfs_copy / "srv").exists(), "the mount point was left in the rootfs\n" + r.describe()
 
 
 def test_a_file_volume(step, tmp_path, rootfs_copy, rng):
@@ -82,6 +82,30 @@ def test_a_file_volume(step, tmp_path, rootfs_copy, rng):
     r = run(step, "--rootfs", rootfs_copy, "-v", f"{f}:/etc/app.conf:ro", "cat", "/etc/app.conf",
             raw_args=True)
     assert r.rc == 0 and r.out == token, r.describe()
+    assert not (rootfs_copy / "etc" / "app.conf").exists(), "the mount point was left in the rootfs"
+
+
+@pytest.mark.given  # the removal is common/points.c's, given
+def test_the_image_keeps_nothing_a_volume_made(step, host_dir, rootfs_copy):
+    """Only what the step made goes, deepest first, also when the command
+    was not found, and when the lab process was killed (the next run
+    removes it): what the rootfs held before stays."""
+    (rootfs_copy / "opt").mkdir(exist_ok=True)
+    (rootfs_copy / "opt" / "keep").write_text("mine")
+    before = sorted(str(p.relative_to(rootfs_copy)) for p in rootfs_copy.rglob("*"))
+    failed = run(step, "--rootfs", rootfs_copy, "-v", f"{host_dir}:/opt/a/b", "-v", f"{host_dir}:/zz/sub",
+                 "no-such-command", raw_args=True)
+    killed = Running(step, "--rootfs", rootfs_copy, "-v", f"{host_dir}:/zz/deeper/still", "sh", "-c",
+                     "echo ready; read _", raw_args=True)
+    killed.wait_for("ready")
+    os.kill(killed.pid, 9)
+    killed.p.wait()
+    after_kill = (rootfs_copy / "zz").exists()
+    r = run(step, "--rootfs", rootfs_copy, "true", raw_args=True)
+    after = sorted(str(p.relative_to(rootfs_copy)) for p in rootfs_copy.rglob("*"))
+    assert failed.rc == 127 and r.rc == 0, failed.describe() + r.describe()
+    assert after == before, f"the rootfs changed: {sorted(set(after) ^ set(before))}\n" + r.describe()
+    assert after_kill == (step < 11), "the killed run's mount points, before the next run"
 
 
 def test_volumes_add_up(step, tmp_path, rng):

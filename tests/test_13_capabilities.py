@@ -9,6 +9,7 @@ a block device are refused, while a shell's ordinary work goes on;
 own /proc is untouched.
 """
 
+import glob
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,11 @@ from labtest import run
 
 DOCKER_DEFAULT = 0xA80425FB
 # runc's lists (the spec: steps/blocks.toml says the same).
-MASKED = ("/proc/asound /proc/acpi /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list "
-          "/proc/timer_stats /proc/sched_debug /proc/scsi /sys/firmware /sys/devices/virtual/powercap").split()
+# Docker's list (moby daemon/pkg/oci/defaults.go), with a thermal_throttle
+# directory for each CPU that has one.
+MASKED = ("/proc/asound /proc/acpi /proc/interrupts /proc/kcore /proc/keys /proc/latency_stats "
+          "/proc/timer_list /proc/timer_stats /proc/sched_debug /proc/scsi /sys/firmware "
+          "/sys/devices/virtual/powercap").split() + sorted(glob.glob("/sys/devices/system/cpu/cpu*/thermal_throttle"))
 READONLY = "/proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger".split()
 
 

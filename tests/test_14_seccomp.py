@@ -19,9 +19,10 @@ import labtest
 from labtest import run
 
 DENIED = ["reboot", "mount", "umount2", "pivot_root", "keyctl", "add_key", "request_key",
-          "perf_event_open", "ptrace", "unshare", "setns", "clock_settime", "settimeofday", "bpf",
+          "perf_event_open", "unshare", "setns", "clock_settime", "settimeofday", "bpf",
           "init_module", "finit_module", "delete_module", "kexec_load", "swapon", "swapoff", "acct",
-          "open_by_handle_at", "userfaultfd"]
+          "open_by_handle_at", "userfaultfd", "kcmp", "pidfd_getfd", "process_madvise",
+          "get_mempolicy", "set_mempolicy", "mbind", "move_pages", "io_uring_setup"]
 
 
 def results(out):
@@ -35,7 +36,8 @@ def test_a_filter_is_loaded(step):
 
 # Calls whose own errors come before any capability check: without the
 # filter they cannot answer EPERM, so their EPERM is the filter's.
-SHOWN = ["keyctl", "add_key", "request_key", "ptrace", "setns", "clock_settime", "settimeofday"]
+SHOWN = ["keyctl", "add_key", "request_key", "setns", "clock_settime", "settimeofday", "kcmp",
+         "pidfd_getfd", "process_madvise", "get_mempolicy", "set_mempolicy", "mbind", "move_pages"]
 
 
 def test_docker_default_denials_fail_with_eperm(step):
@@ -67,6 +69,28 @@ def test_a_capability_given_lets_its_calls_through(step):
     assert "mounted" in r.out and got.get("mount") == "EFAULT" and got.get("keyctl") == "EPERM", (
         "with SYS_ADMIN the filter lets mount through (EFAULT is the kernel's answer to its NULL "
         "arguments), and still refuses keyctl\n" + r.describe())
+
+
+@pytest.mark.parametrize("cap, calls", [("SYS_PTRACE", ["kcmp", "pidfd_getfd", "process_madvise"]),
+                                        ("SYS_NICE", ["get_mempolicy", "set_mempolicy", "mbind"])])
+def test_docker_lets_these_through_with_their_capability(step, cap, calls):
+    """moby's profiles/seccomp/default.json allows another process's
+    memory and descriptors with CAP_SYS_PTRACE, the NUMA policies with
+    CAP_SYS_NICE; move_pages and io_uring never."""
+    r = run(step, "--cap-add", cap, "syscalls", *calls, "move_pages", "io_uring_setup")
+    got = results(r.out)
+    wrong = {name: got.get(name) for name in calls if got.get(name) in (None, "EPERM")}
+    assert not wrong and got.get("move_pages") == got.get("io_uring_setup") == "EPERM", (
+        f"with --cap-add {cap}, {calls} reach the kernel; move_pages and io_uring_setup do not\n"
+        + r.describe())
+
+
+def test_ptrace_is_allowed_as_docker_allows_it(step):
+    """Docker's profile allows ptrace on Linux 4.8 and later, where the
+    filter runs again after a tracer changes a call: strace works inside.
+    (The helper's call gets the kernel's answer, not the filter's EPERM.)"""
+    r = run(step, "syscalls", "ptrace")
+    assert results(r.out).get("ptrace") not in (None, "EPERM"), r.describe()
 
 
 def test_what_a_shell_needs_still_works_under_the_filter(step):

@@ -155,6 +155,47 @@ def test_network_host_has_the_hosts_links(step):
     assert "Read-only file system" in r.out, "the host's /sys, bound read-only\n" + r.describe()
 
 
+def test_network_host_brings_none_of_the_hosts_cgroups(step):
+    """/sys is bound alone, not with the mounts below it (the host's cgroup
+    hierarchies, read-write). With SYS_ADMIN a container may unmount its own
+    /sys/fs/cgroup: under it is sysfs's empty directory, never the host's
+    groups (release_agent, cgroup.subtree_control)."""
+    r = run(step, "--network", "host", "--cap-add", "SYS_ADMIN", "sh", "-c",
+            "ls /sys/class/net; for i in 1 2 3 4; do umount -l /sys/fs/cgroup 2>/dev/null; done; "
+            "echo cgroup:; ls -A /sys/fs/cgroup; awk '$5 ~ \"^/sys/fs\" {print $5}' /proc/self/mountinfo")
+    listing, _, rest = r.out.partition("cgroup:\n")
+    links = set(os.listdir("/sys/class/net"))
+    assert r.rc == 0 and links <= set(listing.split()), "the host's /sys\n" + r.describe()
+    assert rest.split() == [], (
+        "with /sys/fs/cgroup unmounted, nothing of the host's should be left under /sys/fs\n" + r.describe())
+
+
+@pytest.mark.given  # the infra is made by common/infra.c, given
+def test_the_infra_has_a_root_of_its_own(step, tmp_path):
+    """With --share-pid the infra is PID 1 of the pod's containers: its
+    mount table, which they can read, is an empty root of its own, not the
+    host's; and it holds no descriptor but 0, 1, 2 (seen from the host),
+    nor one the first container's lab process was started with."""
+    pod = unique_name("p")
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    os.dup2(fd, 42, inheritable=True)
+    os.close(fd)
+    try:
+        first = Running(step, "--pod", pod, "--share-pid", "sh", "-c",
+                        "cat /proc/1/mountinfo; echo ready; read _", pass_fds=(42,))
+    finally:
+        os.close(42)
+    try:
+        out = first.wait_for("ready")
+        infra = int(pod_record(pod)["infra"])
+        held = {int(n) for n in os.listdir(f"/proc/{infra}/fd")}
+    finally:
+        first.finish()
+    points = [line.split()[4] for line in out.splitlines() if len(line.split()) > 4]
+    assert points == ["/"], "the infra's mount table: its own root, nothing of the host's\n" + out
+    assert held == {0, 1, 2}, f"the infra holds {sorted(held)}"
+
+
 @pytest.mark.slow
 def test_twenty_containers_in_five_pods(step):
     pods = [unique_name("p") for _ in range(5)]

@@ -52,6 +52,14 @@ static const struct call calls[] = {
     { "acct", SYS_acct, { 1, 0, 0, 0 } },
     { "open_by_handle_at", SYS_open_by_handle_at, { -1, 0, 0, 0 } },
     { "userfaultfd", SYS_userfaultfd, { 0x7fffffff, 0, 0, 0 } }, /* bad flags */
+    { "kcmp", SYS_kcmp, { -1, -1, 0, 0 } },                 /* no such pid: ESRCH */
+    { "pidfd_getfd", SYS_pidfd_getfd, { -1, 0, 0, 0 } },    /* EBADF */
+    { "process_madvise", SYS_process_madvise, { -1, 0, 0, 0 } }, /* EBADF */
+    { "get_mempolicy", SYS_get_mempolicy, { 0, 0, 0, 0 } }, /* reads nothing: ok */
+    { "set_mempolicy", SYS_set_mempolicy, { -1, 0, 0, 0 } }, /* no such mode: EINVAL */
+    { "mbind", SYS_mbind, { 0, 0, -1, 0 } },                /* no such mode: EINVAL */
+    { "move_pages", SYS_move_pages, { -1, 0, 0, 0 } },      /* no such pid: ESRCH */
+    { "io_uring_setup", SYS_io_uring_setup, { 0, 0, 0, 0 } }, /* no entries: EINVAL (or EPERM) */
     { "getpid", SYS_getpid, { 0, 0, 0, 0 } },               /* allowed */
     { "uname", SYS_uname, { 0, 0, 0, 0 } },                 /* allowed: EFAULT */
 };
