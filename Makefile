@@ -5,7 +5,9 @@
 #   sudo make demo-image step 11's two-layer image (build/demo-image)
 #   make user-rootfs     as yourself: a rootfs you own, for step 12's rootless
 #                        containers (~/.local/share/lab/rootfs)
-#   sudo make test       the quick suite (installs what is missing first)
+#   sudo make test       the quick suite (installs what is missing first);
+#                        STEP=NN: one step's own tests
+#   sudo make check-matrix  the suite with every test on every step
 #   sudo make demo       installs, builds, and runs each step once
 #   sudo make check      everything CI runs
 #
@@ -56,7 +58,7 @@ ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
         python3-pytest-timeout python3-yaml iproute2 uidmap man-db manpages manpages-dev
 
-.PHONY: all steps rootfs demo-image user-rootfs deps test unit pytest demo docs check-docs check clean help
+.PHONY: all steps rootfs demo-image user-rootfs deps test check-matrix unit pytest demo docs check-docs check clean help
 .DELETE_ON_ERROR:
 
 all: steps rootfs
@@ -140,8 +142,13 @@ $(BUILD)/segv: tests/helpers/segv.c
 # step does reaches the machine.
 SANDBOX := $(PYTHON) "$(CURDIR)/tools/sandbox.py" --keep "$(CURDIR)"
 PYTEST_ARGS ?=
+# STEP=NN: that step's own tests only (its mechanism, its refusals), the
+# student's loop. MATRIX=full: every mechanism's tests on every step that
+# has it (make check-matrix); by default each runs on its own step and the
+# last (docs/instructor.md, "What the suite runs").
+PYTEST_SELECT = tests $(if $(STEP),--step $(STEP) --mechanism-only) $(if $(MATRIX),--matrix=$(MATRIX))
 pytest: all $(TEST_HELPERS)
-	$(Q)$(SANDBOX) -- $(PYTEST) tests $(PYTEST_ARGS)
+	$(Q)$(SANDBOX) -- $(PYTEST) $(PYTEST_SELECT) $(PYTEST_ARGS)
 
 # The quick suite a student runs often. On a fresh machine it installs what
 # is missing first, so `sudo make test` alone does everything.
@@ -149,6 +156,11 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory pytest
+
+# The full matrix: make test with every mechanism's tests on every step,
+# for a change of the plumbing (common/, a step's main()). CI runs it.
+check-matrix: deps
+	$(Q)$(MAKE) --no-print-directory test MATRIX=full STEP=
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -161,10 +173,10 @@ docs:
 check-docs:
 	$(Q)$(PYTHON) tools/mkdocs.py --check
 
-# Everything CI runs (.ci/run). The quick suite first; the slower proofs
-# (handout, sanitizers, static analysis, fuzzing, the course VM) add
-# themselves as prerequisites from mk/*.mk.
-check: test check-docs
+# Everything CI runs (.ci/run). The suite's full matrix first; the slower
+# proofs (handout, sanitizers, static analysis, fuzzing, the course VM) add
+# themselves as prerequisites from mk/*.mk. .ci/run runs and times each.
+check: check-matrix check-docs
 
 clean:
 	$(Q)rm -rf $(BUILD) $(ROOTFS) $(STEPS) results.json report.xml

@@ -320,22 +320,29 @@ int userns_holder(const struct lab_opts *o)
     return fd;
 }
 
-int userns_idmap_tree(const char *path, int userns_fd)
+/* A detached copy of the one mount at path, with attr set on it. Private:
+ * a clone of a shared mount is in its peer group, and what the container
+ * mounts under it would reach the host. */
+static int clone_mount(const char *path, struct mount_attr *attr)
 {
-    /* Private: a clone of a shared mount is in its peer group, and what the
-     * container mounts under it would reach the host. */
-    struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd,
-                               .propagation = MS_PRIVATE };
     int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
+    attr->propagation = MS_PRIVATE;
     if (fd < 0)
         return -errno;
-    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, attr, sizeof(*attr)) < 0) {
         int err = -errno;
         close(fd);
         return err;
     }
     return fd;
+}
+
+int userns_idmap_tree(const char *path, int userns_fd)
+{
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
+
+    return clone_mount(path, &attr);
 }
 
 int userns_attach_tree(int fd, const char *path)
@@ -347,17 +354,7 @@ int userns_attach_tree(int fd, const char *path)
 
 int userns_clone_mount(const char *path)
 {
-    /* Private, as above: the host's /sys is shared, and the container
-     * mounts its cgroups under its copy. */
-    struct mount_attr attr = { .propagation = MS_PRIVATE };
-    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    struct mount_attr attr = { 0 };
 
-    if (fd < 0)
-        return -errno;
-    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    return fd;
+    return clone_mount(path, &attr);
 }

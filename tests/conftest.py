@@ -46,6 +46,9 @@ def pytest_addoption(parser):
                     help="write each test's step, points rule and outcome to FILE (JSON)")
     group.addoption("--grading", action="store_true",
                     help="stop a step that hangs or changes the host, rather than run on")
+    group.addoption("--matrix", choices=("carried", "full"), default=os.environ.get("LAB_MATRIX") or "carried",
+                    help="carried (the default): each mechanism's tests on its own step and the "
+                         "last; full: on every step that has it (make check-matrix)")
 
 
 def tmpfs_cannot_be_idmapped():
@@ -108,18 +111,43 @@ def scores(item):
             and item.get_closest_marker("given") is None)
 
 
+def carried_steps(first):
+    """The steps a mechanism's tests run on in the carried matrix: its own
+    and the last. Every step between carries its blocks byte for byte
+    (test_handout.py's test_carried_blocks_are_byte_identical) and links the
+    same common/: the same code, tested again at the last step, where it
+    meets every later mechanism. test_00's tests, the plumbing of each
+    step's main(), still run on every step; make check-matrix runs all."""
+    return {first, max(labtest.step_sources())}
+
+
 def pytest_generate_tests(metafunc):
     if "step" not in metafunc.fixturenames:
         return
-    first = introduced_by(metafunc.definition.fspath) or 1
+    introduced = introduced_by(metafunc.definition.fspath)
+    first = introduced or 1
     wanted = metafunc.config.getoption("--step")
     only = metafunc.definition.get_closest_marker("steps")
     allowed = None
     if only is not None:
         allowed = {max(labtest.step_sources()) if a == "last" else a for a in only.args}
+    elif wanted is None and introduced and metafunc.config.getoption("--matrix") == "carried":
+        allowed = carried_steps(first)
     steps = [s for s in labtest.step_sources() if s >= first and (wanted is None or s == wanted)
              and (allowed is None or s in allowed)]
     metafunc.parametrize("step", steps, ids=[f"step-{s:02d}" for s in steps])
+
+
+def outside_the_carried_matrix(item):
+    """test_00's rows about one option (`since`): in the carried matrix, only
+    the step before the option (refused as not known yet), its own, and the
+    last. test_00's other tests are the plumbing of each step file's main(),
+    and run on every step."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    step, since = params.get("step"), params.get("since")
+    if not isinstance(step, int) or not isinstance(since, int):
+        return False
+    return step not in (since - 1, since, max(labtest.step_sources()))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -131,6 +159,11 @@ def pytest_collection_modifyitems(config, items):
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [i for i in items if i not in empty]
+    if config.getoption("--matrix") == "carried" and config.getoption("--step") is None:
+        outside = [i for i in items if outside_the_carried_matrix(i) or i.get_closest_marker("proof")]
+        config.hook.pytest_deselected(items=outside)
+        gone = set(map(id, outside))
+        items[:] = [i for i in items if id(i) not in gone]
     if config.getoption("--scoring-only"):
         given = [i for i in items if not scores(i)]
         config.hook.pytest_deselected(items=given)

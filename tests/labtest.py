@@ -110,8 +110,8 @@ def container_mounts(step):
     if step >= 13:  # a read-only /sys, and the masked and read-only paths that exist here
         points.append("/sys")
         points += glob.glob("/sys/devices/system/cpu/cpu*/thermal_throttle")
-        points += [p for p in ("/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
-                               "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+        points += [p for p in ("/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore",
+                               "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                                "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
                                "/sys/devices/virtual/powercap", "/proc/bus", "/proc/fs",
                                "/proc/irq", "/proc/sys", "/proc/sysrq-trigger") if Path(p).exists()]

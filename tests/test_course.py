@@ -125,8 +125,9 @@ def test_a_submissions_links_devices_and_parent_paths_are_not_unpacked(tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.proof
 @pytest.mark.skipif(labtest.TIMEOUT_SCALE > 1, reason="a fork bomb graded under emulation takes most of an "
-                    "hour (the time limits are stretched): make test on the host runs this test")
+                    "hour (the time limits are stretched): make check-matrix on the host runs this test")
 def test_a_class_graded_at_once(tmp_path):
     """Three students, step 01 only: a fork bomb first, then the solution
     (as a .tar.gz of a clone), then an untouched handout. Each is graded

@@ -11,6 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from labtest import REPO
 
 BUILD = REPO / "rootfs" / "build.sh"
@@ -208,6 +210,7 @@ def add_throwaway_step(tree):
     return n
 
 
+@pytest.mark.proof
 def test_a_new_step_is_picked_up_everywhere(tmp_path):
     """Adding a step means its file, its blocks.toml entry, its test file and
     its page: make, make help, the docs, the handout, the grader and the demo
@@ -256,3 +259,22 @@ def test_a_checkout_in_tmp_is_seen_by_a_sandbox_in_a_sandbox(tmp_path):
     r = subprocess.run(sandbox + sandbox + ["cat", str(tmp_path / "marker")], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0 and r.stdout == "here\n", r.stderr
+
+
+# ---- the carried matrix ----------------------------------------------------------
+
+def test_the_carried_matrix_runs_each_mechanism_on_its_step_and_the_last():
+    out = subprocess.run(["/usr/bin/python3", "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "test_08_volume.py", "test_00_reliability.py"],
+                         cwd=REPO / "tests", capture_output=True, text=True)
+    ids = [l for l in out.stdout.splitlines() if "::" in l]
+    last = max(int(p.name[5:7]) for p in (REPO / "steps").glob("step-[0-9][0-9]-*.c"))
+    volume_steps = {int(m) for l in ids if "test_08" in l for m in re.findall(r"step-(\d\d)", l)}
+    assert volume_steps == {8, last}, sorted(volume_steps)
+    signal_steps = {int(m) for l in ids if "sigsegv_gives_139" in l for m in re.findall(r"step-(\d\d)", l)}
+    assert signal_steps == set(range(1, last + 1)), "test_00's plumbing tests run on every step"
+    full = subprocess.run(["/usr/bin/python3", "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "--matrix=full", "test_08_volume.py"],
+                          cwd=REPO / "tests", capture_output=True, text=True)
+    full_steps = {int(m) for l in full.stdout.splitlines() for m in re.findall(r"step-(\d\d)", l)}
+    assert full_steps == set(range(8, last + 1)), sorted(full_steps)
