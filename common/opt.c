@@ -438,6 +438,20 @@ static void offending(const char *arg, char *buf, size_t len)
     printable(buf);
 }
 
+/* getopt_long(3) takes any unambiguous prefix of a long option (--priv for
+ * --privileged); Docker's command line takes none (`unknown flag: --priv`).
+ * Whether argv[at], the long option getopt just matched as longs[index],
+ * was typed in full. */
+static bool abbreviated(char *const argv[], int at, const struct option *longs, int index)
+{
+    const char *arg = argv[at];
+
+    if (index < 0 || strncmp(arg, "--", 2) != 0)
+        return false;
+    return strcspn(arg + 2, "=") != strlen(longs[index].name) ||
+           strncmp(arg + 2, longs[index].name, strlen(longs[index].name)) != 0;
+}
+
 /* "--hostname" at step 03: say which step brings it, not just "unknown". */
 static int unknown_option(struct parse_state *ps, int step, const char *typed, int short_opt)
 {
@@ -526,7 +540,16 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
     build_tables(step, longs, shorts);
     opterr = 0;
     optind = 0; /* glibc: start afresh, so that tests can parse many times */
-    while ((key = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+    for (;;) {
+        int at = optind > 0 ? optind : 1, index = -1;
+
+        if ((key = getopt_long(argc, argv, shorts, longs, &index)) == -1)
+            break;
+        if (abbreviated(argv, at, longs, index)) {
+            offending(argv[at], typed, sizeof(typed));
+            unknown_option(&ps, step, typed, 0);
+            return OPT_ERROR;
+        }
         if (key == 'h')
             return OPT_HELP;
         if (key == 'V')
@@ -586,12 +609,20 @@ enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char 
     memset(o, 0, sizeof(*o));
     opterr = 0;
     optind = 0;
-    while ((key = getopt_long(argc, argv, "+:hqe:", longs, NULL)) != -1) {
+    for (;;) {
+        int at = optind > 0 ? optind : 1, index = -1;
+        char typed[80];
+
+        if ((key = getopt_long(argc, argv, "+:hqe:", longs, &index)) == -1)
+            break;
+        if (abbreviated(argv, at, longs, index)) {
+            offending(argv[at], typed, sizeof(typed));
+            fail(&ps, "exec %s: unknown option (see exec --help)", typed);
+            return OPT_ERROR;
+        }
         if (key == 'h')
             return OPT_HELP;
         if (key == ':' || key == '?') {
-            char typed[80];
-
             offending(argv[optind - 1], typed, sizeof(typed));
             fail(&ps, "exec %s: %s", typed, key == ':' ? "needs a value" : "unknown option (see exec --help)");
             return OPT_ERROR;

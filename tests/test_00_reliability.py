@@ -34,6 +34,13 @@ MATRIX = [
     (1, ["-Z"], 125, ["-Z", "unknown option"]),
     (1, ["--quiet=yes"], 125, ["takes no value"]),
     (1, ["--" + LONG[:100]], 125, ["unknown option"]),
+    # Docker's command line takes no abbreviation of a long option; getopt's does
+    (1, ["--qui"], 125, ["--qui", "unknown option"]),
+    (1, ["--host", "x"], 125, ["--host", "unknown option"]),
+    (1, ["--host=x"], 125, ["--host", "unknown option"]),
+    (1, ["--priv"], 125, ["--priv", "unknown option"]),
+    (1, ["--pid", "host"], 125, ["--pid", "unknown option"]),
+    (1, ["--cap-a", "SYS_ADMIN"], 125, ["--cap-a", "unknown option"]),
     (1, ["/no/such/command"], 127, ["/no/such/command", "No such file"]),
     (1, ["/etc/passwd"], 126, ["/etc/passwd", "Permission denied"]),
     (1, ["/"], 126, ["exec /", "Permission denied"]),

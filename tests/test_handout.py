@@ -214,3 +214,10 @@ def test_handout_refuses_to_delete_files_it_did_not_write(tmp_path):
     with pytest.raises(handout.HandoutError, match="holds files a handout did not write"):
         handout.write_handout(out, None, 0)
     assert (out / "steps" / "step-05-uts-hostname.c").read_text() == "my work\n"
+
+
+def test_no_todo_ends_its_comment_early():
+    """A TODO becomes a C comment in the handout: a `*/` inside it (a glob
+    such as cpu*/...) would end the comment and break the build."""
+    catalog = handout.load_catalog()
+    assert [name for name, b in catalog.items() if "*/" in b.get("todo", "")] == []

@@ -62,6 +62,19 @@ static void help_and_version(void)
     CU_ASSERT_EQUAL(parse(8, "--version", NULL), OPT_VERSION);
 }
 
+static void abbreviations_are_unknown_options(void)
+{
+    CU_ASSERT_EQUAL(parse(16, "--priv", "true", NULL), OPT_ERROR);
+    CU_ASSERT_STRING_EQUAL(err, "--priv: unknown option (see --help)");
+    CU_ASSERT_EQUAL(parse(16, "--hostn=x", "true", NULL), OPT_ERROR);
+    CU_ASSERT_STRING_EQUAL(err, "--hostn: unknown option (see --help)");
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    CU_ASSERT_EQUAL(parse(5, "--hostname=x", "--quiet", "true", NULL), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.hostname, "x");
+    CU_ASSERT_EQUAL(parse(7, "--cpus", "0.5", "-q", "true", NULL), OPT_RUN);
+    unsetenv("LAB_ROOTFS");
+}
+
 static void unknown_option_is_one_line(void)
 {
     CU_ASSERT_EQUAL(parse(8, "--frobnicate", "true", NULL), OPT_ERROR);
@@ -88,7 +101,7 @@ static void errors_stay_on_one_line(void)
 {
     setenv("LAB_ROOTFS", "/tmp", 1);
     /* found by fuzz_opt: a value with a newline in it */
-    CU_ASSERT_EQUAL(parse(5, "--hostn", "Q51\xff\n", "ls", NULL), OPT_ERROR);
+    CU_ASSERT_EQUAL(parse(5, "--hostname", "Q51\xff\n", "ls", NULL), OPT_ERROR);
     CU_ASSERT_PTR_NULL(strchr(err, '\n'));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--hostname 'Q51\xff?'"));
     CU_ASSERT_EQUAL(parse(8, "--bad\nopt", NULL), OPT_ERROR);
@@ -333,6 +346,7 @@ static const struct unit_test tests[] = {
     { "parsing stops at the command", parsing_stops_at_the_command },
     { "--help and --version", help_and_version },
     { "an unknown option is one line", unknown_option_is_one_line },
+    { "an abbreviated option is an unknown one", abbreviations_are_unknown_options },
     { "a later step's option names its step", later_options_name_their_step },
     { "a value for a flag is refused", a_value_for_a_flag_is_refused },
     { "errors stay on one line", errors_stay_on_one_line },
