@@ -440,12 +440,10 @@ static void offending(const char *arg, char *buf, size_t len)
 
 /* getopt_long(3) takes any unambiguous prefix of a long option (--priv for
  * --privileged); Docker's command line takes none (`unknown flag: --priv`).
- * Whether argv[at], the long option getopt just matched as longs[index],
- * was typed in full. */
-static bool abbreviated(char *const argv[], int at, const struct option *longs, int index)
+ * Whether arg, the long option getopt just matched as longs[index], was
+ * typed in full. */
+static bool abbreviated(const char *arg, const struct option *longs, int index)
 {
-    const char *arg = argv[at];
-
     if (index < 0 || strncmp(arg, "--", 2) != 0)
         return false;
     return strcspn(arg + 2, "=") != strlen(longs[index].name) ||
@@ -533,7 +531,6 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
     char shorts[2 * NDEFS + 3];
     struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
     char typed[80];
-    int key;
 
     memset(o, 0, sizeof(*o));
     o->cpu_period_us = LAB_CPU_PERIOD_DEFAULT;
@@ -542,10 +539,11 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
     optind = 0; /* glibc: start afresh, so that tests can parse many times */
     for (;;) {
         int at = optind > 0 ? optind : 1, index = -1;
+        int key = getopt_long(argc, argv, shorts, longs, &index);
 
-        if ((key = getopt_long(argc, argv, shorts, longs, &index)) == -1)
+        if (key == -1)
             break;
-        if (abbreviated(argv, at, longs, index)) {
+        if (abbreviated(argv[at], longs, index)) {
             offending(argv[at], typed, sizeof(typed));
             unknown_option(&ps, step, typed, 0);
             return OPT_ERROR;
@@ -604,18 +602,18 @@ enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char 
     };
     struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
     const char *why;
-    int key;
 
     memset(o, 0, sizeof(*o));
     opterr = 0;
     optind = 0;
     for (;;) {
         int at = optind > 0 ? optind : 1, index = -1;
+        int key = getopt_long(argc, argv, "+:hqe:", longs, &index);
         char typed[80];
 
-        if ((key = getopt_long(argc, argv, "+:hqe:", longs, &index)) == -1)
+        if (key == -1)
             break;
-        if (abbreviated(argv, at, longs, index)) {
+        if (abbreviated(argv[at], longs, index)) {
             offending(argv[at], typed, sizeof(typed));
             fail(&ps, "exec %s: unknown option (see exec --help)", typed);
             return OPT_ERROR;
