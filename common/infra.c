@@ -286,8 +286,8 @@ static void configure_network(const struct container *c)
     nl_close(&nl);
 }
 
-/* The infra is a container too, as a Kubernetes pause is: a root of its
- * own (empty, read-only), never the copy of the host's mount table its new
+/* The infra is a container too, with a root of its own (empty,
+ * read-only), never the copy of the host's mount table its new
  * mount namespace starts with, which a container of the pod sharing its PID
  * namespace could read in /proc/1/mountinfo. pause needs no file: it is
  * started from a descriptor opened before. The tmpfs goes on /tmp (any

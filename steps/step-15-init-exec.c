@@ -408,8 +408,8 @@ static void drop_capabilities(struct container *c)
 /* Docker's default seccomp profile, as a deny list: the calls that reach
  * past the container (modules, kexec, reboot, mounts, the clock, keys,
  * bpf, io_uring, another process's memory...), each with the capability
- * that lets it through, or -1. ptrace is not here: Docker allows it since
- * Linux 4.8, which runs the filter again after a tracer changes a call. */
+ * that lets it through, or -1. ptrace is not here: Docker allows it from
+ * Linux 4.8 on (moby's profiles/seccomp/default.json, minKernel "4.8"). */
 static const struct {
     int nr, cap;
 } denied[] = {
