@@ -155,5 +155,9 @@ result=$(grep -m1 '^lab-vm: exit ' "$status" || true)
 [ -n "$result" ] || { tail -n 20 "$console" >&2; die "the guest stopped without a result (console: $console)"; }
 rc=$(echo "$result" | awk '{print $3}')
 secs=$(echo "$result" | sed -n 's/.*seconds=//p')
+# A failure shows why here: CI keeps this output, not the console.
+if [ "$rc" != 0 ]; then
+    sed -n '/^=* FAILURES =*/,/^=* short test summary/p' "$console" | head -n 150 | sed 's/^/  | /' >&2
+fi
 say "guest finished: exit status $rc, $secs s inside, $(( $(date +%s) - t0 )) s in all ($accel); console: $console"
 exit "$rc"
