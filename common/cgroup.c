@@ -22,11 +22,13 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -425,7 +427,9 @@ int cg_set_memory_limit(struct cg_group *g, long long memory_bytes, long long sw
     if (!has_file(d, "memory.memsw.limit_in_bytes"))
         return swap_total ? swap_unsupported(g, d, "memory.memsw.limit_in_bytes") : 0;
     return write_value(g, d->path, "memory.memsw.limit_in_bytes", "%lld",
-                       swap_total == LAB_UNLIMITED ? -1 : swap_total ? swap_total : 2 * memory_bytes);
+                       swap_total == LAB_UNLIMITED ? -1
+                       : swap_total                ? swap_total
+                                                   : 2 * memory_bytes);
 }
 
 int cg_set_pids_limit(struct cg_group *g, long n)
@@ -473,40 +477,73 @@ int cg_add_pid(struct cg_group *g, pid_t pid)
     return 0;
 }
 
-static void pause_ms(long ms)
-{
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* After the last task has been reaped the kernel may still hold the group
- * busy for a moment while it finishes the exit: retry, with growing pauses,
- * for up to about limit_ms. */
-static int rmdir_retry(const char *path, long limit_ms)
-{
-    long wait_ms = 1;
-
-    for (long waited = 0; rmdir(path) < 0; waited += wait_ms, wait_ms *= 2) {
-        if (errno == ENOENT)
-            return 0;
-        if (errno != EBUSY || waited > limit_ms)
-            return -errno;
-        pause_ms(wait_ms);
-    }
-    return 0;
-}
-
-static void kill_tasks(const char *group)
+/* Kills every task of the group and waits for each to end, on pidfds:
+ * rmdir(2) refuses a group that still has one. Tasks may fork while we
+ * kill: a few rounds, each reading cgroup.procs again. */
+static void end_tasks(const char *group, int timeout_ms)
 {
     char path[PATH_MAX], text[4096];
+    long long deadline = proc_now_ms() + timeout_ms;
 
-    if (path_join(path, sizeof(path), group, "cgroup.procs") < 0 ||
-        file_read(path, text, sizeof(text)) < 0)
+    if (path_join(path, sizeof(path), group, "cgroup.procs") < 0)
         return;
-    for (char *p = strtok(text, "\n"); p; p = strtok(NULL, "\n"))
-        (void)kill((pid_t)atoi(p), SIGKILL);
+    for (int round = 0; round < 8 && proc_now_ms() < deadline; round++) {
+        int fds[256], n = 0;
+
+        if (file_read(path, text, sizeof(text)) < 0 || !text[0])
+            return;
+        for (char *p = strtok(text, "\n"); p && n < 256; p = strtok(NULL, "\n")) {
+            unsigned long long pid;
+            int fd;
+
+            if (kv_number(p, 10, INT_MAX, &pid) < 0 ||
+                (fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0)
+                continue; /* ended already */
+            if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0)
+                fds[n++] = fd;
+            else
+                close(fd);
+        }
+        (void)proc_wait_pidfds(fds, n, (int)(deadline - proc_now_ms()));
+        for (int i = 0; i < n; i++)
+            close(fds[i]);
+    }
+}
+
+/* On v2 the kernel says when the group has no task left: "populated 0"
+ * in cgroup.events, whose changes inotify reports. */
+static void wait_unpopulated(const char *group, int timeout_ms)
+{
+    char path[PATH_MAX], text[256], events[512];
+    long long deadline = proc_now_ms() + timeout_ms;
+    int fd;
+
+    if (path_join(path, sizeof(path), group, "cgroup.events") < 0 ||
+        (fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
+        return;
+    if (inotify_add_watch(fd, path, IN_MODIFY) >= 0)
+        while (file_read(path, text, sizeof(text)) == 0 && strstr(text, "populated 1") &&
+               proc_now_ms() < deadline) {
+            struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+            if (poll(&pfd, 1, (int)(deadline - proc_now_ms())) < 0 && errno != EINTR)
+                break;
+            while (read(fd, events, sizeof(events)) > 0)
+                ;
+        }
+    close(fd);
+}
+
+/* What is left of a container ends with its group: its tasks first. */
+static int remove_group(const char *group, int timeout_ms)
+{
+    end_tasks(group, timeout_ms);
+    if (rmdir(group) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EBUSY)
+        return -errno;
+    wait_unpopulated(group, timeout_ms);
+    return rmdir(group) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 int cg_remove(struct cg_group *g)
@@ -527,8 +564,7 @@ int cg_remove(struct cg_group *g)
         /* What is left of the container (in a pod's shared PID namespace
          * its PID 1 is not the namespace's, and the kernel kills nothing
          * when it exits) ends with it. */
-        kill_tasks(d->path);
-        if ((err = rmdir_retry(d->path, 2000)) < 0) {
+        if ((err = remove_group(d->path, 2000)) < 0) {
             if (!failed) {
                 snprintf(g->what, sizeof(g->what), "rmdir %s", d->path);
                 failed = err;
@@ -557,8 +593,7 @@ int cg_remove_named(const struct cg_layout *l, const char *name)
     if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0 ||
         path_join(path, sizeof(path), parent, name) < 0)
         return -ENAMETOOLONG;
-    kill_tasks(path);
-    if ((err = rmdir_retry(path, 2000)) < 0 && err != -ENOENT)
+    if ((err = remove_group(path, 2000)) < 0)
         return err;
     (void)rmdir(parent);
     return 0;
@@ -588,8 +623,7 @@ int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *remov
          * parent gone, still running: end it, then remove its group. */
         if (path_join(path, sizeof(path), parent, e->d_name) < 0)
             continue;
-        kill_tasks(path);
-        if (rmdir_retry(path, 250) == 0)
+        if (remove_group(path, 250) == 0)
             (*removed)++;
     }
     closedir(d);

@@ -245,13 +245,15 @@ int lab_end(struct container *c)
 static void leave_pod(struct container *c)
 {
     struct lab_pod found;
-    int lock;
+    int lock, err;
 
     if (!c->opts.pod[0] || (lock = c->pod.lock_fd >= 0 ? c->pod.lock_fd : record_lock()) < 0)
         return;
     if (c->pod.made && !c->pod.recorded)
         (void)pod_teardown(c->opts.pod, &c->pod);
-    else if (record_pod_members(c->opts.pod) == 0 && pod_read(c->opts.pod, &found) != -ENOENT) {
+    else if (record_pod_members(c->opts.pod) == 0 &&
+             (err = pod_read(c->opts.pod, &found)) != -ENOENT &&
+             err != -EBADMSG) { /* a damaged record is left as it is, to be seen */
         say("the last container of pod %s: its infra (pid %d) ends", c->opts.pod, (int)found.infra);
         (void)pod_teardown(c->opts.pod, &found);
     }
@@ -299,8 +301,7 @@ static void cleanup(void *arg)
         /* ENODEV may mean that the kernel is tearing the pair down with the
          * child's namespace, in a worker: wait (a second at most) until the
          * name is gone, so that nothing of ours outlives us. */
-        for (int i = 0; i < 1000 && if_nametoindex(c->veth) > 0; i++)
-            usleep(1000);
+        (void)nl_wait_link_gone(c->veth, 1000);
         c->veth_created = false;
     }
 }

@@ -69,6 +69,16 @@ static void plan_pod(struct container *c)
         die("open /dev/null");
 }
 
+static _Noreturn void die_damaged(const char *what, const char *pod)
+{
+    char path[PATH_MAX];
+
+    if (pod_path(pod, path, sizeof(path)) < 0)
+        path[0] = '\0';
+    die_msg("%s %s: its record %s is damaged (not written by the lab): remove it by hand", what,
+            pod, path);
+}
+
 bool lab_pod_find(struct container *c)
 {
     struct lab_pod *p = &c->pod;
@@ -87,10 +97,13 @@ bool lab_pod_find(struct container *c)
     }
     p->lock_fd = -1;
     close(lock);
+    if (err == -EBADMSG)
+        die_damaged("--pod", c->opts.pod);
     if (err < 0)
         die_errno(err, "read the record of the pod %s", c->opts.pod);
     check_agrees(c, p);
-    if ((p->pidfd = (int)syscall(SYS_pidfd_open, p->infra, 0)) < 0 || !record_alive(p->infra, p->start))
+    if ((p->pidfd = (int)syscall(SYS_pidfd_open, p->infra, 0)) < 0 ||
+        !record_alive(p->infra, p->start))
         die_msg("--pod %s: its infra (pid %d) has ended", c->opts.pod, (int)p->infra);
     /* The pod's name and address are the container's (its /etc/hosts). */
     strcpy(c->hostname, p->hostname);
@@ -193,7 +206,7 @@ int lab_pod_command_step(int step, int argc, char *argv[])
     const char *name = argc == 3 ? argv[2] : "";
     struct lab_pod p;
     const char *why;
-    int lock, killed;
+    int lock, killed, err;
 
     lab_init(step);
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -204,13 +217,14 @@ int lab_pod_command_step(int step, int argc, char *argv[])
         die_msg("pod: usage: pod rm NAME");
     if (record_check_name(name, &why) < 0)
         die_msg("pod rm '%s': %s", name, why);
-    if (pod_read(name, &p) == -ENOENT)
+    if ((err = pod_read(name, &p)) == -ENOENT)
         die_msg("pod rm %s: no such pod", name);
+    if (err == -EBADMSG)
+        die_damaged("pod rm", name);
     /* Its containers first: their lab processes clean up after them, and
      * the last one ends the pod. */
     killed = record_pod_signal(name, SIGKILL);
-    for (int i = 0; i < 1000 && record_pod_members(name) > 0; i++)
-        usleep(10 * 1000);
+    (void)record_pod_wait(name, 10000);
     if ((lock = record_lock()) < 0)
         die_errno(lock, "lock the records");
     if (pod_read(name, &p) != -ENOENT)
@@ -279,9 +293,10 @@ static void configure_network(const struct container *c)
 
     if ((err = nl_open(&nl)) < 0 || (err = nl_link_up(&nl, "lo")) < 0)
         die_errno(err, "infra: bring lo up");
-    if (c->pod.net && ((err = nl_addr_add(&nl, "eth0", c->pod.lease.container, c->pod.lease.prefix)) < 0 ||
-                       (err = nl_link_up(&nl, "eth0")) < 0 ||
-                       (err = nl_route_add_default(&nl, "eth0", c->pod.lease.host)) < 0))
+    if (c->pod.net &&
+        ((err = nl_addr_add(&nl, "eth0", c->pod.lease.container, c->pod.lease.prefix)) < 0 ||
+         (err = nl_link_up(&nl, "eth0")) < 0 ||
+         (err = nl_route_add_default(&nl, "eth0", c->pod.lease.host)) < 0))
         die_errno(err, "infra: configure eth0");
     nl_close(&nl);
 }
@@ -294,10 +309,12 @@ static void configure_network(const struct container *c)
  * directory of the host would do) in this namespace only. */
 static void infra_own_root(void)
 {
-    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") < 0 ||
-        chdir("/tmp") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
-        chdir("/") < 0 ||
-        mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") <
+            0 ||
+        chdir("/tmp") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+        umount2(".", MNT_DETACH) < 0 || chdir("/") < 0 ||
+        mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              NULL) < 0)
         die("infra: a root of its own");
 }
 

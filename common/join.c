@@ -31,6 +31,8 @@ const char *lab_exec_why(int err)
     case ESRCH:
     case ENOMEM: /* fork(2) into a PID namespace whose PID 1 is gone */
         return "the container has ended";
+    case EBADMSG:
+        return "its record is damaged (not written by the lab): remove it by hand";
     default:
         return strerror(-err);
     }
@@ -112,9 +114,10 @@ void lab_exec_start_step(struct container *c, int step, int argc, char *argv[])
     c->target.pidfd = c->target.cgroup_ns = -1;
     parse_exec_options(c, step, argc, argv);
     name = c->opts.name;
-    /* Claimed but not set up yet: it is starting; give it a few seconds. */
-    for (int tries = 0; (err = record_read(name, &c->target.record)) == -EAGAIN && tries < 500; tries++)
-        usleep(10 * 1000);
+    /* Claimed but not set up yet: it is starting; its record is written
+     * (renamed into place) once it is. Wait for that, five seconds at most. */
+    if ((err = record_read(name, &c->target.record)) == -EAGAIN)
+        err = record_wait_ready(name, &c->target.record, 5000);
     if (err == -ENOENT) {
         char dir[PATH_MAX];
 

@@ -12,6 +12,7 @@
  *   sync.c       the parent/child sync pipe                           (sync_)
  *   env.c        the container's clean environment                    (env_)
  *   file.c       reading and writing small files                      (file_)
+ *   kv.c         the records' format: KEY=VALUE lines, escaped        (kv_)
  *   path.c       building and resolving paths inside a rootfs         (path_)
  *   ns.c         which namespaces a process is in                     (ns_)
  *   cgroup.c     cgroup v1/v2 groups and limits                       (cg_)
@@ -23,6 +24,7 @@
  *   record.c     the record of a named container, for exec            (record_)
  *   join.c       exec NAME: joining a running container                (lab_exec_)
  *   pod.c        a pod's record, and its end                           (pod_)
+ *   points.c     the mount points volumes make in the image (08-10)    (points_)
  *   infra.c      finding a pod, making its infra container             (lab_pod_)
  *
  * Two kinds of code live here. The library (every file but container.c,
@@ -163,7 +165,8 @@ void opt_free(struct lab_opts *o);
 void opt_usage(FILE *out, int step);
 /* ./step-NN exec [OPTIONS] NAME [--] COMMAND...: argv[0] is "exec". The
  * name goes to o->name, the command to o->argv, -e to o->env. */
-enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char *err, size_t errlen);
+enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char *err,
+                               size_t errlen);
 void opt_usage_exec(FILE *out, int step);
 
 /* ---- parse.c: checked value parsers (0 or -EINVAL, *why says why) ----- */
@@ -201,6 +204,14 @@ int proc_exec(char *const argv[]);
 int proc_wait(pid_t pid, int *wstatus);
 /* docker run's convention: the exit code, or 128+N for death by signal N. */
 int proc_exit_status(int wstatus);
+/* Milliseconds on the monotonic clock, for deadlines. */
+long long proc_now_ms(void);
+/* Waits until the process of each pidfd has ended, timeout_ms in all: how
+ * many still run. */
+int proc_wait_pidfds(const int *fds, int n, int timeout_ms);
+/* SIGKILL through a pidfd, then waits for the end: 0, -ESRCH (no such
+ * process), -ETIMEDOUT. */
+int proc_kill_wait(pid_t pid, int timeout_ms);
 /* The calling process gets SIGKILL when its parent dies, even by SIGKILL:
  * no container outlives the process that would clean up after it. */
 int proc_die_with_parent(void);
@@ -253,6 +264,26 @@ int file_read(const char *path, char *buf, size_t len);
  * in one write(2), as echo VALUE > PATH would. */
 int file_write(const char *path, const char *value);
 int file_printf(const char *path, const char *fmt, ...) LAB_PRINTF(2, 3);
+
+/* ---- kv.c: the records' format, KEY=VALUE lines, values escaped ------- */
+
+struct kv_out {
+    char *buf;
+    size_t len, used;
+    bool overflow;                     /* kv_write refuses a record cut short */
+};
+void kv_init(struct kv_out *o, char *buf, size_t len);
+void kv_put(struct kv_out *o, const char *key, const char *fmt, ...) LAB_PRINTF(3, 4);
+/* Writes the record whole: a new file renamed over path. */
+int kv_write(const char *path, const struct kv_out *o);
+/* The file name (relative to dir_fd, or absolute) into text; -EBADMSG if
+ * it does not fit. */
+int kv_read(int dir_fd, const char *name, char *text, size_t len);
+/* The next line of the text at *cursor, split and unescaped in place: 1,
+ * 0 at the end, -EBADMSG for a line that is not KEY=VALUE. */
+int kv_next(char **cursor, char **key, char **value);
+/* A number, exactly (no sign, no space, no rest), at most max. */
+int kv_number(const char *value, int base, unsigned long long max, unsigned long long *out);
 
 /* ---- path.c: paths built from input ----------------------------------- */
 
@@ -407,6 +438,9 @@ int nl_talk(struct nl_sock *s, struct nl_msg *m);
 int nl_veth_create(struct nl_sock *s, const char *name, const char *peer, pid_t peer_pid);
 int nl_link_up(struct nl_sock *s, const char *name);
 int nl_link_delete(struct nl_sock *s, const char *name);
+/* Waits until no link has the name (timeout_ms at most), on the kernel's
+ * announcements: 0 or -ETIMEDOUT. */
+int nl_wait_link_gone(const char *name, int timeout_ms);
 int nl_addr_add(struct nl_sock *s, const char *name, struct in_addr a, int prefix);
 int nl_route_add_default(struct nl_sock *s, const char *name, struct in_addr via);
 /* Calls cb(ctx, ifindex, address, prefix) for every IPv4 address of the
@@ -471,6 +505,9 @@ struct lab_layers {
  * those that killed lab processes left), and the overlay's options, from
  * o's layers and upper. -E2BIG when the options would not fit one page. */
 int layer_prepare(struct lab_layers *l, const struct lab_opts *o, const char *id);
+/* Appends ",option" to the overlay's options: -ENAMETOOLONG if it does
+ * not fit (nothing is cut). */
+int layer_add_option(struct lab_layers *l, const char *option);
 /* Makes dir/lower/0, 1, ... for the image layers to be mounted at, points
  * o->layers there, and builds the options again (step 12: the idmapped
  * layers, where the container's root can reach them). */
@@ -572,11 +609,17 @@ int record_claim(const char *name, const char *pod, int *stale_removed);
 int record_pod_members(const char *pod);
 /* Sends sig to the PID 1 of each running container of the pod; how many. */
 int record_pod_signal(const char *pod, int sig);
+/* Waits (on pidfds) until the lab processes of the pod's containers have
+ * ended, timeout_ms at most: how many still run. */
+int record_pod_wait(const char *pod, int timeout_ms);
 /* The whole record, once the container is set up. */
 int record_write(const char *name, const struct lab_record *r);
 /* -ENOENT: no such container; -EAGAIN: it is starting; -ESRCH: it has
- * ended (a stale record is removed). */
+ * ended (a stale record is removed); -EBADMSG: the record is damaged. */
 int record_read(const char *name, struct lab_record *r);
+/* record_read, once the starting container is set up (-EAGAIN after
+ * timeout_ms); it waits on inotify. */
+int record_wait_ready(const char *name, struct lab_record *r, int timeout_ms);
 int record_remove(const char *name);
 /* Removes the records' directories if no record is left. */
 void record_tidy(void);
@@ -604,9 +647,12 @@ struct lab_pod {
     bool made, recorded;
 };
 
-/* The record of the pod NAME: -ENOENT, or -ESRCH when its infra is gone
- * or was never ready (its maker killed half-way). Under record_lock. */
+/* The record of the pod NAME: -ENOENT, -EBADMSG when it is damaged, or
+ * -ESRCH when its infra is gone or was never ready (its maker killed
+ * half-way). Under record_lock. */
 int pod_read(const char *name, struct lab_pod *p);
+/* Where the record of the pod NAME is. */
+int pod_path(const char *name, char *buf, size_t len);
 int pod_write(const char *name, const struct lab_pod *p);
 /* Kills the infra, removes its group, veth and record. Under record_lock. */
 int pod_teardown(const char *name, const struct lab_pod *p);
@@ -667,7 +713,7 @@ struct container {
     bool recorded;
     /* 16: --pod */
     struct lab_pod pod;
-    int host_sysfs;                    /* --network host, as root: the host's /sys alone, detached */
+    int host_sysfs;                    /* --network host, as root: the host's /sys, detached */
     /* 15: exec NAME: the running container joined */
     struct lab_target {
         pid_t pid;                     /* its PID 1, on the host */
@@ -678,6 +724,11 @@ struct container {
         struct lab_record record;
     } target;
 };
+
+/* A C library older than Linux 5.6's time namespaces lacks its flag. */
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 
 /* The architecture a seccomp filter must check first: a process may make
  * system calls of another one (32-bit calls on x86-64), whose numbers mean

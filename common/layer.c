@@ -173,6 +173,18 @@ static int build_options(struct lab_layers *l, const struct lab_opts *o)
     return 0;
 }
 
+int layer_add_option(struct lab_layers *l, const char *option)
+{
+    size_t n = strlen(l->options);
+    int more = snprintf(l->options + n, sizeof(l->options) - n, ",%s", option);
+
+    if (more < 0 || (size_t)more >= sizeof(l->options) - n) {
+        l->options[n] = '\0'; /* as it was: an option cut short is worse */
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
 /* The work dir beside --upper DIR: overlayfs wants it on the same file
  * system, and empty. */
 static int work_beside(struct lab_layers *l, const char *upper)
@@ -365,7 +377,9 @@ static int copy_one(const char *path, const struct stat *st, int flag, struct FT
          * (userxattr); the new layer says it both ways */
         if (rc == 0 && (getxattr(path, OPAQUE_XATTR, value, sizeof(value)) > 0 ||
                         getxattr(path, USER_OPAQUE_XATTR, value, sizeof(value)) > 0))
-            rc = setxattr(to, OPAQUE_XATTR, "y", 1, 0) < 0 ? -1 : setxattr(to, USER_OPAQUE_XATTR, "y", 1, 0);
+            rc = setxattr(to, OPAQUE_XATTR, "y", 1, 0) < 0
+                     ? -1
+                     : setxattr(to, USER_OPAQUE_XATTR, "y", 1, 0);
     } else if (S_ISREG(st->st_mode)) {
         rc = copy_data(path, to, st->st_mode);
     } else if (S_ISLNK(st->st_mode)) {

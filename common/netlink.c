@@ -17,6 +17,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,5 +381,36 @@ int nl_remove_stale_veths(struct nl_sock *s, int *removed)
             err = e;
     }
     if_freenameindex(all);
+    return err;
+}
+
+/* Deleting one end of a veth whose other end is in a namespace that is
+ * going away may find the kernel deleting the pair already, in a worker
+ * (ENODEV): the name is gone only when that worker is done. The kernel
+ * announces it to the members of RTNLGRP_LINK (an RTM_DELLINK): join the
+ * group first, then look, so that the announcement cannot be missed. */
+int nl_wait_link_gone(const char *name, int timeout_ms)
+{
+    struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+    long long deadline = proc_now_ms() + timeout_ms;
+    char buf[8192];
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE), err = 0;
+
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        err = -errno;
+    while (!err && if_nametoindex(name) > 0) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        long long left = deadline - proc_now_ms();
+
+        int ready = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+
+        if (ready == 0 || (ready < 0 && errno != EINTR))
+            err = ready == 0 ? -ETIMEDOUT : -errno;
+        while (recv(fd, buf, sizeof(buf), 0) > 0)
+            ; /* any change of a link: look again (ENOBUFS too) */
+    }
+    close(fd);
     return err;
 }

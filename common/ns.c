@@ -67,6 +67,7 @@ const char *ns_flag_names(int flags)
     buf[0] = '\0';
     for (int i = 0; i < NS_KINDS; i++)
         if (flags & kinds[i].flag)
-            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "", kinds[i].flag_name);
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "|" : "",
+                                  kinds[i].flag_name);
     return n ? buf : "no new namespace";
 }

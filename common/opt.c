@@ -77,10 +77,12 @@ static const struct opt_def defs[] = {
     { "memory", 'm', 10, "BYTES", "memory limit, with b, k, m or g (at least 6m)" },
     { "memory-swap", KEY_MEMORY_SWAP, 10, "BYTES", "memory plus swap (-1: unlimited swap)" },
     { "pids-limit", KEY_PIDS_LIMIT, 10, "N", "most processes at once (-1: unlimited)" },
-    { "layer", KEY_LAYER, 11, "DIR", "an image layer, bottom first (repeatable; default: the rootfs)" },
+    { "layer", KEY_LAYER, 11, "DIR",
+      "an image layer, bottom first (repeatable; default: the rootfs)" },
     { "upper", KEY_UPPER, 11, "DIR", "keep the container's own layer in DIR (default: removed)" },
     { "commit", KEY_COMMIT, 11, "DIR", "at the end, write the container's changes as a new layer" },
-    { "uidmap", KEY_UIDMAP, 12, "IN:HOST:N", "map uids IN.. to HOST.. (repeatable; default 0:100000:65536)" },
+    { "uidmap", KEY_UIDMAP, 12, "IN:HOST:N",
+      "map uids IN.. to HOST.. (repeatable; default 0:100000:65536)" },
     { "gidmap", KEY_GIDMAP, 12, "IN:HOST:N", "map gids the same way (default: as --uidmap)" },
     { "cap-add", KEY_CAP_ADD, 13, "CAP", "keep this capability too (repeatable; ALL)" },
     { "cap-drop", KEY_CAP_DROP, 13, "CAP", "drop this capability (repeatable; ALL)" },
@@ -88,9 +90,12 @@ static const struct opt_def defs[] = {
     { "security-opt", KEY_SECURITY_OPT, 14, "OPT", "seccomp=unconfined: no seccomp filter" },
     { "init", KEY_INIT, 15, NULL, "a tiny init as PID 1: reaps orphans, passes signals on" },
     { "name", KEY_NAME, 15, "NAME", "name the container, for ./step-NN exec NAME CMD" },
-    { "pod", KEY_POD, 16, "NAME", "join the pod NAME (made if missing): its network, IPC, hostname" },
-    { "share-pid", KEY_SHARE_PID, 16, NULL, "with --pod: one PID namespace for the pod (shareProcessNamespace)" },
-    { "network", KEY_NETWORK, 16, "host", "host: no network namespace, the host's own (see the docs)" },
+    { "pod", KEY_POD, 16, "NAME",
+      "join the pod NAME (made if missing): its network, IPC, hostname" },
+    { "share-pid", KEY_SHARE_PID, 16, NULL,
+      "with --pod: one PID namespace for the pod (shareProcessNamespace)" },
+    { "network", KEY_NETWORK, 16, "host",
+      "host: no network namespace, the host's own (see the docs)" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -318,7 +323,8 @@ static int set_bytes(struct parse_state *ps, const char *name, const char *arg, 
     if (parse_bytes(arg, out, &why) < 0)
         return fail(ps, "%s '%s': %s", name, SHORT(arg), why);
     if (*out < LAB_MEMORY_MIN)
-        return fail(ps, "%s '%s': is below 6m, the smallest limit docker run allows", name, SHORT(arg));
+        return fail(ps, "%s '%s': is below 6m, the smallest limit docker run allows", name,
+                    SHORT(arg));
     return 0;
 }
 
@@ -408,8 +414,10 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         return 0;
     case KEY_NETWORK:
         if (strcmp(arg, "host") != 0)
-            return fail(ps, "--network '%s': the lab knows host (and --net for a veth pair); docker's "
-                            "bridge, none and container:NAME it has not (--pod shares a network)", SHORT(arg));
+            return fail(ps,
+                        "--network '%s': the lab knows host (and --net for a veth pair); docker's "
+                        "bridge, none and container:NAME it has not (--pod shares a network)",
+                        SHORT(arg));
         o->host_network = true;
         return 0;
     case KEY_SECURITY_OPT:
@@ -454,8 +462,8 @@ static bool abbreviated(const char *arg, const struct option *longs, int index)
 static int unknown_option(struct parse_state *ps, int step, const char *typed, int short_opt)
 {
     for (size_t i = 0; i < NDEFS; i++) {
-        bool same = short_opt ? defs[i].key == short_opt
-                              : strncmp(typed, "--", 2) == 0 && strcmp(typed + 2, defs[i].name) == 0;
+        bool longs = strncmp(typed, "--", 2) == 0 && strcmp(typed + 2, defs[i].name) == 0;
+        bool same = short_opt ? defs[i].key == short_opt : longs;
         if (same && defs[i].since > step)
             return fail(ps, "%s: not known yet: step %02d adds it", typed, defs[i].since);
     }
@@ -622,7 +630,8 @@ enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char 
             return OPT_HELP;
         if (key == ':' || key == '?') {
             offending(argv[optind - 1], typed, sizeof(typed));
-            fail(&ps, "exec %s: %s", typed, key == ':' ? "needs a value" : "unknown option (see exec --help)");
+            fail(&ps, "exec %s: %s", typed,
+                 key == ':' ? "needs a value" : "unknown option (see exec --help)");
             return OPT_ERROR;
         }
         if (parse_one(&ps, key, optarg) < 0)
@@ -659,7 +668,8 @@ void opt_usage_exec(FILE *out, int step)
                  "  -q, --quiet                    no narration on stderr\n"
                  "  -h, --help                     show this help and exit\n"
                  "\nExit status: the command's own; 128+N if it died of signal N;\n"
-                 "125 if the lab failed (no such container); 126 if COMMAND cannot run; 127 if not found.\n",
+                 "125 if the lab failed (no such container); 126 if COMMAND cannot run;"
+                 " 127 if not found.\n",
             step);
 }
 
@@ -679,7 +689,8 @@ static int user_namespace_defaults(struct parse_state *ps)
                         "lo only (slirp4netns or pasta give rootless containers a network)");
     if (limits && !cg_delegated())
         return fail(ps, "--cpus/--memory/--pids-limit: rootless, cgroup limits need a cgroup v2 "
-                        "subtree delegated to you (as systemd does for user sessions), and none is");
+                        "subtree delegated to you (as systemd does for user sessions), and "
+                        "none is");
     if (access(o->rootfs, R_OK | X_OK) < 0)
         return fail(ps, "rootfs %s: %s: a rootless container can only use a rootfs you can read",
                     SHORT(o->rootfs), strerror(errno));

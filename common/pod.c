@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -32,60 +31,82 @@
 /* Beside the records: LAB_RUN_DIR/pods. */
 static const char *pod_dir(char *buf, size_t len)
 {
-    record_dir(buf, len);
-    *strrchr(buf, '/') = '\0';
-    strncat(buf, "/pods", len - strlen(buf) - 1);
+    char records[PATH_MAX];
+
+    record_dir(records, sizeof(records));
+    *strrchr(records, '/') = '\0';
+    if (path_printf(buf, len, "%s/pods", records) < 0)
+        buf[0] = '\0'; /* no such directory: every use of it fails */
     return buf;
 }
 
-static int pod_path(const char *name, char *buf, size_t len)
+int pod_path(const char *name, char *buf, size_t len)
 {
     char dir[PATH_MAX];
 
     return path_join(buf, len, pod_dir(dir, sizeof(dir)), name);
 }
 
-static void set_field(struct lab_pod *p, const char *key, const char *value)
+static int set_number(struct lab_pod *p, const char *key, const char *value)
 {
-    if (strcmp(key, "infra") == 0)
-        p->infra = (pid_t)atoi(value);
-    else if (strcmp(key, "start") == 0)
-        p->start = strtoull(value, NULL, 10);
-    else if (strcmp(key, "hostname") == 0)
-        snprintf(p->hostname, sizeof(p->hostname), "%s", value);
-    else if (strcmp(key, "net") == 0)
-        p->net = atoi(value);
-    else if (strcmp(key, "addr") == 0)
-        inet_pton(AF_INET, value, &p->lease.container);
-    else if (strcmp(key, "sharepid") == 0)
-        p->share_pid = atoi(value);
+    unsigned long long v;
+
+    if (kv_number(value, 10, UINT_MAX, &v) < 0)
+        return -EBADMSG;
+    if (strcmp(key, "infra") == 0 && v > 0 && v <= INT_MAX)
+        p->infra = (pid_t)v; /* never a pid of 0 */
     else if (strcmp(key, "uid") == 0)
-        p->uid = (unsigned)strtoul(value, NULL, 10);
+        p->uid = (unsigned)v;
     else if (strcmp(key, "gid") == 0)
-        p->gid = (unsigned)strtoul(value, NULL, 10);
+        p->gid = (unsigned)v;
+    else if (strcmp(key, "gids") == 0)
+        p->gids = (unsigned)v;
+    else if (v > 1)
+        return -EBADMSG; /* the rest are flags */
     else if (strcmp(key, "ready") == 0)
-        p->ready = atoi(value);
+        p->ready = v;
+    else if (strcmp(key, "net") == 0)
+        p->net = v;
+    else if (strcmp(key, "sharepid") == 0)
+        p->share_pid = v;
+    else
+        return -EBADMSG;
+    return 0;
+}
+
+static int set_field(struct lab_pod *p, const char *key, const char *value)
+{
+    unsigned long long start;
+
+    if (strcmp(key, "start") == 0) {
+        if (kv_number(value, 10, ULLONG_MAX, &start) < 0 || start == 0)
+            return -EBADMSG;
+        p->start = start;
+        return 0;
+    }
+    if (strcmp(key, "hostname") == 0)
+        return path_printf(p->hostname, sizeof(p->hostname), "%s", value) < 0 ? -EBADMSG : 0;
+    if (strcmp(key, "addr") == 0)
+        return !*value || inet_pton(AF_INET, value, &p->lease.container) == 1 ? 0 : -EBADMSG;
+    return set_number(p, key, value);
 }
 
 int pod_read(const char *name, struct lab_pod *p)
 {
-    char path[PATH_MAX], text[2048], *save = NULL;
-    int err;
+    char path[PATH_MAX], text[2048], *cursor = text, *key, *value;
+    int more;
 
     memset(p, 0, sizeof(*p));
     p->pidfd = -1;
     if (pod_path(name, path, sizeof(path)) < 0)
         return -ENAMETOOLONG;
-    if ((err = file_read(path, text, sizeof(text))) < 0)
-        return err;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *eq = strchr(line, '=');
-
-        if (eq) {
-            *eq = '\0';
-            set_field(p, line, eq + 1);
-        }
-    }
+    if ((more = kv_read(AT_FDCWD, path, text, sizeof(text))) < 0)
+        return more;
+    while ((more = kv_next(&cursor, &key, &value)) > 0)
+        if (set_field(p, key, value) < 0)
+            return -EBADMSG;
+    if (more < 0 || p->infra == 0 || p->start == 0)
+        return -EBADMSG;
     /* Not ready, seen under the lock its maker held until it was: its
      * maker was killed half-way. */
     return record_alive(p->infra, p->start) && p->ready ? 0 : -ESRCH;
@@ -93,8 +114,8 @@ int pod_read(const char *name, struct lab_pod *p)
 
 int pod_write(const char *name, const struct lab_pod *p)
 {
-    char dir[PATH_MAX], path[PATH_MAX], addr[INET_ADDRSTRLEN] = "";
-    int err;
+    char dir[PATH_MAX], path[PATH_MAX], addr[INET_ADDRSTRLEN] = "", text[2048];
+    struct kv_out o;
 
     if (mkdir(pod_dir(dir, sizeof(dir)), 0755) < 0 && errno != EEXIST)
         return -errno;
@@ -102,14 +123,18 @@ int pod_write(const char *name, const struct lab_pod *p)
         return -ENAMETOOLONG;
     if (p->net)
         inet_ntop(AF_INET, &p->lease.container, addr, sizeof(addr));
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    err = dprintf(fd, "infra=%d\nstart=%llu\nready=%d\nhostname=%s\nnet=%d\naddr=%s\nsharepid=%d\n"
-                  "uid=%u\ngid=%u\n", (int)p->infra, p->start, p->ready, p->hostname, p->net, addr,
-                  p->share_pid, p->uid, p->gid) < 0 ? -EIO : 0;
-    close(fd);
-    return err;
+    kv_init(&o, text, sizeof(text));
+    kv_put(&o, "infra", "%d", (int)p->infra);
+    kv_put(&o, "start", "%llu", p->start);
+    kv_put(&o, "ready", "%d", p->ready);
+    kv_put(&o, "hostname", "%s", p->hostname);
+    kv_put(&o, "net", "%d", p->net);
+    kv_put(&o, "addr", "%s", addr);
+    kv_put(&o, "sharepid", "%d", p->share_pid);
+    kv_put(&o, "uid", "%u", p->uid);
+    kv_put(&o, "gid", "%u", p->gid);
+    kv_put(&o, "gids", "%u", p->gids);
+    return kv_write(path, &o);
 }
 
 /* The infra's veth, group and record go; the infra itself first. Under the
@@ -121,11 +146,8 @@ int pod_teardown(const char *name, const struct lab_pod *p)
     struct nl_sock nl;
     struct cg_layout l;
 
-    if (p->infra > 0 && record_alive(p->infra, p->start)) {
-        (void)kill(p->infra, SIGKILL);
-        for (int i = 0; i < 200 && record_alive(p->infra, p->start); i++)
-            nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-    }
+    if (p->infra > 0 && record_alive(p->infra, p->start))
+        (void)proc_kill_wait(p->infra, 2000);
     snprintf(id, sizeof(id), "%d", (int)p->infra);
     for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++)
         if (cg_detect(&l, controllers[i]) == 0)
@@ -147,7 +169,7 @@ int pod_sweep(int *removed)
     struct lab_pod p;
     struct dirent *e;
     DIR *d;
-    int lock;
+    int lock, err;
 
     *removed = 0;
     if (!(d = opendir(pod_dir(dir, sizeof(dir)))))
@@ -158,8 +180,8 @@ int pod_sweep(int *removed)
     }
     /* A pod whose infra is gone, or whose containers all are. */
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.' &&
-            (pod_read(e->d_name, &p) == -ESRCH || record_pod_members(e->d_name) == 0)) {
+        if (e->d_name[0] != '.' && (err = pod_read(e->d_name, &p)) != -EBADMSG &&
+            (err == -ESRCH || record_pod_members(e->d_name) == 0)) {
             (void)pod_teardown(e->d_name, &p);
             (*removed)++;
         }

@@ -46,7 +46,8 @@ static void plan_one(struct lab_points *p, const char *root, const char *target)
 
     snprintf(copy, sizeof(copy), "%s", target);
     snprintf(path, sizeof(path), "%s", root);
-    for (char *save = NULL, *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+    for (char *save = NULL, *part = strtok_r(copy, "/", &save); part;
+         part = strtok_r(NULL, "/", &save)) {
         if (strcmp(part, ".") == 0 || strcmp(part, "..") == 0)
             return; /* step 08 resolves these beneath the root: not planned */
         if (strlen(path) + strlen(part) + 2 > sizeof(path))
@@ -77,7 +78,8 @@ int points_plan(struct lab_points *p, const char *root, const struct lab_opts *o
         plan_one(p, root, o->volumes[i].container);
     if (p->n == 0)
         return 0;
-    if ((mkdir(LAB_RUN_DIR, 0755) < 0 && errno != EEXIST) || (mkdir(POINTS_DIR, 0700) < 0 && errno != EEXIST))
+    if ((mkdir(LAB_RUN_DIR, 0755) < 0 && errno != EEXIST) ||
+        (mkdir(POINTS_DIR, 0700) < 0 && errno != EEXIST))
         return -errno;
     if (record_path(file, sizeof(file), getpid()) < 0 || !(f = fopen(file, "we")))
         return -errno;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lab.h"
@@ -189,5 +191,45 @@ int proc_take_terminal(void)
     if (tcsetpgrp(STDIN_FILENO, getpgrp()) < 0)
         err = -errno;
     (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    return err;
+}
+
+long long proc_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* A pidfd turns readable when its process ends (and it is a zombie, or
+ * reaped): poll(2) on it is how to wait for a process that is not our
+ * child, without polling /proc. */
+int proc_wait_pidfds(const int *fds, int n, int timeout_ms)
+{
+    long long deadline = proc_now_ms() + timeout_ms;
+    int running = 0;
+
+    for (int i = 0; i < n; i++) {
+        long long left = deadline - proc_now_ms();
+        struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+
+        if (fds[i] >= 0 && poll(&pfd, 1, left > 0 ? (int)left : 0) != 1)
+            running++;
+    }
+    return running;
+}
+
+int proc_kill_wait(pid_t pid, int timeout_ms)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0), err = 0;
+
+    if (fd < 0)
+        return -errno; /* ESRCH: gone already */
+    if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0)
+        err = -errno;
+    else if (proc_wait_pidfds(&fd, 1, timeout_ms) > 0)
+        err = -ETIMEDOUT;
+    close(fd);
     return err;
 }

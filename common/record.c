@@ -20,11 +20,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lab.h"
@@ -47,7 +50,8 @@ int record_check_name(const char *name, const char **why)
         return refuse(why, "must start with a letter or a digit");
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
-            return refuse(why, "may hold only letters, digits, '_', '.' and '-' (as docker's names)");
+            return refuse(why,
+                          "may hold only letters, digits, '_', '.' and '-' (as docker's names)");
     return 0;
 }
 
@@ -140,115 +144,124 @@ int record_lock(void)
     return -EAGAIN;
 }
 
-/* A value on one line: a backslash and a newline are escaped. */
-static size_t put_value(char *out, size_t len, const char *key, const char *value)
+static int format(const struct lab_record *r, char *text, size_t len, struct kv_out *o)
 {
-    size_t n = (size_t)snprintf(out, len, "%s=", key);
-
-    for (; *value && n + 3 < len; value++) {
-        if (*value == '\\' || *value == '\n')
-            out[n++] = '\\';
-        out[n++] = *value == '\n' ? 'n' : *value;
-    }
-    if (n + 1 < len)
-        out[n++] = '\n';
-    out[n < len ? n : len - 1] = '\0';
-    return n;
+    kv_init(o, text, len);
+    kv_put(o, "pid", "%d", (int)r->pid);
+    kv_put(o, "start", "%llu", r->start);
+    kv_put(o, "lab", "%d", (int)r->lab);
+    kv_put(o, "labstart", "%llu", r->lab_start);
+    kv_put(o, "privileged", "%d", r->privileged);
+    kv_put(o, "capadd", "%llx", (unsigned long long)r->cap_add);
+    kv_put(o, "capdrop", "%llx", (unsigned long long)r->cap_drop);
+    kv_put(o, "capaddall", "%d", r->cap_add_all);
+    kv_put(o, "capdropall", "%d", r->cap_drop_all);
+    kv_put(o, "unconfined", "%d", r->seccomp_unconfined);
+    kv_put(o, "uid", "%u", r->uid);
+    kv_put(o, "gid", "%u", r->gid);
+    kv_put(o, "pod", "%s", r->pod);
+    for (int i = 0; i < r->ncgroups; i++)
+        kv_put(o, "cgroup", "%s", r->cgroups[i]);
+    for (int i = 0; i < r->nenv; i++)
+        kv_put(o, "env", "%s", r->env[i]);
+    return o->overflow ? -EOVERFLOW : 0;
 }
 
-static void unescape(char *s)
+static int set_int(pid_t *to, unsigned long long v)
 {
-    char *out = s;
-
-    for (; *s; s++)
-        *out++ = s[0] == '\\' && s[1] ? (*++s == 'n' ? '\n' : *s) : *s;
-    *out = '\0';
+    *to = (pid_t)v;
+    return v > 0 && v <= INT_MAX ? 0 : -EBADMSG; /* never a pid of 0 */
 }
 
-static size_t format(const struct lab_record *r, char *text, size_t len)
+static int set_id(unsigned *to, unsigned long long v)
 {
-    size_t n = (size_t)snprintf(text, len,
-                                "pid=%d\nstart=%llu\nlab=%d\nlabstart=%llu\nprivileged=%d\n"
-                                "capadd=%llx\ncapdrop=%llx\ncapaddall=%d\ncapdropall=%d\n"
-                                "unconfined=%d\nuid=%u\ngid=%u\npod=%s\n",
-                                (int)r->pid, r->start, (int)r->lab, r->lab_start, r->privileged,
-                                (unsigned long long)r->cap_add, (unsigned long long)r->cap_drop,
-                                r->cap_add_all, r->cap_drop_all, r->seccomp_unconfined, r->uid,
-                                r->gid, r->pod);
-    for (int i = 0; i < r->ncgroups && n < len; i++)
-        n += put_value(text + n, len - n, "cgroup", r->cgroups[i]);
-    for (int i = 0; i < r->nenv && n < len; i++)
-        n += put_value(text + n, len - n, "env", r->env[i]);
-    return n < len ? n : len;
+    *to = (unsigned)v;
+    return v <= UINT_MAX ? 0 : -EBADMSG;
 }
 
-static void set_field(struct lab_record *r, const char *key, char *value)
+static int set_flag(bool *to, unsigned long long v)
 {
-    unsigned long long v = strtoull(value, NULL, strncmp(key, "cap", 3) == 0 ? 16 : 10);
+    *to = v;
+    return v <= 1 ? 0 : -EBADMSG;
+}
 
+/* A number of a record, by key; -EBADMSG for a bad number or key. */
+static int set_number(struct lab_record *r, const char *key, const char *value)
+{
+    unsigned long long v;
+    bool hex = strcmp(key, "capadd") == 0 || strcmp(key, "capdrop") == 0;
+
+    if (kv_number(value, hex ? 16 : 10, ULLONG_MAX, &v) < 0)
+        return -EBADMSG;
     if (strcmp(key, "pid") == 0)
-        r->pid = (pid_t)v;
-    else if (strcmp(key, "start") == 0)
+        return set_int(&r->pid, v);
+    if (strcmp(key, "lab") == 0)
+        return set_int(&r->lab, v);
+    if (strcmp(key, "uid") == 0)
+        return set_id(&r->uid, v);
+    if (strcmp(key, "gid") == 0)
+        return set_id(&r->gid, v);
+    if (strcmp(key, "privileged") == 0)
+        return set_flag(&r->privileged, v);
+    if (strcmp(key, "capaddall") == 0)
+        return set_flag(&r->cap_add_all, v);
+    if (strcmp(key, "capdropall") == 0)
+        return set_flag(&r->cap_drop_all, v);
+    if (strcmp(key, "unconfined") == 0)
+        return set_flag(&r->seccomp_unconfined, v);
+    if (strcmp(key, "start") == 0)
         r->start = v;
-    else if (strcmp(key, "lab") == 0)
-        r->lab = (pid_t)v;
     else if (strcmp(key, "labstart") == 0)
         r->lab_start = v;
-    else if (strcmp(key, "privileged") == 0)
-        r->privileged = v;
     else if (strcmp(key, "capadd") == 0)
         r->cap_add = v;
     else if (strcmp(key, "capdrop") == 0)
         r->cap_drop = v;
-    else if (strcmp(key, "capaddall") == 0)
-        r->cap_add_all = v;
-    else if (strcmp(key, "capdropall") == 0)
-        r->cap_drop_all = v;
-    else if (strcmp(key, "unconfined") == 0)
-        r->seccomp_unconfined = v;
-    else if (strcmp(key, "uid") == 0)
-        r->uid = (unsigned)v;
-    else if (strcmp(key, "gid") == 0)
-        r->gid = (unsigned)v;
-    else if (strcmp(key, "pod") == 0)
-        snprintf(r->pod, sizeof(r->pod), "%s", value);
-    else if (strcmp(key, "cgroup") == 0 && r->ncgroups < CG_MAX_DIRS)
-        snprintf(r->cgroups[r->ncgroups++], PATH_MAX, "%s", value);
-    else if (strcmp(key, "env") == 0 && r->nenv < LAB_MAX_ENV)
-        r->env[r->nenv++] = value; /* in r->text */
+    else
+        return -EBADMSG; /* no such key */
+    return 0;
 }
 
-/* Parses r->text in place. */
-static void parse(struct lab_record *r)
+static int set_field(struct lab_record *r, const char *key, char *value)
 {
-    char *save = NULL;
-
-    for (char *line = strtok_r(r->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *eq = strchr(line, '=');
-
-        if (eq) {
-            *eq = '\0';
-            unescape(eq + 1);
-            set_field(r, line, eq + 1);
-        }
+    if (strcmp(key, "pod") == 0)
+        return path_printf(r->pod, sizeof(r->pod), "%s", value) < 0 ? -EBADMSG : 0;
+    if (strcmp(key, "cgroup") == 0) {
+        if (r->ncgroups == CG_MAX_DIRS)
+            return -EBADMSG;
+        return path_printf(r->cgroups[r->ncgroups++], PATH_MAX, "%s", value) < 0 ? -EBADMSG : 0;
     }
+    if (strcmp(key, "env") == 0) {
+        if (r->nenv == LAB_MAX_ENV)
+            return -EBADMSG;
+        r->env[r->nenv++] = value; /* in r->text */
+        return 0;
+    }
+    return set_number(r, key, value);
+}
+
+/* Parses r->text in place: -EBADMSG if it is damaged. */
+static int parse(struct lab_record *r)
+{
+    char *cursor = r->text, *key, *value;
+    int more;
+
+    while ((more = kv_next(&cursor, &key, &value)) > 0)
+        if (set_field(r, key, value) < 0)
+            return -EBADMSG;
+    if (more == 0 && (r->lab <= 0 || r->lab_start == 0))
+        return -EBADMSG; /* even a claim says whose it is */
+    return more;
 }
 
 static int read_at(int dir_fd, const char *name, struct lab_record *r)
 {
-    int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
+    int err;
 
     memset(r, 0, sizeof(*r));
-    if (fd < 0)
-        return -errno;
-    n = read(fd, r->text, sizeof(r->text) - 1);
-    close(fd);
-    if (n < 0)
-        return -errno;
-    r->text[n] = '\0';
-    parse(r);
-    return 0;
+    if ((err = kv_read(dir_fd, name, r->text, sizeof(r->text))) < 0)
+        return err;
+    return parse(r);
 }
 
 /* A record is stale once its lab process is gone. */
@@ -308,17 +321,22 @@ int record_sweep(int *removed)
 int record_claim(const char *name, const char *pod, int *stale_removed)
 {
     char text[256];
+    struct kv_out o;
     int dir_fd, fd, err = 0;
 
     *stale_removed = 0;
+    kv_init(&o, text, sizeof(text));
+    kv_put(&o, "lab", "%d", (int)getpid());
+    kv_put(&o, "labstart", "%llu", record_start_time(getpid()));
+    kv_put(&o, "pod", "%s", pod);
+    if (o.overflow)
+        return -EOVERFLOW;
     if ((dir_fd = record_lock()) < 0)
         return dir_fd;
     (void)remove_stale_locked(dir_fd, stale_removed); /* best effort */
-    snprintf(text, sizeof(text), "lab=%d\nlabstart=%llu\npod=%s\n", (int)getpid(),
-             record_start_time(getpid()), pod);
     if ((fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
         err = -errno; /* EEXIST: a running container has the name */
-    else if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+    else if (write(fd, o.buf, o.used) != (ssize_t)o.used)
         err = -EIO;
     if (fd >= 0)
         close(fd);
@@ -330,25 +348,15 @@ int record_claim(const char *name, const char *pod, int *stale_removed)
 
 int record_write(const char *name, const struct lab_record *r)
 {
-    char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX], text[sizeof(r->text)];
-    size_t n = format(r, text, sizeof(text));
-    int fd, err = 0;
+    char dir[PATH_MAX], path[PATH_MAX], text[sizeof(r->text)];
+    struct kv_out o;
+    int err;
 
-    record_dir(dir, sizeof(dir));
-    if (path_join(path, sizeof(path), dir, name) < 0 ||
-        path_printf(tmp, sizeof(tmp), "%s/.%s.new", dir, name) < 0)
+    if ((err = format(r, text, sizeof(text), &o)) < 0)
+        return err;
+    if (path_join(path, sizeof(path), record_dir(dir, sizeof(dir)), name) < 0)
         return -ENAMETOOLONG;
-    /* A new file renamed over the old: exec reads either, never half. */
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-        return -errno;
-    if (write(fd, text, n) != (ssize_t)n)
-        err = -EIO;
-    close(fd);
-    if (!err && rename(tmp, path) < 0)
-        err = -errno;
-    if (err)
-        (void)unlink(tmp);
-    return err;
+    return kv_write(path, &o); /* exec reads the old or the new, never half */
 }
 
 int record_read(const char *name, struct lab_record *r)
@@ -373,6 +381,35 @@ int record_read(const char *name, struct lab_record *r)
     return record_alive(r->pid, r->start) ? 0 : -ESRCH;
 }
 
+/* A starting container's record is renamed into place once it is set up,
+ * or removed if it fails: inotify tells us of either. No polling: the
+ * watch is made before the record is read again, so no change is missed. */
+int record_wait_ready(const char *name, struct lab_record *r, int timeout_ms)
+{
+    char dir[PATH_MAX], events[4096];
+    long long deadline = proc_now_ms() + timeout_ms;
+    int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), err;
+
+    if (fd < 0)
+        return -errno;
+    if (inotify_add_watch(fd, record_dir(dir, sizeof(dir)),
+                          IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE) < 0) {
+        err = -errno;
+        close(fd);
+        return err;
+    }
+    while ((err = record_read(name, r)) == -EAGAIN && proc_now_ms() < deadline) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+        if (poll(&pfd, 1, (int)(deadline - proc_now_ms())) < 0 && errno != EINTR)
+            break;
+        while (read(fd, events, sizeof(events)) > 0)
+            ; /* whatever changed: read the record again */
+    }
+    close(fd);
+    return err;
+}
+
 int record_pod_members(const char *pod)
 {
     char dir[PATH_MAX];
@@ -387,8 +424,8 @@ int record_pod_members(const char *pod)
         return 0;
     }
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.' && read_at(dirfd(d), e->d_name, &r) == 0 && strcmp(r.pod, pod) == 0 &&
-            !stale(&r))
+        if (e->d_name[0] != '.' && read_at(dirfd(d), e->d_name, &r) == 0 &&
+            strcmp(r.pod, pod) == 0 && !stale(&r))
             n++;
     closedir(d);
     return n;
@@ -405,11 +442,39 @@ int record_pod_signal(const char *pod, int sig)
     if (!d)
         return 0;
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.' && read_at(dirfd(d), e->d_name, &r) == 0 && strcmp(r.pod, pod) == 0 &&
-            !stale(&r) && r.pid > 0 && record_alive(r.pid, r.start) && kill(r.pid, sig) == 0)
+        if (e->d_name[0] != '.' && read_at(dirfd(d), e->d_name, &r) == 0 &&
+            strcmp(r.pod, pod) == 0 && !stale(&r) && r.pid > 0 && record_alive(r.pid, r.start) &&
+            kill(r.pid, sig) == 0)
             n++;
     closedir(d);
     return n;
+}
+
+int record_pod_wait(const char *pod, int timeout_ms)
+{
+    char dir[PATH_MAX];
+    struct lab_record r;
+    struct dirent *e;
+    int fds[64], n = 0, running;
+    DIR *d = opendir(record_dir(dir, sizeof(dir)));
+
+    if (!d)
+        return 0;
+    /* Each member's lab process, pinned by a pidfd, then checked to be
+     * the recorded one (its pid may be reused already). */
+    while ((e = readdir(d)) && n < (int)(sizeof(fds) / sizeof(fds[0])))
+        if (e->d_name[0] != '.' && read_at(dirfd(d), e->d_name, &r) == 0 &&
+            strcmp(r.pod, pod) == 0 && (fds[n] = (int)syscall(SYS_pidfd_open, r.lab, 0)) >= 0) {
+            if (stale(&r))
+                close(fds[n]);
+            else
+                n++;
+        }
+    closedir(d);
+    running = proc_wait_pidfds(fds, n, timeout_ms);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    return running;
 }
 
 int record_remove(const char *name)

@@ -78,7 +78,8 @@ int userns_check_maps(const struct lab_idmap *m, int n, const char **why)
             if (overlap(m[i].inside, m[i].count, m[j].inside, m[j].count))
                 return refuse(why, "maps an id inside twice (the ranges overlap)", -EINVAL);
             if (overlap(m[i].outside, m[i].count, m[j].outside, m[j].count))
-                return refuse(why, "maps two ids inside to one outside (the ranges overlap)", -EINVAL);
+                return refuse(why, "maps two ids inside to one outside (the ranges overlap)",
+                              -EINVAL);
         }
     }
     if (!root)
@@ -155,7 +156,8 @@ static int default_maps(struct lab_idmap *m, const char *file, unsigned own)
     m[0] = (struct lab_idmap){ 0, own, 1 };
     if (!found || !have_helpers())
         return 1;
-    m[1] = (struct lab_idmap){ 1, sub.outside, sub.count < DEFAULT_COUNT ? sub.count : DEFAULT_COUNT - 1 };
+    m[1] = (struct lab_idmap){1, sub.outside,
+                              sub.count < DEFAULT_COUNT ? sub.count : DEFAULT_COUNT - 1};
     return 2;
 }
 
@@ -200,8 +202,9 @@ int userns_defaults(struct lab_opts *o, const char **why)
     if ((err = userns_check_maps(o->uidmap, o->nuidmap, why)) < 0 ||
         (err = userns_check_maps(o->gidmap, o->ngidmap, why)) < 0)
         return err;
-    if (o->rootless && ((err = check_allowed(o->uidmap, o->nuidmap, "/etc/subuid", geteuid(), why)) < 0 ||
-                        (err = check_allowed(o->gidmap, o->ngidmap, "/etc/subgid", getegid(), why)) < 0))
+    if (o->rootless &&
+        ((err = check_allowed(o->uidmap, o->nuidmap, "/etc/subuid", geteuid(), why)) < 0 ||
+         (err = check_allowed(o->gidmap, o->ngidmap, "/etc/subgid", getegid(), why)) < 0))
         return err;
     return 0;
 }

@@ -1,13 +1,13 @@
 # The slow checks that make check adds to the quick suite: sanitizers, static
 # analysis, valgrind and fuzzing. Quiet unless something is wrong.
 
-.PHONY: deps-check check-asan check-static check-valgrind check-fuzz
+.PHONY: deps-check check-asan check-static check-valgrind check-fuzz check-format
 
 CHECK_DEPS := clang cppcheck valgrind libclang-rt-14-dev
 deps-check: deps
 	$(Q)tools/deps.sh $(CHECK_DEPS)
 
-check: check-static check-valgrind check-asan check-fuzz
+check: check-format check-static check-valgrind check-asan check-fuzz
 
 # ---- AddressSanitizer and UndefinedBehaviorSanitizer -----------------------------
 #
@@ -57,6 +57,21 @@ check-static: deps-check
 	done
 	$(Q)$(CPPCHECK) common steps rootfs/helpers
 	@echo "check-static: gcc and clang -Werror, cppcheck: no findings"
+
+# ---- the house's layout ----------------------------------------------------------
+#
+# What .clang-format asks and a reader sees first, in all the C: lines of 100
+# columns at most, spaces (no tab), no space at a line's end. (Running
+# clang-format over the tables of the steps would spread them one entry per
+# line: the layout of a table is left to its author.)
+FORMAT_FILES = $(wildcard steps/*.c common/*.c common/*.h tests/unit/*.c tests/unit/*.h \
+                 tests/fuzz/*.c rootfs/helpers/*.c)
+check-format:
+	$(Q)awk 'length > 100 { print FILENAME ":" FNR ": longer than 100 columns"; bad = 1 } \
+	    /\t/ { print FILENAME ":" FNR ": a tab"; bad = 1 } \
+	    / $$/ { print FILENAME ":" FNR ": a space at the end"; bad = 1 } \
+	    END { exit bad }' $(FORMAT_FILES)
+	@echo "check-format: $(words $(FORMAT_FILES)) files: 100 columns, no tab, no trailing space"
 
 # ---- valgrind ---------------------------------------------------------------------
 #

@@ -237,7 +237,8 @@ static void attach_idmapped_layers(struct container *c)
         if (err < 0)
             die_errno(err, "attach the idmapped %s", c->opts.layers[n]);
     }
-    strncat(c->layers.options, ",userxattr", sizeof(c->layers.options) - strlen(c->layers.options) - 1);
+    if (layer_add_option(&c->layers, "userxattr") < 0)
+        die_msg("--layer: the overlay's options are too long for userxattr");
     say("%d idmapped layer(s) attached; the overlay gets userxattr", n);
     /* LAB:END */
 }

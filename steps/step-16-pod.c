@@ -246,7 +246,8 @@ static void attach_idmapped_layers(struct container *c)
         if (err < 0)
             die_errno(err, "attach the idmapped %s", c->opts.layers[n]);
     }
-    strncat(c->layers.options, ",userxattr", sizeof(c->layers.options) - strlen(c->layers.options) - 1);
+    if (layer_add_option(&c->layers, "userxattr") < 0)
+        die_msg("--layer: the overlay's options are too long for userxattr");
     say("%d idmapped layer(s) attached; the overlay gets userxattr", n);
     /* LAB:END */
 }
@@ -430,7 +431,8 @@ static const struct {
     { SYS_kcmp, CAP_SYS_PTRACE }, { SYS_pidfd_getfd, CAP_SYS_PTRACE },
     { SYS_process_madvise, CAP_SYS_PTRACE }, { SYS_get_mempolicy, CAP_SYS_NICE },
     { SYS_set_mempolicy, CAP_SYS_NICE }, { SYS_mbind, CAP_SYS_NICE }, { SYS_move_pages, -1 },
-    { SYS_io_uring_setup, -1 }, { SYS_io_uring_enter, -1 }, { SYS_io_uring_register, -1 }, { SYS_acct, CAP_SYS_PACCT },
+    { SYS_io_uring_setup, -1 }, { SYS_io_uring_enter, -1 }, { SYS_io_uring_register, -1 },
+    { SYS_acct, CAP_SYS_PACCT },
     { SYS_open_by_handle_at, CAP_DAC_READ_SEARCH }, { SYS_syslog, CAP_SYSLOG },
     { SYS_vhangup, CAP_SYS_TTY_CONFIG }, { SYS_keyctl, -1 }, { SYS_add_key, -1 },
     { SYS_request_key, -1 }, { SYS_swapon, -1 }, { SYS_swapoff, -1 },
@@ -454,9 +456,12 @@ static void load_seccomp(struct container *c)
      * verdict. First the architecture: a call of another ABI (int $0x80 on
      * x86-64) has other numbers, so it is killed, not judged by the table. */
     const unsigned ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
-                        CLONE_NEWNET | CLONE_NEWCGROUP | 0x80 /* CLONE_NEWTIME */;
+                        CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
+    unsigned arch = offsetof(struct seccomp_data, arch), nr = offsetof(struct seccomp_data, nr);
+    unsigned arg0 = offsetof(struct seccomp_data, args[0]); /* its low word: little-endian */
     uint64_t caps = caps_of(&c->opts);
-    struct sock_filter f[128];
+    /* Room for the arch checks (6), 2 per call, clone3 (2), clone/unshare (5), the verdict. */
+    struct sock_filter f[6 + 2 * sizeof(denied) / sizeof(denied[0]) + 8];
     struct sock_fprog prog;
     unsigned n = 0, refused = 0;
 
@@ -464,10 +469,10 @@ static void load_seccomp(struct container *c)
         say("no seccomp filter (%s)", c->opts.privileged ? "--privileged" : "seccomp=unconfined");
         return;
     }
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arch);
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LAB_AUDIT_ARCH, 1, 0);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, nr);
 #ifdef __x86_64__ /* x32 calls: the x86-64 arch, with bit 30 of the number set */
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
@@ -475,7 +480,7 @@ static void load_seccomp(struct container *c)
     for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
         if (denied[i].cap >= 0 && (caps & (1ULL << denied[i].cap)))
             continue;
-        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied[i].nr, 0, 1);
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, denied[i].nr, 0, 1);
         f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
         refused++;
     }
@@ -488,7 +493,7 @@ static void load_seccomp(struct container *c)
     if (!(caps & (1ULL << CAP_SYS_ADMIN))) {
         f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 1, 0);
         f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3);
-        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arg0);
         f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, ns, 0, 1);
         f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
     }
@@ -968,7 +973,8 @@ static void join_namespaces(struct container *c)
      * namespace also moves our root and working directory to its root:
      * the container's. A PID namespace takes in only the children we fork
      * from now on; the cgroup namespace waits until we are in its groups. */
-    int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
+    int flags =
+        CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
 
     if (setns(c->target.pidfd, flags) < 0)
         die_msg("exec %s: setns(%s): %s", c->opts.name, ns_flag_names(flags), lab_exec_why(-errno));

@@ -410,6 +410,55 @@ def test_no_descriptor_reaches_an_init_or_an_exec(step, host_dir_fd):
         f"exec's command should hold 0, 1, 2 (and ls's 3): {LEAKED_FD} was open\n" + e.describe())
 
 
+# ---- damaged records ---------------------------------------------------------------
+
+def start_time(pid):
+    """Field 22 of /proc/PID/stat, as the lab records it."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+
+
+def write_record(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.mark.steps(15, "last")
+def test_a_damaged_record_is_refused_in_one_line(step):
+    """A record that is not what the lab writes (here a pid of 0, from a
+    live lab process) is refused with one line that names it: never read
+    as pid 0, never half-used."""
+    name = labtest.unique_name()
+    path = labtest.RUN_DIR / "containers" / name
+    write_record(path, f"lab={os.getpid()}\nlabstart={start_time(os.getpid())}\npid=0\n")
+    try:
+        r = labtest.exec_in(step, name, "true")
+    finally:
+        path.unlink()
+        for d in (path.parent, path.parent.parent):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+    check_refusal(r, 125, [f"exec {name}", "record", "damaged"])
+
+
+@pytest.mark.steps(16, "last")
+def test_a_damaged_pod_record_is_refused_in_one_line(step):
+    pod = labtest.unique_name("p")
+    path = labtest.RUN_DIR / "pods" / pod
+    write_record(path, "infra=x\nstart=1\n")
+    try:
+        r = run(step, "--pod", pod, "true")
+    finally:
+        path.unlink()
+        for d in (path.parent, path.parent.parent / "containers", path.parent.parent):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+    check_refusal(r, 125, [f"--pod {pod}", str(path), "damaged"])
+
+
 # ---- many at once ------------------------------------------------------------------
 
 @pytest.mark.slow

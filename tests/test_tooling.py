@@ -278,3 +278,23 @@ def test_the_carried_matrix_runs_each_mechanism_on_its_step_and_the_last():
                           cwd=REPO / "tests", capture_output=True, text=True)
     full_steps = {int(m) for l in full.stdout.splitlines() for m in re.findall(r"step-(\d\d)", l)}
     assert full_steps == set(range(8, last + 1)), sorted(full_steps)
+
+
+def test_lab_h_maps_every_file_of_common():
+    """lab.h opens with a map of common/: one line per file, with its
+    prefix. A file added or removed shows there too."""
+    head = (REPO / "common" / "lab.h").read_text().split("*/", 1)[0]
+    mapped = set(re.findall(r"^ \*   (\w+\.c) ", head, re.M))
+    files = {p.name for p in (REPO / "common").glob("*.c")}
+    assert mapped == files, (f"lab.h's map lacks {sorted(files - mapped)}"
+                             f" and names {sorted(mapped - files)}, which are not there")
+
+
+def test_no_wait_in_the_lab_is_a_sleep():
+    """The lab waits on what it waits for (a pidfd, the sync pipe, inotify,
+    a netlink announcement), never by sleeping and looking again."""
+    found = [f"{p.relative_to(REPO)}:{n}: {line.strip()}"
+             for p in sorted([*(REPO / "common").glob("*.c"), *(REPO / "steps").glob("*.c")])
+             for n, line in enumerate(p.read_text().splitlines(), 1)
+             if re.search(r"\b(usleep|nanosleep|sleep)\s*\(", line)]
+    assert not found, "a wait by sleeping:\n" + "\n".join(found)

@@ -34,7 +34,8 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: ipcmk -M SIZE [-k KEY] [-t] | -S NSEMS [-k KEY] | -Q [-k KEY] | -P /NAME\n");
+    fprintf(stderr,
+            "usage: ipcmk -M SIZE [-k KEY] [-t] | -S NSEMS [-k KEY] | -Q [-k KEY] | -P /NAME\n");
     return 2;
 }
 

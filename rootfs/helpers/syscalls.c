@@ -86,7 +86,10 @@ static long foreign_getpid(int i386)
     if (i386) /* getpid is 20 in the 32-bit table */
         __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
     else /* x32: the 64-bit table, with bit 30 set */
-        __asm__ volatile("syscall" : "=a"(ret) : "a"(0x40000000L | SYS_getpid) : "rcx", "r11", "memory");
+        __asm__ volatile("syscall"
+                         : "=a"(ret)
+                         : "a"(0x40000000L | SYS_getpid)
+                         : "rcx", "r11", "memory");
     return ret;
 #else
     (void)i386;
@@ -107,7 +110,8 @@ static int foreign(const char *what, int i386)
     if (pid < 0 || waitpid(pid, &status, 0) < 0)
         return 1;
     if (WIFSIGNALED(status))
-        printf("%s: killed by %s\n", what, WTERMSIG(status) == SIGSYS ? "SIGSYS" : strsignal(WTERMSIG(status)));
+        printf("%s: killed by %s\n", what,
+               WTERMSIG(status) == SIGSYS ? "SIGSYS" : strsignal(WTERMSIG(status)));
     return 0;
 }
 

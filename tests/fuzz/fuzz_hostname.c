@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         PROMISE(len >= 1 && len <= 64);
         PROMISE(s[0] != '.' && s[0] != '-' && s[len - 1] != '.' && s[len - 1] != '-');
-        PROMISE(strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == len);
+        PROMISE(strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") ==
+                len);
         PROMISE(!strstr(s, "..") && !strstr(s, ".-") && !strstr(s, "-."));
     } else {
         PROMISE(why && *why);

@@ -12,7 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         PROMISE(v.host[0] == '/' && v.container[0] == '/');
         PROMISE(strcmp(v.container, "/") != 0);
         PROMISE(!strstr(v.container, "//") && !strstr(v.container, "/./"));
-        PROMISE(!strstr(v.container, "/../") && strcmp(v.container + strlen(v.container) - 3, "/..") != 0);
+        PROMISE(!strstr(v.container, "/../") &&
+                strcmp(v.container + strlen(v.container) - 3, "/..") != 0);
         PROMISE(v.container[strlen(v.container) - 1] != '/');
         PROMISE(!strchr(v.host, ':') && !strchr(v.container, ':'));
     } else {

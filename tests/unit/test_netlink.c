@@ -177,6 +177,13 @@ static void the_kernel_answers(void)
     CU_ASSERT_EQUAL(s.fd, -1);
 }
 
+/* No link has the name: the wait ends with 0, not -ETIMEDOUT. */
+static void a_link_that_is_gone_is_not_waited_for(void)
+{
+    CU_ASSERT_EQUAL(nl_wait_link_gone("labunit-none", 5000), 0);
+    CU_ASSERT_EQUAL(nl_wait_link_gone("lo", 50), -ETIMEDOUT);
+}
+
 static const struct unit_test tests[] = {
     { "a veth pair, its peer in a namespace", veth_pair_with_peer_in_a_namespace },
     { "link up and delete", link_up_and_delete },
@@ -184,6 +191,7 @@ static const struct unit_test tests[] = {
     { "nests close with their length", nested_attributes_close_with_their_length },
     { "too big is refused, not cut", a_message_too_big_is_refused_not_cut },
     { "the kernel answers", the_kernel_answers },
+    { "a link that is gone is not waited for", a_link_that_is_gone_is_not_waited_for },
     { NULL, NULL },
 };
 UNIT_SUITE("netlink", tests)

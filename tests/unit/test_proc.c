@@ -109,6 +109,22 @@ static void dying_with_the_parent(void)
     prctl(PR_SET_PDEATHSIG, 0); /* not for the rest of this test process */
 }
 
+/* Waiting for a process's end on a pidfd, with no polling of /proc. */
+static void killed_and_waited_for_on_a_pidfd(void)
+{
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        pause();
+        _exit(0);
+    }
+    CU_ASSERT_EQUAL(proc_kill_wait(pid, 5000), 0);
+    CU_ASSERT_EQUAL(waitpid(pid, &status, WNOHANG), pid); /* a zombie already */
+    CU_ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    CU_ASSERT_EQUAL(proc_kill_wait(pid, 100), -ESRCH);
+}
+
 static const struct unit_test tests[] = {
     { "exit status follows docker run", exit_status_follows_docker_run },
     { "real children map the same way", real_children_map_the_same_way },
@@ -116,6 +132,7 @@ static const struct unit_test tests[] = {
     { "the child's stack is usable", stack_is_usable },
     { "signals: ignored, forwarded, reset", signals_are_ignored_forwarded_and_reset },
     { "dying with the parent", dying_with_the_parent },
+    { "killed and waited for on a pidfd", killed_and_waited_for_on_a_pidfd },
     { NULL, NULL },
 };
 UNIT_SUITE("proc", tests)

@@ -1,6 +1,7 @@
 /* test_record.c - names, and the record a named container leaves for exec. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@ static const char *unique(const char *what)
 static void names_as_docker_takes_them(void)
 {
     const char *ok[] = { "web", "a", "web-1.test_2", "0day" };
-    const char *bad[] = { "", "/", "a/b", "..", ".hidden", "-x", "_x", "a b", "tab\t", "\xc3\xa9t\xc3\xa9" };
+    const char *bad[] = {"",   "/",  "a/b", "..",    ".hidden",
+                         "-x", "_x", "a b", "tab\t", "\xc3\xa9t\xc3\xa9"};
     char long_name[LAB_NAME_MAX + 2];
     const char *why;
 
@@ -49,8 +51,13 @@ static void a_start_time_names_a_process(void)
 static void claim_write_read_remove(void)
 {
     const char *name = unique("rw");
-    struct lab_record r = { .pid = getpid(), .lab = getpid(), .cap_add = 1ULL << 21,
-                            .seccomp_unconfined = true, .uid = 100000, .gid = 100001, .ncgroups = 2 };
+    struct lab_record r = {.pid = getpid(),
+                           .lab = getpid(),
+                           .cap_add = 1ULL << 21,
+                           .seccomp_unconfined = true,
+                           .uid = 100000,
+                           .gid = 100001,
+                           .ncgroups = 2};
     struct lab_record back;
     int removed;
 
@@ -123,12 +130,85 @@ static void options_go_there_and_back(void)
     unsetenv("UNIT_RECORD_FROM_HOST");
 }
 
+/* The one format: values escaped on the way out, refused when damaged. */
+static void kv_lines_go_there_and_back(void)
+{
+    char buf[128], text[128], *cursor = text, *key, *value;
+    struct kv_out o;
+
+    kv_init(&o, buf, sizeof(buf));
+    kv_put(&o, "a", "%d", 12);
+    kv_put(&o, "b", "%s", "two\nlines \\ and=more");
+    CU_ASSERT_FALSE(o.overflow);
+    CU_ASSERT_STRING_EQUAL(buf, "a=12\nb=two\\nlines \\\\ and=more\n");
+    strcpy(text, buf);
+    CU_ASSERT_EQUAL(kv_next(&cursor, &key, &value), 1);
+    CU_ASSERT_STRING_EQUAL(key, "a");
+    CU_ASSERT_STRING_EQUAL(value, "12");
+    CU_ASSERT_EQUAL(kv_next(&cursor, &key, &value), 1);
+    CU_ASSERT_STRING_EQUAL(value, "two\nlines \\ and=more");
+    CU_ASSERT_EQUAL(kv_next(&cursor, &key, &value), 0);
+    kv_init(&o, buf, 8);
+    kv_put(&o, "long", "%s", "does not fit");
+    CU_ASSERT_TRUE(o.overflow);
+    CU_ASSERT_EQUAL(kv_write("/nonexistent/x", &o), -EOVERFLOW);
+}
+
+static void kv_damage_is_refused(void)
+{
+    const char *bad[] = { "no equals\n", "=value\n", "a=bad \\x escape\n", "a=cut short" };
+    unsigned long long n;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[64], *cursor = text, *key, *value;
+
+        strcpy(text, bad[i]);
+        CU_ASSERT_EQUAL(kv_next(&cursor, &key, &value), -EBADMSG);
+    }
+    CU_ASSERT_EQUAL(kv_number("42", 10, 100, &n), 0);
+    CU_ASSERT_EQUAL(n, 42);
+    CU_ASSERT_EQUAL(kv_number("ff", 16, 255, &n), 0);
+    CU_ASSERT_EQUAL(kv_number("101", 10, 100, &n), -EBADMSG);
+    CU_ASSERT_EQUAL(kv_number("", 10, 100, &n), -EBADMSG);
+    CU_ASSERT_EQUAL(kv_number(" 1", 10, 100, &n), -EBADMSG);
+    CU_ASSERT_EQUAL(kv_number("-1", 10, 100, &n), -EBADMSG);
+    CU_ASSERT_EQUAL(kv_number("1x", 10, 100, &n), -EBADMSG);
+    CU_ASSERT_EQUAL(kv_number("99999999999999999999999", 10, ULLONG_MAX, &n), -EBADMSG);
+}
+
+/* A record someone else wrote over: one clear answer, never a pid of 0. */
+static void a_damaged_record_is_refused(void)
+{
+    const char *name = unique("damaged");
+    const char *damage[] = {"lab=%d\nlabstart=%llu\npid=0\n", "lab=%d\nlabstart=%llu\npid=x\n",
+                            "lab=%d\nlabstart=%llu\nbogus=1\n",
+                            "lab=%d\nlabstart=%llu\nprivileged=2\n"};
+    char dir[PATH_MAX], path[PATH_MAX];
+    struct lab_record back;
+    int removed;
+
+    for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+        FILE *f;
+
+        CU_ASSERT_EQUAL_FATAL(record_claim(name, "", &removed), 0);
+        snprintf(path, sizeof(path), "%s/%s", record_dir(dir, sizeof(dir)), name);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "w"));
+        fprintf(f, damage[i], (int)getpid(), record_start_time(getpid()));
+        fclose(f);
+        CU_ASSERT_EQUAL(record_read(name, &back), -EBADMSG);
+        CU_ASSERT_EQUAL(record_remove(name), 0);
+    }
+}
+
 static const struct unit_test tests[] = {
     { "names as docker takes them", names_as_docker_takes_them },
     { "a start time names a process", a_start_time_names_a_process },
     { "claim, write, read, remove", claim_write_read_remove },
     { "a dead lab process leaves a stale record", a_dead_lab_process_leaves_a_stale_record },
     { "options go there and back", options_go_there_and_back },
+    { "kv lines go there and back", kv_lines_go_there_and_back },
+    { "kv damage is refused", kv_damage_is_refused },
+    { "a damaged record is refused", a_damaged_record_is_refused },
     { NULL, NULL },
 };
 UNIT_SUITE("record", tests)
