@@ -213,7 +213,7 @@ STEPS = {
     # for 01-05 is "the same namespaces, plus chroot".
     4: Step(ref=CHROOT, also=(ROOT,)),
     5: Step(ref=UTS),
-    6: Step("--net", NET, also=(NETNS, NET_LEAVE)),
+    6: Step("--network bridge", NET, also=(NETNS, NET_LEAVE)),
     # As issue 9 asks: 07 with its CPU cap, 08 with its volume (and the cap:
     # then it does what the runc bundle does, which has both and no veth).
     7: Step("--cpus 0.5", CGROUP, also=(NETNS, NET_CGROUP)),

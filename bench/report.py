@@ -399,12 +399,12 @@ def kernel_notes(kc, res):
 
 
 def veth_note(v, g, res):
-    net = [r["step"] for r in res["rows"] if r["kind"] == "step" and " --net " in r["display"]]
+    net = [r["step"] for r in res["rows"] if r["kind"] == "step" and " --network bridge " in r["display"]]
     who = f"Steps {span(net + res['steps'][-1:], '-')}" if net else "Steps"
     return (f"Deleting a veth pair takes **{us(v['median_us'])}** "
             f"({v['median_us'] / g['median_us']:.1f} grace periods): unregistering a network "
             "device waits for RCU (`synchronize_net`, then `rcu_barrier` and the last "
-            f"references). {who} with `--net` pay it after the command has exited, so that no "
+            f"references). {who} with `--network bridge` pay it after the command has exited, so that no "
             "link is left when they return; the kernel would remove the pair anyway with the "
             "container's network namespace, but in a worker, after the step had returned (the "
             "*removal left to the kernel* row shows what skipping it saves, and the guard "

@@ -25,7 +25,7 @@ static void check_agrees(const struct container *c, const struct lab_pod *p)
     const char *pod = c->opts.pod;
 
     if (c->opts.net)
-        die_msg("--net: the pod %s has its network already (its first container's): its "
+        die_msg("--network bridge: the pod %s has its network already (its first container's): its "
                 "containers share it", pod);
     if (c->opts.hostname[0] && strcmp(c->opts.hostname, p->hostname) != 0)
         die_msg("--hostname %s: the pod %s is named %s, and its containers share its name",
@@ -209,6 +209,12 @@ int lab_pod_command_step(int step, int argc, char *argv[])
     int lock, killed, err;
 
     lab_init(step);
+    /* ./step-16 -q pod rm NAME: opt_subcommand put the -q after "pod". */
+    while (argc > 1 && (strcmp(argv[1], "-q") == 0 || strcmp(argv[1], "--quiet") == 0)) {
+        lab_set_quiet(true);
+        argc--;
+        argv++;
+    }
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         pod_usage(stdout, step);
         return 0;

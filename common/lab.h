@@ -168,6 +168,9 @@ void opt_usage(FILE *out, int step);
 enum opt_result opt_parse_exec(struct lab_opts *o, int argc, char *argv[], char *err,
                                size_t errlen);
 void opt_usage_exec(FILE *out, int step);
+/* Whether argv names the subcommand name (exec, pod), after any -q; if so,
+ * argv[1] is name from then on, and the -q flags follow it. */
+bool opt_subcommand(int argc, char *argv[], const char *name);
 
 /* ---- parse.c: checked value parsers (0 or -EINVAL, *why says why) ----- */
 

@@ -68,15 +68,19 @@ static const struct opt_def defs[] = {
       "root filesystem (default: $LAB_ROOTFS, else rootfs/busybox next to this program)" },
     { "env", 'e', 3, "NAME[=VALUE]", "set a variable in the container (repeatable)" },
     { "hostname", KEY_HOSTNAME, 5, "NAME", "the container's hostname (default: lab<pid>)" },
-    { "net", KEY_NET, 6, NULL, "connect the container to the host with a veth pair" },
-    { "ip", KEY_IP, 6, "ADDR/PREFIX", "the container's address (implies --net; /16../30)" },
-    { "cpus", KEY_CPUS, 7, "N", "cap CPU use at N CPUs, as docker run --cpus (0.01..)" },
+    { "network", KEY_NETWORK, 6, "MODE",
+      "none (lo only: the lab's default), bridge (a veth pair; docker's default), host (16+)" },
+    { "net", KEY_NET, 6, "MODE", "the same as --network (docker's other spelling)" },
+    { "ip", KEY_IP, 6, "ADDR/PREFIX",
+      "the container's address (implies --network bridge; /16../30)" },
+    { "cpus", KEY_CPUS, 7, "N", "cap CPU use at N CPUs, as docker run --cpus (0.01..; 0: none)" },
     { "cpu-period", KEY_CPU_PERIOD, 7, "US", "CFS period in microseconds (1000..1000000)" },
     { "cpu-quota", KEY_CPU_QUOTA, 7, "US", "CPU time per period in microseconds (1000..)" },
-    { "volume", 'v', 8, "HOST:CONT[:ro|:rw]", "bind-mount a host path (repeatable)" },
+    { "volume", 'v', 8, "HOST:CONT[:MODE]",
+      "bind-mount a host path (repeatable; MODE ro or rw; z, Z: no SELinux here)" },
     { "memory", 'm', 10, "BYTES", "memory limit, with b, k, m or g (at least 6m)" },
     { "memory-swap", KEY_MEMORY_SWAP, 10, "BYTES", "memory plus swap (-1: unlimited swap)" },
-    { "pids-limit", KEY_PIDS_LIMIT, 10, "N", "most processes at once (-1: unlimited)" },
+    { "pids-limit", KEY_PIDS_LIMIT, 10, "N", "most processes at once (0 or -1: unlimited)" },
     { "layer", KEY_LAYER, 11, "DIR",
       "an image layer, bottom first (repeatable; default: the rootfs)" },
     { "upper", KEY_UPPER, 11, "DIR", "keep the container's own layer in DIR (default: removed)" },
@@ -94,8 +98,6 @@ static const struct opt_def defs[] = {
       "join the pod NAME (made if missing): its network, IPC, hostname" },
     { "share-pid", KEY_SHARE_PID, 16, NULL,
       "with --pod: one PID namespace for the pod (shareProcessNamespace)" },
-    { "network", KEY_NETWORK, 16, "host",
-      "host: no network namespace, the host's own (see the docs)" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -108,7 +110,8 @@ struct parse_state {
     struct lab_opts *o;
     char *err;
     size_t errlen;
-    bool cpus_set, period_set, quota_set;
+    int step;
+    bool cpus_set, period_set, quota_set, network_none;
 };
 
 
@@ -328,6 +331,30 @@ static int set_bytes(struct parse_state *ps, const char *name, const char *arg, 
     return 0;
 }
 
+/* --network and --net, as docker run spells them: none (lo only, the
+ * lab's default), bridge (the veth pair of step 06), host (16 on). */
+static int set_network(struct parse_state *ps, const char *name, const char *arg)
+{
+    struct lab_opts *o = ps->o;
+
+    o->net = o->host_network = ps->network_none = false;
+    if (strcmp(arg, "none") == 0)
+        ps->network_none = true;
+    else if (strcmp(arg, "bridge") == 0)
+        o->net = true;
+    else if (strcmp(arg, "host") == 0 && ps->step >= 16)
+        o->host_network = true;
+    else if (strcmp(arg, "host") == 0)
+        return fail(ps, "%s host: not known yet: step 16 adds it", name);
+    else if (strncmp(arg, "container:", 10) == 0)
+        return fail(ps, "%s %s: the lab does not share one container's network with another: "
+                        "a pod does (--pod, step 16)", name, SHORT(arg));
+    else
+        return fail(ps, "%s %s: unknown network: none, bridge%s (a veth pair is --network bridge)",
+                    name, SHORT(arg), ps->step >= 16 ? ", host" : "");
+    return 0;
+}
+
 static int parse_one(struct parse_state *ps, int key, const char *arg)
 {
     struct lab_opts *o = ps->o;
@@ -350,8 +377,9 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         strcpy(o->hostname, arg); /* parse_hostname checked the length */
         return 0;
     case KEY_NET:
-        o->net = true;
-        return 0;
+        return set_network(ps, "--net", arg);
+    case KEY_NETWORK:
+        return set_network(ps, "--network", arg);
     case KEY_IP:
         if (parse_ipv4_prefix(arg, &o->ip, &why) < 0)
             return fail(ps, "--ip '%s': %s", SHORT(arg), why);
@@ -360,7 +388,7 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
     case KEY_CPUS:
         if (parse_cpus(arg, sysconf(_SC_NPROCESSORS_ONLN), &o->cpu_quota_us, &why) < 0)
             return fail(ps, "--cpus '%s': %s", SHORT(arg), why);
-        ps->cpus_set = true;
+        ps->cpus_set = o->cpu_quota_us > 0; /* --cpus 0: no limit, as docker's */
         return 0;
     case KEY_CPU_PERIOD:
         if (parse_microseconds(arg, CPU_US_MIN, CPU_PERIOD_MAX, &o->cpu_period_us, &why) < 0)
@@ -411,14 +439,6 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         return 0;
     case KEY_SHARE_PID:
         o->share_pid = true;
-        return 0;
-    case KEY_NETWORK:
-        if (strcmp(arg, "host") != 0)
-            return fail(ps,
-                        "--network '%s': the lab knows host (and --net for a veth pair); docker's "
-                        "bridge, none and container:NAME it has not (--pod shares a network)",
-                        SHORT(arg));
-        o->host_network = true;
         return 0;
     case KEY_SECURITY_OPT:
         if (strcmp(arg, "seccomp=unconfined") != 0 && strcmp(arg, "seccomp:unconfined") != 0)
@@ -521,9 +541,11 @@ static int finish(struct parse_state *ps)
                         "its own", SHORT(o->commit));
     if (o->share_pid && !o->pod[0])
         return fail(ps, "--share-pid: only with --pod: it shares the pod's PID namespace");
-    if (o->host_network && (o->net || o->pod[0]))
+    if (ps->network_none && o->ip_set)
+        return fail(ps, "--ip: not with --network none: an address needs --network bridge");
+    if (o->host_network && (o->ip_set || o->pod[0]))
         return fail(ps, "--network host: not with %s: the host's network is not the container's "
-                        "to configure or share", o->net ? "--net/--ip" : "--pod");
+                        "to configure or share", o->ip_set ? "--ip" : "--pod");
     if (o->memory_swap_bytes > 0 && o->memory_swap_bytes < o->memory_bytes)
         return fail(ps, "--memory-swap %lld is smaller than --memory %lld: it is memory and swap "
                         "together, so at least --memory", o->memory_swap_bytes, o->memory_bytes);
@@ -537,7 +559,7 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
 {
     struct option longs[NDEFS + 1];
     char shorts[2 * NDEFS + 3];
-    struct parse_state ps = { .o = o, .err = err, .errlen = errlen };
+    struct parse_state ps = { .o = o, .err = err, .errlen = errlen, .step = step };
     char typed[80];
 
     memset(o, 0, sizeof(*o));
@@ -565,8 +587,11 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
             char name[64];
 
             offending(argv[optind - 1], typed, sizeof(typed));
-            fail(&ps, "%s: needs a value (%s)", d ? shown(d, name, sizeof(name)) : typed,
-                 d && d->arg ? d->arg : "?");
+            if (d && d->key == KEY_NET)
+                fail(&ps, "--net: needs a value, as docker's: --network bridge for a veth pair");
+            else
+                fail(&ps, "%s: needs a value (%s)", d ? shown(d, name, sizeof(name)) : typed,
+                     d && d->arg ? d->arg : "?");
             return OPT_ERROR;
         }
         if (key == '?') {
@@ -685,8 +710,9 @@ static int user_namespace_defaults(struct parse_state *ps)
     if (!o->rootless)
         return 0;
     if (o->net)
-        return fail(ps, "--net: a veth pair needs root on the host; rootless, the container has "
-                        "lo only (slirp4netns or pasta give rootless containers a network)");
+        return fail(ps, "--network bridge: a veth pair needs root on the host; rootless, the "
+                        "container has lo only (slirp4netns or pasta give rootless containers "
+                        "a network)");
     if (limits && !cg_delegated())
         return fail(ps, "--cpus/--memory/--pids-limit: rootless, cgroup limits need a cgroup v2 "
                         "subtree delegated to you (as systemd does for user sessions), and "
@@ -746,4 +772,25 @@ void opt_usage(FILE *out, int step)
                      "(exec --help)\n", step);
     fprintf(out, "\nExit status: the command's own; 128+N if it died of signal N;\n"
                  "125 if the lab failed; 126 if COMMAND cannot run; 127 if not found.\n");
+}
+
+static bool is_quiet(const char *arg)
+{
+    return strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0;
+}
+
+/* "./step-16 -q exec NAME": -q may come before a subcommand too, as before
+ * any other command. It is moved after the subcommand's name, where the
+ * subcommand's own parser reads it. */
+bool opt_subcommand(int argc, char *argv[], const char *name)
+{
+    int at = 1;
+
+    while (at < argc && is_quiet(argv[at]))
+        at++;
+    if (at >= argc || strcmp(argv[at], name) != 0)
+        return false;
+    for (char *sub = argv[at]; at > 1; at--)
+        argv[at] = argv[at - 1], argv[at - 1] = sub;
+    return true;
 }

@@ -89,8 +89,10 @@ int parse_cpus(const char *s, long ncpus, long *quota_us, const char **why)
     }
     if (*p != '\0' || whole_digits + frac_digits == 0)
         return refuse(why, "is not a number of CPUs (like 0.5 or 2)");
-    if (nano == 0)
-        return refuse(why, "must be more than 0");
+    if (nano == 0) { /* docker run's "no limit" (moby: daemon/daemon_unix.go, NanoCPUs > 0) */
+        *quota_us = 0;
+        return 0;
+    }
     if (nano < 10000000LL)
         return refuse(why, "is below 0.01, the kernel's minimum of a 1 ms quota per 100 ms");
     if (nano > ncpus * 1000000000LL)
@@ -151,13 +153,14 @@ int parse_bytes(const char *s, long long *out, const char **why)
     return 0;
 }
 
-/* "--pids-limit 64", or -1 for no limit (docker run's); 0 is refused. */
+/* "--pids-limit 64"; 0 or a negative number is no limit, -1, as docker
+ * reads them (moby: daemon/daemon_unix.go, getPidsLimit). */
 int parse_pids_limit(const char *s, long *out, const char **why)
 {
     char *end;
     long v;
 
-    if (strcmp(s, "-1") == 0) {
+    if (s[0] == '-' && s[1] && strspn(s + 1, "0123456789") == strlen(s + 1)) {
         *out = -1;
         return 0;
     }
@@ -169,9 +172,7 @@ int parse_pids_limit(const char *s, long *out, const char **why)
         return refuse(why, "is not a whole number of processes (or -1: no limit)");
     if (errno == ERANGE || v > INT32_MAX)
         return refuse(why, "is too large");
-    if (v == 0)
-        return refuse(why, "must be at least 1 (or -1: no limit)");
-    *out = v;
+    *out = v == 0 ? -1 : v;
     return 0;
 }
 
@@ -248,6 +249,34 @@ static int normalise_container_path(const char *s, size_t len, char *out, size_t
     return 0;
 }
 
+/* The mode of -v: options separated by commas, as docker's: ro or rw, and
+ * z or Z, which ask Docker to relabel the files for SELinux; the lab sets
+ * no SELinux label, so it takes them and does nothing. */
+static int parse_volume_mode(const char *mode, struct lab_volume *out, const char **why)
+{
+    bool access_seen = false, label_seen = false;
+    char copy[64], *save = NULL;
+
+    if (strlen(mode) >= sizeof(copy) || mode[0] == ',' || mode[strlen(mode) - 1] == ',' ||
+        strstr(mode, ",,"))
+        return refuse(why, "has an unknown mode (use ro or rw, and z or Z)");
+    strcpy(copy, mode);
+    for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        bool access = strcmp(o, "ro") == 0 || strcmp(o, "rw") == 0;
+        bool label = strcmp(o, "z") == 0 || strcmp(o, "Z") == 0;
+
+        if (!access && !label)
+            return refuse(why, "has an unknown mode (use ro or rw, and z or Z)");
+        if ((access && access_seen) || (label && label_seen))
+            return refuse(why, "has a mode given twice");
+        access_seen |= access;
+        label_seen |= label;
+        if (access)
+            out->readonly = strcmp(o, "ro") == 0;
+    }
+    return 0;
+}
+
 /* "HOST:CONTAINER[:ro|:rw]" as docker run -v reads it. Only the syntax is
  * checked here; whether HOST exists is the caller's business. */
 int parse_volume(const char *s, struct lab_volume *out, const char **why)
@@ -277,13 +306,7 @@ int parse_volume(const char *s, struct lab_volume *out, const char **why)
         return err;
 
     out->readonly = false;
-    if (c2) {
-        if (strcmp(c2 + 1, "ro") == 0)
-            out->readonly = true;
-        else if (strcmp(c2 + 1, "rw") != 0)
-            return refuse(why, "has an unknown mode (use ro or rw)");
-    }
-    return 0;
+    return c2 ? parse_volume_mode(c2 + 1, out, why) : 0;
 }
 
 /* "-e NAME=VALUE" or "-e NAME": a name is required; the value may be empty. */

@@ -178,10 +178,14 @@ int pod_sweep(int *removed)
         closedir(d);
         return lock;
     }
-    /* A pod whose infra is gone, or whose containers all are. */
+    /* A pod whose infra is gone, or whose containers all are; and the new
+     * copy of a record whose writer was killed (a writer holds the lock). */
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.' && (err = pod_read(e->d_name, &p)) != -EBADMSG &&
-            (err == -ESRCH || record_pod_members(e->d_name) == 0)) {
+        if (e->d_name[0] == '.' && strlen(e->d_name) > 5 &&
+            strcmp(e->d_name + strlen(e->d_name) - 4, ".new") == 0)
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+        else if (e->d_name[0] != '.' && (err = pod_read(e->d_name, &p)) != -EBADMSG &&
+                 (err == -ESRCH || record_pod_members(e->d_name) == 0)) {
             (void)pod_teardown(e->d_name, &p);
             (*removed)++;
         }

@@ -254,6 +254,7 @@ static int parse(struct lab_record *r)
     return more;
 }
 
+/* -ENODATA: an empty file, a claim whose writer has not written it yet. */
 static int read_at(int dir_fd, const char *name, struct lab_record *r)
 {
     int err;
@@ -261,7 +262,7 @@ static int read_at(int dir_fd, const char *name, struct lab_record *r)
     memset(r, 0, sizeof(*r));
     if ((err = kv_read(dir_fd, name, r->text, sizeof(r->text))) < 0)
         return err;
-    return parse(r);
+    return r->text[0] ? parse(r) : -ENODATA;
 }
 
 /* A record is stale once its lab process is gone. */
@@ -270,17 +271,37 @@ static bool stale(const struct lab_record *r)
     return !record_alive(r->lab, r->lab_start);
 }
 
-static int remove_stale_locked(int dir_fd, int *removed)
+/* What a killed lab process may leave, seen under the lock: its record; a
+ * claim it had not written yet (empty: a claimer holds the lock until it
+ * has); the new copy of a record it was writing (.NAME.new), once the
+ * record is stale or gone. */
+static bool left_by_the_dead(int dir_fd, const char *entry)
 {
     struct lab_record r;
+    char name[NAME_MAX + 1];
+    size_t n = strlen(entry);
+    int err;
+
+    if (entry[0] != '.') {
+        err = read_at(dir_fd, entry, &r);
+        return err == -ENODATA || (err == 0 && stale(&r));
+    }
+    if (n < 6 || strcmp(entry + n - 4, ".new") != 0)
+        return false; /* . and .. */
+    snprintf(name, sizeof(name), "%.*s", (int)(n - 5), entry + 1);
+    err = read_at(dir_fd, name, &r);
+    return err == -ENOENT || err == -ENODATA || (err == 0 && stale(&r));
+}
+
+static int remove_stale_locked(int dir_fd, int *removed)
+{
     struct dirent *e;
     DIR *d = fdopendir(dup(dir_fd));
 
     if (!d)
         return -errno;
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.' && read_at(dir_fd, e->d_name, &r) == 0 && stale(&r) &&
-            unlinkat(dir_fd, e->d_name, 0) == 0)
+        if (left_by_the_dead(dir_fd, e->d_name) && unlinkat(dir_fd, e->d_name, 0) == 0)
             (*removed)++;
     closedir(d);
     return 0;
@@ -368,6 +389,8 @@ int record_read(const char *name, struct lab_record *r)
         return errno == ENOENT ? -ENOENT : -errno;
     err = read_at(dir_fd, name, r);
     close(dir_fd);
+    if (err == -ENODATA)
+        return -EAGAIN; /* claimed this moment */
     if (err < 0)
         return err;
     if (stale(r)) {

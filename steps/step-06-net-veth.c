@@ -1,10 +1,11 @@
 /*
  * step-06: a network namespace, and a veth pair to the host.
  *
- * New here: CLONE_NEWNET, lo brought up; with --net a veth pair made over
- * rtnetlink, eth0 inside with an address and a route to the host's end.
+ * New here: CLONE_NEWNET, lo brought up; with --network bridge a veth pair
+ * made over rtnetlink, eth0 inside with an address and a route to the
+ * host's end.
  * Read: docs/step-06-net-veth.md; network_namespaces(7), veth(4), rtnetlink(7)
- * Demo: --net sh -c 'ip -o -4 addr; ping -c1 -W2 $(ip route | awk "/default/ {print \$3}")'
+ * Demo: --network bridge sh -c 'ip -o -4 addr; ping -c1 -W2 $(ip route | awk "/def/{print \$3}")'
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -67,9 +68,9 @@ static void switch_root(struct container *c)
     /* LAB:END */
 }
 
-/* A new network namespace holds only a loopback, and it is down. With --net
- * the parent has put eth0 here: give it its address, and a route out
- * through the host's end. */
+/* A new network namespace holds only a loopback, and it is down. With
+ * --network bridge the parent has put eth0 here: give it its address, and a
+ * route out through the host's end. */
 static void bring_up_network(struct container *c)
 {
     /* LAB:BEGIN net-up */
@@ -88,7 +89,7 @@ static void bring_up_network(struct container *c)
         say("lo up; eth0 %s up; default via %s", ipam_fmt(c->lease.container, c->lease.prefix),
             ipam_fmt(c->lease.host, -1));
     } else {
-        say("lo up: the only link here (no --net)");
+        say("lo up: the only link here (--network none)");
     }
     nl_close(&nl);
     /* LAB:END */
@@ -144,7 +145,7 @@ static int child_main(void *arg)
     lab_child_exec(c);
 }
 
-/* With --net, the host's end of the network: a veth pair, the host's end
+/* With --network bridge, the host's end of the network: a veth pair, the host's end
  * with its address, up. */
 static void make_veth(struct container *c)
 {
@@ -180,8 +181,8 @@ int main(int argc, char *argv[])
     lab_start(&c, argc, argv);
     /* SIGCHLD: the signal the kernel sends us when the child ends. */
     int flags = SIGCHLD | namespaces();
-    /* With --net the addresses are chosen before clone, so that the child's
-     * copy of the container holds them too. */
+    /* With --network bridge the addresses are chosen before clone, so that
+     * the child's copy of the container holds them too. */
     lab_net_claim(&c);
     if (!(stack = proc_stack_top()))
         die("mmap a stack for the child");

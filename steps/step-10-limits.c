@@ -128,9 +128,9 @@ static void switch_root(struct container *c)
     /* LAB:END */
 }
 
-/* A new network namespace holds only a loopback, and it is down. With --net
- * the parent has put eth0 here: give it its address, and a route out
- * through the host's end. */
+/* A new network namespace holds only a loopback, and it is down. With
+ * --network bridge the parent has put eth0 here: give it its address, and a
+ * route out through the host's end. */
 static void bring_up_network(struct container *c)
 {
     /* LAB:BEGIN net-up */
@@ -149,7 +149,7 @@ static void bring_up_network(struct container *c)
         say("lo up; eth0 %s up; default via %s", ipam_fmt(c->lease.container, c->lease.prefix),
             ipam_fmt(c->lease.host, -1));
     } else {
-        say("lo up: the only link here (no --net)");
+        say("lo up: the only link here (--network none)");
     }
     nl_close(&nl);
     /* LAB:END */
@@ -336,7 +336,7 @@ static void report_oom(struct container *c)
     /* LAB:END */
 }
 
-/* With --net, the host's end of the network: a veth pair, the host's end
+/* With --network bridge, the host's end of the network: a veth pair, the host's end
  * with its address, up. */
 static void make_veth(struct container *c)
 {
@@ -371,8 +371,8 @@ int main(int argc, char *argv[])
     lab_start(&c, argc, argv);
     /* SIGCHLD: the signal the kernel sends us when the child ends. */
     int flags = SIGCHLD | namespaces();
-    /* With --net the addresses are chosen before clone, so that the child's
-     * copy of the container holds them too. */
+    /* With --network bridge the addresses are chosen before clone, so that
+     * the child's copy of the container holds them too. */
     lab_net_claim(&c);
     make_cgroup(&c);
     limit_memory_and_pids(&c);

@@ -154,9 +154,9 @@ static void switch_root(struct container *c)
     /* LAB:END */
 }
 
-/* A new network namespace holds only a loopback, and it is down. With --net
- * the parent has put eth0 here: give it its address, and a route out
- * through the host's end. */
+/* A new network namespace holds only a loopback, and it is down. With
+ * --network bridge the parent has put eth0 here: give it its address, and a
+ * route out through the host's end. */
 static void bring_up_network(struct container *c)
 {
     /* LAB:BEGIN net-up */
@@ -175,7 +175,7 @@ static void bring_up_network(struct container *c)
         say("lo up; eth0 %s up; default via %s", ipam_fmt(c->lease.container, c->lease.prefix),
             ipam_fmt(c->lease.host, -1));
     } else {
-        say("lo up: the only link here (no --net)");
+        say("lo up: the only link here (--network none)");
     }
     nl_close(&nl);
     /* LAB:END */
@@ -320,9 +320,10 @@ static void mount_sysfs(struct container *c)
 static void mask_paths(struct container *c)
 {
     /* LAB:BEGIN masked-paths */
-    /* runc's lists (Docker's defaults). A masked file gets /dev/null bound
-     * over it, a masked directory an empty read-only tmpfs; a read-only path
-     * is bound onto itself and remounted read-only. --privileged: none. */
+    /* Docker's lists (moby's daemon/pkg/oci/defaults.go; runc applies
+     * them). A masked file gets /dev/null bound over it, a masked directory
+     * an empty read-only tmpfs; a read-only path is bound onto itself and
+     * remounted read-only. --privileged: none. */
     static const char *const masked[] = {
         "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
         "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
@@ -482,9 +483,9 @@ static void prepare_layers(struct container *c)
     /* LAB:END */
 }
 
-/* Docker's "-init" layer: the files that name this container, in a layer
- * of their own between the image and the container's, so that an image
- * never holds them and a commit leaves them out. */
+/* The files that name this container, in a layer of their own between the
+ * image and the container's (Docker's "-init" layer holds placeholders for
+ * them), so that an image never holds them and a commit leaves them out. */
 static void make_init_layer(struct container *c)
 {
     /* LAB:BEGIN init-layer */
@@ -674,7 +675,7 @@ static void report_oom(struct container *c)
     /* LAB:END */
 }
 
-/* With --net, the host's end of the network: a veth pair, the host's end
+/* With --network bridge, the host's end of the network: a veth pair, the host's end
  * with its address, up. */
 static void make_veth(struct container *c)
 {
@@ -709,8 +710,8 @@ int main(int argc, char *argv[])
     lab_start(&c, argc, argv);
     /* SIGCHLD: the signal the kernel sends us when the child ends. */
     int flags = SIGCHLD | namespaces();
-    /* With --net the addresses are chosen before clone, so that the child's
-     * copy of the container holds them too. */
+    /* With --network bridge the addresses are chosen before clone, so that
+     * the child's copy of the container holds them too. */
     lab_net_claim(&c);
     prepare_layers(&c);
     make_init_layer(&c);

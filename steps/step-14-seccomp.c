@@ -158,9 +158,9 @@ static void switch_root(struct container *c)
     /* LAB:END */
 }
 
-/* A new network namespace holds only a loopback, and it is down. With --net
- * the parent has put eth0 here: give it its address, and a route out
- * through the host's end. */
+/* A new network namespace holds only a loopback, and it is down. With
+ * --network bridge the parent has put eth0 here: give it its address, and a
+ * route out through the host's end. */
 static void bring_up_network(struct container *c)
 {
     /* LAB:BEGIN net-up */
@@ -179,7 +179,7 @@ static void bring_up_network(struct container *c)
         say("lo up; eth0 %s up; default via %s", ipam_fmt(c->lease.container, c->lease.prefix),
             ipam_fmt(c->lease.host, -1));
     } else {
-        say("lo up: the only link here (no --net)");
+        say("lo up: the only link here (--network none)");
     }
     nl_close(&nl);
     /* LAB:END */
@@ -324,9 +324,10 @@ static void mount_sysfs(struct container *c)
 static void mask_paths(struct container *c)
 {
     /* LAB:BEGIN masked-paths */
-    /* runc's lists (Docker's defaults). A masked file gets /dev/null bound
-     * over it, a masked directory an empty read-only tmpfs; a read-only path
-     * is bound onto itself and remounted read-only. --privileged: none. */
+    /* Docker's lists (moby's daemon/pkg/oci/defaults.go; runc applies
+     * them). A masked file gets /dev/null bound over it, a masked directory
+     * an empty read-only tmpfs; a read-only path is bound onto itself and
+     * remounted read-only. --privileged: none. */
     static const char *const masked[] = {
         "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
         "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
@@ -405,35 +406,35 @@ static void drop_capabilities(struct container *c)
 }
 
 /* LAB:BEGIN seccomp-denied */
-/* Docker's default seccomp profile, as a deny list: the calls that reach
- * past the container (modules, kexec, reboot, mounts, the clock, keys,
- * bpf, io_uring, another process's memory...), each with the capability
- * that lets it through, or -1. ptrace is not here: Docker allows it from
- * Linux 4.8 on (moby's profiles/seccomp/default.json, minKernel "4.8"). */
+/* Docker's default seccomp profile (seccomp/default.json of moby/profiles),
+ * turned around into a deny list: the calls it allows only with a
+ * capability, each with that capability, and those it never allows (-1).
+ * Docker's is an allow list: a call it does not name is refused, so a call
+ * added to the kernel after the list was written gets past this table, not
+ * Docker's. ptrace is not here: Docker allows it from Linux 4.8 on. */
 static const struct {
     int nr, cap;
 } denied[] = {
-    { SYS_reboot, CAP_SYS_BOOT }, { SYS_kexec_load, CAP_SYS_BOOT },
-    { SYS_kexec_file_load, CAP_SYS_BOOT }, { SYS_init_module, CAP_SYS_MODULE },
+    { SYS_reboot, CAP_SYS_BOOT }, { SYS_init_module, CAP_SYS_MODULE },
     { SYS_finit_module, CAP_SYS_MODULE }, { SYS_delete_module, CAP_SYS_MODULE },
-    { SYS_mount, CAP_SYS_ADMIN }, { SYS_umount2, CAP_SYS_ADMIN },
-    { SYS_pivot_root, CAP_SYS_ADMIN }, { SYS_setns, CAP_SYS_ADMIN },
+    { SYS_mount, CAP_SYS_ADMIN }, { SYS_umount2, CAP_SYS_ADMIN }, { SYS_setns, CAP_SYS_ADMIN },
     { SYS_fsopen, CAP_SYS_ADMIN }, { SYS_fsconfig, CAP_SYS_ADMIN },
     { SYS_fsmount, CAP_SYS_ADMIN }, { SYS_fspick, CAP_SYS_ADMIN },
     { SYS_move_mount, CAP_SYS_ADMIN }, { SYS_open_tree, CAP_SYS_ADMIN },
     { SYS_mount_setattr, CAP_SYS_ADMIN }, { SYS_quotactl, CAP_SYS_ADMIN },
     { SYS_lookup_dcookie, CAP_SYS_ADMIN }, { SYS_bpf, CAP_SYS_ADMIN },
     { SYS_perf_event_open, CAP_SYS_ADMIN }, { SYS_clock_settime, CAP_SYS_TIME },
-    { SYS_clock_adjtime, CAP_SYS_TIME }, { SYS_settimeofday, CAP_SYS_TIME },
-    { SYS_adjtimex, CAP_SYS_TIME }, { SYS_userfaultfd, CAP_SYS_PTRACE },
-    { SYS_kcmp, CAP_SYS_PTRACE }, { SYS_pidfd_getfd, CAP_SYS_PTRACE },
-    { SYS_process_madvise, CAP_SYS_PTRACE }, { SYS_get_mempolicy, CAP_SYS_NICE },
-    { SYS_set_mempolicy, CAP_SYS_NICE }, { SYS_mbind, CAP_SYS_NICE }, { SYS_move_pages, -1 },
-    { SYS_io_uring_setup, -1 }, { SYS_io_uring_enter, -1 }, { SYS_io_uring_register, -1 },
-    { SYS_acct, CAP_SYS_PACCT },
+    { SYS_settimeofday, CAP_SYS_TIME }, { SYS_kcmp, CAP_SYS_PTRACE },
+    { SYS_pidfd_getfd, CAP_SYS_PTRACE }, { SYS_process_madvise, CAP_SYS_PTRACE },
+    { SYS_get_mempolicy, CAP_SYS_NICE }, { SYS_set_mempolicy, CAP_SYS_NICE },
+    { SYS_mbind, CAP_SYS_NICE }, { SYS_acct, CAP_SYS_PACCT },
     { SYS_open_by_handle_at, CAP_DAC_READ_SEARCH }, { SYS_syslog, CAP_SYSLOG },
-    { SYS_vhangup, CAP_SYS_TTY_CONFIG }, { SYS_keyctl, -1 }, { SYS_add_key, -1 },
-    { SYS_request_key, -1 }, { SYS_swapon, -1 }, { SYS_swapoff, -1 },
+    { SYS_vhangup, CAP_SYS_TTY_CONFIG },
+    /* Never, whatever the capabilities: */
+    { SYS_kexec_load, -1 }, { SYS_kexec_file_load, -1 }, { SYS_pivot_root, -1 },
+    { SYS_userfaultfd, -1 }, { SYS_move_pages, -1 }, { SYS_io_uring_setup, -1 },
+    { SYS_io_uring_enter, -1 }, { SYS_io_uring_register, -1 }, { SYS_keyctl, -1 },
+    { SYS_add_key, -1 }, { SYS_request_key, -1 }, { SYS_swapon, -1 }, { SYS_swapoff, -1 },
 #ifdef __x86_64__
     { SYS_iopl, CAP_SYS_RAWIO }, { SYS_ioperm, CAP_SYS_RAWIO }, { SYS_uselib, -1 },
     { SYS_ustat, -1 }, { SYS_sysfs, -1 }, { SYS__sysctl, -1 },
@@ -587,9 +588,9 @@ static void prepare_layers(struct container *c)
     /* LAB:END */
 }
 
-/* Docker's "-init" layer: the files that name this container, in a layer
- * of their own between the image and the container's, so that an image
- * never holds them and a commit leaves them out. */
+/* The files that name this container, in a layer of their own between the
+ * image and the container's (Docker's "-init" layer holds placeholders for
+ * them), so that an image never holds them and a commit leaves them out. */
 static void make_init_layer(struct container *c)
 {
     /* LAB:BEGIN init-layer */
@@ -779,7 +780,7 @@ static void report_oom(struct container *c)
     /* LAB:END */
 }
 
-/* With --net, the host's end of the network: a veth pair, the host's end
+/* With --network bridge, the host's end of the network: a veth pair, the host's end
  * with its address, up. */
 static void make_veth(struct container *c)
 {
@@ -814,8 +815,8 @@ int main(int argc, char *argv[])
     lab_start(&c, argc, argv);
     /* SIGCHLD: the signal the kernel sends us when the child ends. */
     int flags = SIGCHLD | namespaces();
-    /* With --net the addresses are chosen before clone, so that the child's
-     * copy of the container holds them too. */
+    /* With --network bridge the addresses are chosen before clone, so that
+     * the child's copy of the container holds them too. */
     lab_net_claim(&c);
     prepare_layers(&c);
     make_init_layer(&c);

@@ -40,6 +40,20 @@ def test_limits_are_in_the_containers_group(step, rng):
     assert not any(d.exists() for d in dirs), f"the groups {dirs} outlived the container"
 
 
+@pytest.mark.parametrize("zero", ["0", "-1"])
+def test_a_pids_limit_of_0_or_less_is_no_limit(step, zero):
+    """As docker run reads --pids-limit (moby: daemon/daemon_unix.go,
+    getPidsLimit): 0 and any negative number mean no limit."""
+    c = Running(step, "--pids-limit", zero, "sh", "-c", "echo ready; read _")
+    try:
+        c.wait_for("ready")
+        got = labtest.pids_limit(c.pid)
+    finally:
+        r = c.finish()
+    assert r.rc == 0, r.describe()
+    assert got is None, f"--pids-limit {zero}: pids.max should be max, not {got}"
+
+
 @pytest.mark.parametrize("swap, total", [("64m", 64 * MIB), ("32m", 32 * MIB), ("-1", None)])
 def test_memory_swap_means_what_it_means_to_docker(step, swap, total):
     """--memory-swap is memory and swap together: equal to --memory, no swap;
@@ -162,8 +176,8 @@ def test_proc_still_shows_the_hosts_memory_and_cpus(step):
     (["--memory-swap", "64m"], ["--memory-swap needs --memory"]),
     (["-m", "64m", "--memory-swap", "32m"], ["--memory-swap", "smaller than --memory"]),
     (["-m", "64m", "--memory-swap", "-2"], ["--memory-swap", "negative"]),
-    (["--pids-limit", "0"], ["--pids-limit", "at least 1"]),
-    (["--pids-limit", "-5"], ["--pids-limit", "whole number"]),
+    (["--pids-limit", "-5x"], ["--pids-limit", "whole number"]),
+    (["--pids-limit", "1.5"], ["--pids-limit", "whole number"]),
     (["--pids-limit", "ten"], ["--pids-limit", "whole number"]),
     (["--pids-limit", "99999999999"], ["--pids-limit", "too large"]),
 ])

@@ -109,7 +109,7 @@ def test_the_demo_image(step):
 
 def test_the_init_layer_names_the_container(step, rng, rootfs):
     name = f"box{rng.randrange(10**6)}"
-    r = run(step, "--hostname", name, "--net", "sh", "-c",
+    r = run(step, "--hostname", name, "--network", "bridge", "sh", "-c",
             "cat /etc/hostname; cat /etc/hosts; ip -o -4 addr show eth0")
     assert r.rc == 0, r.describe()
     addr = r.out.split("inet ")[1].split("/")[0]

@@ -168,7 +168,7 @@ def test_rootless_refusals(step, user, user_lab, tmp_path):
     hidden.mkdir()
     subprocess.run(["cp", "-a", str(labtest.default_rootfs()), str(hidden / "rootfs")], check=True)
     hidden.chmod(0o700)
-    cases = [(["--net"], ["--net", "slirp4netns or pasta"]),
+    cases = [(["--network", "bridge"], ["--network bridge", "slirp4netns or pasta"]),
              (["--uidmap", "0:0:1"], ["--uidmap", "your own"]),
              (["--rootfs", hidden / "rootfs"], ["rootfs", "Permission denied"])]
     if not labtest.delegated_cgroup_possible():

@@ -118,7 +118,7 @@ def test_read_only_paths_refuse_writes(step, path):
 
 
 def test_sys_is_the_containers_and_read_only(step):
-    r = run(step, "--net", "sh", "-c", "ls /sys/class/net; echo 1 > /sys/class/net/lo/mtu; "
+    r = run(step, "--network", "bridge", "sh", "-c", "ls /sys/class/net; echo 1 > /sys/class/net/lo/mtu; "
             "grep ' /sys ' /proc/self/mountinfo")
     assert sorted(r.out.split("\n")[0:2]) == ["eth0", "lo"], "/sys should show the container's links\n" + r.describe()
     assert "Read-only file system" in r.err and " sysfs " in r.out, r.describe()

@@ -74,7 +74,7 @@ def test_a_capability_given_lets_its_calls_through(step):
 @pytest.mark.parametrize("cap, calls", [("SYS_PTRACE", ["kcmp", "pidfd_getfd", "process_madvise"]),
                                         ("SYS_NICE", ["get_mempolicy", "set_mempolicy", "mbind"])])
 def test_docker_lets_these_through_with_their_capability(step, cap, calls):
-    """moby's profiles/seccomp/default.json allows another process's
+    """seccomp/default.json of moby/profiles (vendored by moby) allows another process's
     memory and descriptors with CAP_SYS_PTRACE, the NUMA policies with
     CAP_SYS_NICE; move_pages and io_uring never."""
     r = run(step, "--cap-add", cap, "syscalls", *calls, "move_pages", "io_uring_setup")
@@ -83,6 +83,20 @@ def test_docker_lets_these_through_with_their_capability(step, cap, calls):
     assert not wrong and got.get("move_pages") == got.get("io_uring_setup") == "EPERM", (
         f"with --cap-add {cap}, {calls} reach the kernel; move_pages and io_uring_setup do not\n"
         + r.describe())
+
+
+def test_what_docker_never_allows_stays_refused_with_every_capability(step):
+    """pivot_root and userfaultfd are in no group of Docker's profile: with
+    --cap-add ALL they still answer EPERM, the filter's (their own answers
+    to these arguments are ENOENT and EINVAL). adjtimex is allowed to
+    everyone: without CAP_SYS_TIME it can only read the clock."""
+    r = run(step, "--cap-add", "ALL", "syscalls", "pivot_root", "userfaultfd", "adjtimex")
+    got = results(r.out)
+    assert got.get("pivot_root") == got.get("userfaultfd") == "EPERM", (
+        "with every capability, the filter still refuses pivot_root and userfaultfd\n" + r.describe())
+    plain = results(run(step, "syscalls", "adjtimex").out)
+    assert plain.get("adjtimex") not in (None, "EPERM"), (
+        f"adjtimex reaches the kernel (EFAULT for its bad pointer): {plain}\n" + r.describe())
 
 
 def test_ptrace_is_allowed_as_docker_allows_it(step):

@@ -145,7 +145,7 @@ class Named:
 
 
 def test_exec_joins_every_namespace_of_the_container(step):
-    with Named(step, VIEW + "echo secret > /tmp/mark; ipcmk -Q -k 4242 >/dev/null; ", "--net",
+    with Named(step, VIEW + "echo secret > /tmp/mark; ipcmk -Q -k 4242 >/dev/null; ", "--network", "bridge",
                "--hostname", "joined") as n:
         r = exec_in(step, n.name, "sh", "-c", VIEW + "cat /tmp/mark; cat /proc/sysvipc/msg; ps -o args")
     assert r.rc == 0, r.describe()
@@ -207,6 +207,15 @@ def test_exec_passes_status_and_stdin_through(step):
         assert exec_in(step, n.name, "/etc").rc == 126
         r = exec_in(step, n.name, "cat", stdin="through stdin\n")
     assert r.rc == 0 and r.out == "through stdin\n", r.describe()
+
+
+@pytest.mark.given
+def test_quiet_before_exec_is_quiet_not_a_command(step):
+    """-q before exec, as before any other command: ./step-NN -q exec NAME
+    runs in the container, with no narration (not a command named exec)."""
+    with Named(step, "") as n:
+        r = run(step, "-q", "exec", n.name, "hostname", raw_args=True)
+    assert r.rc == 0 and r.out.strip() and not r.err, r.describe()
 
 
 def test_exec_into_a_container_with_init(step):

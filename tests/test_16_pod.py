@@ -62,10 +62,10 @@ def pod_record(pod):
 def test_containers_of_a_pod_share_its_network_name_and_ipc(step):
     pod = unique_name("p")
     first = Member(step, pod, NS + OWN + "hostname; ipcmk -Q -k 4343 >/dev/null; "
-                   "(echo hello from the first | nc -l -p 8080 &); ", "--net")
+                   "mkdir /www; echo hello from the first >/www/index.html; httpd -p 8080 -h /www; ", "--network", "bridge")
     try:
         r = run(step, "--pod", pod, "sh", "-c", NS + OWN + "hostname; ip -o -4 addr show eth0; "
-                "cat /proc/sysvipc/msg; nc 127.0.0.1 8080 </dev/null")
+                "cat /proc/sysvipc/msg; wget -qO- http://127.0.0.1:8080/")
     finally:
         first.finish()
     assert r.rc == 0, r.describe()
@@ -74,7 +74,7 @@ def test_containers_of_a_pod_share_its_network_name_and_ipc(step):
         f"first: {field(first.out, 'ns')}\n" + r.describe())
     assert set(field(r.out, "own").split()).isdisjoint(field(first.out, "own").split()), (
         "each keeps a mount and PID namespace of its own\n" + r.describe())
-    assert "hello from the first" in r.out, "over localhost, to the first container's nc\n" + r.describe()
+    assert "hello from the first" in r.out, "over localhost, to the first container's httpd (listening before it said ready)\n" + r.describe()
     assert pod in r.out.split() and pod in first.out.split(), "the pod's name is each one's hostname"
     assert any(l.split()[:1] == ["4343"] for l in r.out.splitlines()), "the first one's queue\n" + r.describe()
     assert "inet 10.200." in r.out or "inet " in r.out, "the pod's eth0\n" + r.describe()
@@ -95,7 +95,7 @@ def test_containers_of_two_pods_are_apart(step):
 
 def test_killing_one_container_leaves_the_pod(step):
     pod = unique_name("p")
-    first = Member(step, pod, "ip -o -4 addr show eth0; ", "--net")
+    first = Member(step, pod, "ip -o -4 addr show eth0; ", "--network", "bridge")
     second = Member(step, pod, "")
     infra = int(pod_record(pod)["infra"])
     os.kill(first.pid, signal.SIGKILL)
@@ -110,7 +110,7 @@ def test_killing_one_container_leaves_the_pod(step):
 
 def test_the_pod_ends_with_its_last_container(step):
     pod = unique_name("p")
-    member = Member(step, pod, "", "--net")
+    member = Member(step, pod, "", "--network", "bridge")
     rec = pod_record(pod)
     infra = int(rec["infra"])
     assert Path(f"/sys/class/net/lab{infra}").exists(), f"the pod's veth lab{infra}"
@@ -199,7 +199,7 @@ def test_the_infra_has_a_root_of_its_own(step, tmp_path):
 @pytest.mark.slow
 def test_twenty_containers_in_five_pods(step):
     pods = [unique_name("p") for _ in range(5)]
-    firsts = [Member(step, pod, NS, "--net") for pod in pods]
+    firsts = [Member(step, pod, NS, "--network", "bridge") for pod in pods]
     others = [Running(step, "--pod", pod, "sh", "-c", NS + "hostname; echo ready; read _")
               for pod in pods for _ in range(3)]
     try:
@@ -224,7 +224,7 @@ def test_sigkill_of_a_step_or_an_infra_at_any_point(step, host_unchanged):
     pod = unique_name("p")
     for i in range(8):
         p = subprocess.Popen([str(labtest.step_bin(step)), *labtest.base_args(step), "--pod", pod,
-                              *(["--net"] if i % 2 else []), "sh", "-c", "read _"],
+                              *(["--network", "bridge"] if i % 2 else []), "sh", "-c", "read _"],
                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0, 0.03))
         record = pod_record(pod) if i % 3 == 2 else None
@@ -259,7 +259,7 @@ def test_options_that_conflict_with_the_pod_are_refused(step):
     m = Member(step, pod, "")
     try:
         results = {what: run(step, "--pod", pod, *opts, "true") for what, opts in [
-            ("--hostname", ["--hostname", "other"]), ("--net", ["--net"]),
+            ("--hostname", ["--hostname", "other"]), ("--network bridge", ["--network", "bridge"]),
             ("--share-pid", ["--share-pid"]), ("--uidmap", ["--uidmap", "0:200000:65536"])]}
     finally:
         m.finish()
@@ -270,15 +270,16 @@ def test_options_that_conflict_with_the_pod_are_refused(step):
 @pytest.mark.given
 @pytest.mark.parametrize("args, words", [
     (["--share-pid", "true"], ["--share-pid", "only with --pod"]),
-    (["--network", "host", "--net", "true"], ["--network host", "--net"]),
+    (["--network", "host", "--ip", "10.200.0.2/30", "true"], ["--network host", "--ip"]),
     (["--network", "host", "--pod", "x", "true"], ["--network host", "--pod"]),
-    (["--network", "bridge", "true"], ["--network", "bridge"]),
+    (["--network", "bogus", "true"], ["--network bogus", "unknown network", "host"]),
+    (["--net=container:web", "true"], ["--net container:web", "--pod"]),
     (["--pod", "a/b", "true"], ["--pod", "letters, digits"]),
     (["--pod", "", "true"], ["--pod", "empty"]),
     (["pod", "rm", "no-such-pod"], ["pod rm no-such-pod", "no such pod"]),
     (["pod", "ls"], ["pod rm NAME"]),
     (["pod", "rm", "a/b"], ["pod rm", "letters, digits"]),
-], ids=["share-pid-alone", "host-and-net", "host-and-pod", "bridge", "pod-slash", "pod-empty",
+], ids=["share-pid-alone", "host-and-ip", "host-and-pod", "bogus", "container", "pod-slash", "pod-empty",
         "rm-missing", "pod-ls", "rm-slash"])
 def test_pod_bad_input_is_refused_in_one_line(step, args, words):
     r = run(step, *args, raw_args=args[0] == "pod")

@@ -70,7 +70,7 @@ def test_results_and_junit_add_up_to_the_configured_points(tmp_path):
 
 def test_a_failure_line_shows_values_not_source():
     msg = ("AssertionError: eth0 has 10.200.3.1/30, the host's own end's address\n"
-           "command: step-06 --net sh\nexit status: 0\nstdout: 'addr=10.200.3.1/30\\n'\n"
+           "command: step-06 --network bridge sh\nexit status: 0\nstdout: 'addr=10.200.3.1/30\\n'\n"
            "stderr: 'step-06 [parent]: veth lab9\\nstep-06: add 10.200.3.1/30 to eth0: File exists\\n'\n"
            "assert '10.200.3.1' != '10.200.3.1'")
     line = grade.explain({"message": msg, "outcome": "failed"})

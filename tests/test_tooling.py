@@ -132,10 +132,12 @@ def test_a_new_step_gets_a_row_in_the_step_tables(tmp_path):
 
 
 def test_links_between_the_docs_resolve():
-    """Every relative link of README.md and docs/*.md names a file that is
-    in the repository (a renamed page would otherwise leave dead links)."""
+    """Every relative link of README.md, docs/*.md and the Chinese edition
+    (docs/zh-CN/) names a file that is in the repository (a renamed page
+    would otherwise leave dead links)."""
     dead = []
-    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")),
+                 *sorted((REPO / "docs" / "zh-CN").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", page.read_text()):
             if "://" in target or target.startswith("mailto:"):
                 continue
@@ -298,3 +300,30 @@ def test_no_wait_in_the_lab_is_a_sleep():
              for n, line in enumerate(p.read_text().splitlines(), 1)
              if re.search(r"\b(usleep|nanosleep|sleep)\s*\(", line)]
     assert not found, "a wait by sleeping:\n" + "\n".join(found)
+
+
+def test_the_chinese_edition_keeps_the_english_pages_shape(tmp_path):
+    """docs/zh-CN/ has a page per step page, with the same headings (number,
+    order, level) and the same code blocks, byte for byte: make check-docs
+    names the page that drifts, and a missing one."""
+    rels = ["tools/mkdocs.py", "README.md", "docs/README.md",
+            *[str(p.relative_to(REPO)) for p in REPO.glob("steps/step-*.c")],
+            *[str(p.relative_to(REPO)) for p in REPO.glob("docs/step-*.md")],
+            *[str(p.relative_to(REPO)) for p in REPO.glob("docs/zh-CN/*.md")]]
+    for rel in rels:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text((REPO / rel).read_text())
+    mkdocs = ["/usr/bin/python3", str(tmp_path / "tools" / "mkdocs.py"), "--check"]
+    assert subprocess.run(mkdocs, capture_output=True, text=True).returncode == 0
+
+    page = tmp_path / "docs" / "zh-CN" / "step-05-uts-hostname.md"
+    text = page.read_text()
+    page.write_text(text.replace("$ sudo ./step-05", "$ sudo ./step-05 -q", 1))
+    r = subprocess.run(mkdocs, capture_output=True, text=True)
+    assert r.returncode == 1 and "zh-CN/step-05-uts-hostname.md: its code block" in r.stderr, r.stderr
+    page.write_text(text.replace("\n## ", "\n### ", 1))
+    r = subprocess.run(mkdocs, capture_output=True, text=True)
+    assert r.returncode == 1 and "zh-CN/step-05-uts-hostname.md: its headings" in r.stderr, r.stderr
+    page.unlink()
+    r = subprocess.run(mkdocs, capture_output=True, text=True)
+    assert r.returncode == 1 and "zh-CN/step-05-uts-hostname.md: missing" in r.stderr, r.stderr

@@ -18,6 +18,13 @@ steps/step-NN-*.c, made from the file's name and the synopsis at its top
 
 so that a new step file (and its page) is a new row after make docs.
 
+docs/zh-CN/ is the Chinese edition: one page per English step page, of the
+same name, and a README. Its generated parts are written from the same step
+files; --check also fails when a Chinese page is missing, or differs from
+its English page in its headings (their number, order and levels) or in
+any code block (commands, transcripts, the diff: byte for byte), or when
+its README does not link every step's page.
+
     mkdocs.py           rewrite the generated parts
     mkdocs.py --check   exit 1, naming each page or table that is stale or missing
     mkdocs.py --quiet   rewrite what exists; say nothing of missing pages
@@ -38,23 +45,77 @@ def steps():
     return sorted(REPO.glob("steps/step-[0-9][0-9]-*.c"))
 
 
-def generated(prev, cur):
+ZH = REPO / "docs" / "zh-CN"
+
+
+def generated(prev, cur, lang="en"):
     if prev is None:
         body = cur.read_text()
-        intro = f"The whole of `{cur.relative_to(REPO)}`:"
+        intro = {"en": f"The whole of `{cur.relative_to(REPO)}`:",
+                 "zh": f"`{cur.relative_to(REPO)}` 的全部内容："}[lang]
         fence = "c"
     else:
         body = "".join(difflib.unified_diff(
             prev.read_text().splitlines(keepends=True), cur.read_text().splitlines(keepends=True),
             fromfile=str(prev.relative_to(REPO)), tofile=str(cur.relative_to(REPO))))
-        intro = (f"`diff -u {prev.relative_to(REPO)} {cur.relative_to(REPO)}`: "
-                 "everything this step changes.")
+        diff = f"`diff -u {prev.relative_to(REPO)} {cur.relative_to(REPO)}`"
+        intro = {"en": f"{diff}: everything this step changes.",
+                 "zh": f"{diff}：这一步改动的全部内容。"}[lang]
         fence = "diff"
     return f"{BEGIN}\n{intro}\n\n```{fence}\n{body}```\n{END}"
 
 
 def page_for(step_file):
     return REPO / "docs" / (step_file.stem + ".md")
+
+
+# ---- the Chinese edition -------------------------------------------------------
+
+CODE_BLOCK = re.compile(r"^[ \t]*```.*?^[ \t]*```[ \t]*$", re.M | re.S)
+HEADING = re.compile(r"^(#{1,6}) ", re.M)
+
+
+def outside_code(text):
+    return CODE_BLOCK.sub("", text)
+
+
+def differences(english, chinese):
+    """How the Chinese page's shape differs from the English page's: its
+    headings' levels, and its code blocks, which must be the same."""
+    found = []
+    en_levels = [len(h) for h in HEADING.findall(outside_code(english))]
+    zh_levels = [len(h) for h in HEADING.findall(outside_code(chinese))]
+    if en_levels != zh_levels:
+        found.append(f"its headings ({len(zh_levels)}) are not the English page's ({len(en_levels)})"
+                     " in number, order and level")
+    en_blocks, zh_blocks = CODE_BLOCK.findall(english), CODE_BLOCK.findall(chinese)
+    if len(en_blocks) != len(zh_blocks):
+        found.append(f"it has {len(zh_blocks)} code blocks, the English page {len(en_blocks)}")
+    for n, (a, b) in enumerate(zip(en_blocks, zh_blocks), 1):
+        if a != b:
+            first = a.splitlines()[0].strip()
+            found.append(f"its code block {n} ({first}) differs from the English page's")
+            break
+    return found
+
+
+def check_chinese(files, problems):
+    if not ZH.is_dir():
+        return
+    for cur in files:
+        english, chinese = page_for(cur), ZH / page_for(cur).name
+        rel = chinese.relative_to(REPO)
+        if not chinese.exists():
+            problems.append(f"{rel}: missing (every step page has a Chinese edition)")
+        elif english.exists():
+            problems += [f"{rel}: {d}" for d in differences(english.read_text(), chinese.read_text())]
+    readme = ZH / "README.md"
+    if not readme.exists():
+        problems.append(f"{readme.relative_to(REPO)}: missing")
+        return
+    text = readme.read_text()
+    problems += [f"{readme.relative_to(REPO)}: no row links {page_for(f).name}"
+                 for f in files if f"]({page_for(f).name})" not in text]
 
 
 # ---- the step tables ---------------------------------------------------------
@@ -163,6 +224,16 @@ def main(argv):
                 problems.append(f"{page.relative_to(REPO)}: the diff is stale: run make docs")
             else:
                 page.write_text(new)
+        chinese = ZH / page.name
+        if chinese.exists():
+            text = chinese.read_text()
+            new = pattern.sub(lambda _: generated(files[i - 1] if i else None, cur, "zh"), text,
+                              count=1)
+            if new != text:
+                if check:
+                    problems.append(f"{chinese.relative_to(REPO)}: the diff is stale: run make docs")
+                else:
+                    chinese.write_text(new)
     for rel, kind in (("README.md", "readme"), ("docs/README.md", "docs")):
         page = REPO / rel
         if not page.exists():
@@ -178,6 +249,8 @@ def main(argv):
                 problems.append(f"{rel}: the step table is stale: run make docs")
             else:
                 page.write_text(new)
+    if check:
+        check_chinese(files, problems)
     for p in problems:
         print(f"make docs: {p}", file=sys.stderr)
     return 1 if problems else 0

@@ -42,6 +42,7 @@ static const struct call calls[] = {
     { "setns", SYS_setns, { -1, 0, 0, 0 } },                /* EBADF */
     { "clock_settime", SYS_clock_settime, { 0, 0, 0, 0 } }, /* NULL time: EFAULT */
     { "settimeofday", SYS_settimeofday, { 1, 0, 0, 0 } },   /* a bad pointer: EFAULT */
+    { "adjtimex", SYS_adjtimex, { 1, 0, 0, 0 } },           /* a bad pointer: EFAULT */
     { "bpf", SYS_bpf, { -1, 0, 0, 0 } },
     { "init_module", SYS_init_module, { 0, 0, 0, 0 } },
     { "finit_module", SYS_finit_module, { -1, 0, 0, 0 } },

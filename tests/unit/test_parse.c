@@ -83,7 +83,7 @@ static void cpus_becomes_a_quota_per_100ms(void)
 
 static void cpus_refuses_bad_values(void)
 {
-    const char *bad[] = { "", "0", "0.0", "-1", "abc", "1e3", "0x1", "1.2.3", " 1", "1 ",
+    const char *bad[] = { "", "-1", "abc", "1e3", "0x1", "1.2.3", " 1", "1 ",
                           "inf", "nan", "0.009", "3", "1000000000", "0.1234567891", ".", NULL };
     long q = 42;
 
@@ -91,8 +91,10 @@ static void cpus_refuses_bad_values(void)
         CU_ASSERT_EQUAL(parse_cpus(*s, 2, &q, &why), -EINVAL);
         CU_ASSERT_EQUAL(q, 42); /* untouched on refusal */
     }
-    parse_cpus("0", 2, &q, &why);
-    CU_ASSERT_PTR_NOT_NULL(strstr(why, "more than 0"));
+    CU_ASSERT_EQUAL(parse_cpus("0", 2, &q, &why), 0); /* docker's "no limit" */
+    CU_ASSERT_EQUAL(q, 0);
+    CU_ASSERT_EQUAL(parse_cpus("0.0", 2, &q, &why), 0);
+    CU_ASSERT_EQUAL(q, 0);
     parse_cpus("3", 2, &q, &why);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "CPUs"));
 }
@@ -177,6 +179,13 @@ static void volume_reads_docker_syntax(void)
     CU_ASSERT_EQUAL(parse_volume("/srv://a/./b//c:rw", &v, &why), 0);
     CU_ASSERT_STRING_EQUAL(v.container, "/a/b/c");
     CU_ASSERT_FALSE(v.readonly);
+    /* docker's SELinux relabelling options: taken, nothing to do here */
+    CU_ASSERT_EQUAL(parse_volume("/srv:/data:z", &v, &why), 0);
+    CU_ASSERT_FALSE(v.readonly);
+    CU_ASSERT_EQUAL(parse_volume("/srv:/data:Z,ro", &v, &why), 0);
+    CU_ASSERT_TRUE(v.readonly);
+    CU_ASSERT_EQUAL(parse_volume("/srv:/data:ro,z", &v, &why), 0);
+    CU_ASSERT_TRUE(v.readonly);
 }
 
 static void volume_refuses_bad_specs(void)
@@ -198,6 +207,11 @@ static void volume_refuses_bad_specs(void)
         { "/srv:/data:rx", "unknown mode" },
         { "/srv:/data:RO", "unknown mode" },
         { "/srv:/data:ro:x", "three parts" },
+        { "/srv:/data:ro,rw", "twice" },
+        { "/srv:/data:z,Z", "twice" },
+        { "/srv:/data:ro,", "unknown mode" },
+        { "/srv:/data:,ro", "unknown mode" },
+        { "/srv:/data:ro,shared", "unknown mode" },
         { NULL, NULL },
     };
     struct lab_volume v;
@@ -239,7 +253,26 @@ static void env_needs_a_name(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "empty name"));
 }
 
+/* docker run's --pids-limit: 0 and any negative number mean no limit. */
+static void pids_limit_as_docker_reads_it(void)
+{
+    const char *none[] = { "0", "-1", "-5", "00", NULL };
+    const char *bad[] = { "", "-", "--1", "1x", " 1", "+3", "99999999999", "-1x", NULL };
+    long v;
+
+    CU_ASSERT_EQUAL(parse_pids_limit("64", &v, &why), 0);
+    CU_ASSERT_EQUAL(v, 64);
+    for (const char **s = none; *s; s++) {
+        v = 42;
+        CU_ASSERT_EQUAL(parse_pids_limit(*s, &v, &why), 0);
+        CU_ASSERT_EQUAL(v, -1);
+    }
+    for (const char **s = bad; *s; s++)
+        CU_ASSERT_EQUAL(parse_pids_limit(*s, &v, &why), -EINVAL);
+}
+
 static const struct unit_test tests[] = {
+    { "--pids-limit as docker reads it", pids_limit_as_docker_reads_it },
     { "hostname accepts RFC 1123 names", hostname_accepts_rfc1123_names },
     { "hostname refuses bad names", hostname_refuses_bad_names },
     { "hostname refuses 65 bytes and long labels", hostname_refuses_65_bytes_and_long_labels },

@@ -1,6 +1,7 @@
 /* test_record.c - names, and the record a named container leaves for exec. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,32 @@ static void a_damaged_record_is_refused(void)
     }
 }
 
+/* SIGKILL between a claim's open(2) and its write(2) leaves an empty file;
+ * between a record's new copy and its rename, a .NAME.new: under the lock,
+ * both are a dead writer's, and the sweep removes them. */
+static void what_a_killed_writer_leaves_is_swept(void)
+{
+    const char *name = unique("killed");
+    char dir[PATH_MAX], empty[PATH_MAX + 80], copy[PATH_MAX + 80];
+    struct lab_record back;
+    int removed, fd, lock = record_lock(); /* makes the directory */
+
+    CU_ASSERT_TRUE_FATAL(lock >= 0);
+    close(lock);
+    record_dir(dir, sizeof(dir));
+    snprintf(empty, sizeof(empty), "%s/%s", dir, name);
+    snprintf(copy, sizeof(copy), "%s/.%s-gone.new", dir, name);
+    CU_ASSERT_TRUE_FATAL((fd = open(empty, O_WRONLY | O_CREAT, 0644)) >= 0);
+    close(fd);
+    CU_ASSERT_TRUE_FATAL((fd = open(copy, O_WRONLY | O_CREAT, 0644)) >= 0);
+    close(fd);
+    CU_ASSERT_EQUAL(record_read(name, &back), -EAGAIN); /* being claimed, as exec sees it */
+    CU_ASSERT_EQUAL(record_sweep(&removed), 0);
+    CU_ASSERT_EQUAL(removed, 2);
+    CU_ASSERT_NOT_EQUAL(access(empty, F_OK), 0);
+    CU_ASSERT_NOT_EQUAL(access(copy, F_OK), 0);
+}
+
 static const struct unit_test tests[] = {
     { "names as docker takes them", names_as_docker_takes_them },
     { "a start time names a process", a_start_time_names_a_process },
@@ -209,6 +236,7 @@ static const struct unit_test tests[] = {
     { "kv lines go there and back", kv_lines_go_there_and_back },
     { "kv damage is refused", kv_damage_is_refused },
     { "a damaged record is refused", a_damaged_record_is_refused },
+    { "what a killed writer leaves is swept", what_a_killed_writer_leaves_is_swept },
     { NULL, NULL },
 };
 UNIT_SUITE("record", tests)
