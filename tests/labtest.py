@@ -179,8 +179,20 @@ def run_binary(step, binary, *args, timeout=10, preexec=None):
     return _run(step, [str(binary), *map(str, args)], timeout, None, None, None, preexec)
 
 
+# What the harness puts in its own environment (pytest's, the seed, the
+# matrix, the binaries' place, the time scale): a step must not be able to
+# tell a test from a user's shell, so none of it reaches a step.
+HARNESS_ENV = re.compile(r"^(PYTEST_|PYTHON|LAB_(SEED|MATRIX|BIN_DIR|TIMEOUT_SCALE|TEST_ROOTFS)$)")
+
+
+def step_env(env=None):
+    """The environment a step runs with: the shell's, without the harness's."""
+    clean = {k: v for k, v in os.environ.items() if not HARNESS_ENV.match(k)}
+    return dict(clean, **(env or {}))
+
+
 def _run(step, argv, timeout, stdin, env, cwd, preexec, pass_fds=()):
-    full_env = dict(os.environ, **(env or {}))
+    full_env = step_env(env)
     cpu0, t0 = _children_cpu(), time.monotonic()
     p = subprocess.Popen(
         argv,
@@ -240,7 +252,7 @@ class Running:
         self.argv = [str(step_bin(step))] + ([] if raw_args else base_args(step)) + [str(a) for a in args]
         self.p = subprocess.Popen(
             self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=dict(os.environ, **(env or {})), cwd=cwd, start_new_session=True, pass_fds=pass_fds,
+            env=step_env(env), cwd=cwd, start_new_session=True, pass_fds=pass_fds,
         )
         self.out = b""
         self.result = None

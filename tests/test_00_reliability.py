@@ -294,7 +294,7 @@ def test_a_reader_of_the_narration_going_away_stops_nothing(step):
     layers or veth behind: the host check after the test): it finishes,
     with the command's status."""
     p = subprocess.Popen([str(labtest.step_bin(step)), *labtest.base_args(step), "sh", "-c", "sleep 0.2"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=labtest.step_env())
     p.stderr.readline()
     p.stderr.close()
     assert p.wait(timeout=labtest.scaled(10)) == 0, "the step died when its stderr's reader went away"
@@ -351,7 +351,7 @@ def test_step_killed_during_start_up_leaves_nothing_the_next_run_keeps(step, rng
     for _ in range(8):
         p = subprocess.Popen([str(labtest.step_bin(step)), *labtest.base_args(step), *opts,
                               "sh", "-c", "read _"], stdin=subprocess.PIPE,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=labtest.step_env())
         time.sleep(rng.uniform(0, 0.01))
         p.kill()
         p.wait()

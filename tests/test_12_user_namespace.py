@@ -137,7 +137,7 @@ def test_rootless_processes_are_the_users(step, user, user_lab):
     binary, rootfs = user_lab
     c = subprocess.Popen([str(binary), "--rootfs", str(rootfs), "sh", "-c", "echo ready; read _"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         preexec_fn=labtest.as_user(user), start_new_session=True)
+                         preexec_fn=labtest.as_user(user), start_new_session=True, env=labtest.step_env())
     try:
         assert c.stdout.readline() == b"ready\n"
         child = int(Path(f"/proc/{c.pid}/task/{c.pid}/children").read_text().split()[0])
@@ -199,7 +199,8 @@ def test_rootless_limits_where_cgroups_are_delegated(step, user, user_lab):
             labtest.as_user(user)()
         c = subprocess.Popen([str(binary), "--rootfs", str(rootfs), "--pids-limit", "17", "sh", "-c",
                               "echo ready; read _"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, preexec_fn=enter_and_become, start_new_session=True)
+                             stderr=subprocess.PIPE, preexec_fn=enter_and_become, start_new_session=True,
+                             env=labtest.step_env())
         try:
             assert c.stdout.readline() == b"ready\n", c.stderr.read()
             limit = Path(deleg, "lab", str(c.pid), "pids.max").read_text().strip()

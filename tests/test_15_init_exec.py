@@ -167,7 +167,7 @@ def test_exec_runs_in_the_containers_groups(step):
         p = subprocess.Popen([str(labtest.step_bin(step)), "exec", "-q", n.name, "sh", "-c",
                               "grep -E ':(pids|memory|cpu[^:]*)?:' /proc/self/cgroup; echo ready; read _"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             start_new_session=True)
+                             start_new_session=True, env=labtest.step_env())
         try:
             lines = []
             while not lines or lines[-1] != "ready":
@@ -266,7 +266,8 @@ def test_exec_as_an_ordinary_user(step, user, user_lab):
     name = unique_name()
     c = subprocess.Popen([str(binary), "--rootfs", str(rootfs), "--name", name, "--hostname", "mine",
                           "sh", "-c", "echo ready; read _"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, preexec_fn=labtest.as_user(user), start_new_session=True)
+                         stderr=subprocess.PIPE, preexec_fn=labtest.as_user(user), start_new_session=True,
+                         env=labtest.step_env())
     try:
         assert c.stdout.readline() == b"ready\n"
         r = labtest.run_as(user, binary, "exec", name, "sh", "-c", "id -u; hostname")

@@ -225,7 +225,8 @@ def test_sigkill_of_a_step_or_an_infra_at_any_point(step, host_unchanged):
     for i in range(8):
         p = subprocess.Popen([str(labtest.step_bin(step)), *labtest.base_args(step), "--pod", pod,
                               *(["--network", "bridge"] if i % 2 else []), "sh", "-c", "read _"],
-                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=labtest.step_env())
         time.sleep(rng.uniform(0, 0.03))
         record = pod_record(pod) if i % 3 == 2 else None
         if record and "infra" in record:

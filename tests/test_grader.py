@@ -93,3 +93,33 @@ def test_the_solution_still_scores_in_a_copy(lab_copy):
                        cwd=lab_copy, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert json.loads((lab_copy / "results.json").read_text())["score"] == 10, r.stdout
+
+
+@pytest.mark.timeout(LIMIT + 60)
+def test_a_step_that_behaves_only_under_the_grader_scores_nothing(lab_copy):
+    """A step 13 that keeps every capability unless the harness's variables
+    are in its environment (PYTEST_CURRENT_TEST, the grader's LAB_SEED):
+    no step sees them, so it is graded as a user would run it."""
+    step = next((lab_copy / "steps").glob("step-13-*.c"))
+    solution = step.read_text()
+    start = "    lab_start(&c, argc, argv);\n"
+    assert start in solution
+    cheat = solution.replace(start, start + (
+        '    if (!getenv("PYTEST_CURRENT_TEST") && !getenv("LAB_SEED"))\n'
+        "        c.opts.privileged = true; /* a cheat: confined only when watched */\n"), 1)
+    step.write_text(cheat.replace("#include <sched.h>\n", "#include <sched.h>\n#include <stdlib.h>\n", 1))
+    written = time.time()
+    try:
+        r = subprocess.run([sys.executable, str(REPO / "tools" / "sandbox.py"), "--pids=2048",
+                            f"--keep={REPO}", f"--time-limit={labtest.scaled(LIMIT):g}", "--",
+                            sys.executable, str(lab_copy / "tools" / "grade.py"), "--step=13",
+                            f"--results={lab_copy / 'results.json'}", f"--junit={lab_copy / 'report.xml'}"],
+                           cwd=lab_copy, capture_output=True, text=True)
+    finally:
+        step.write_text(solution)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    binary = lab_copy / "build" / "grade" / "bin" / "step-13"
+    assert binary.exists() and binary.stat().st_mtime >= written - 1, (
+        "the cheat must build, or this proves nothing\n" + r.stdout[-2000:])
+    score = json.loads((lab_copy / "results.json").read_text())["score"]
+    assert score <= 0.05 * 10, f"the cheat scored {score} of 10 on step 13\n{r.stdout[-2000:]}"
