@@ -304,8 +304,11 @@ class Running:
     def finish(self, stdin="\n", timeout=10):
         """Lets the command go on, waits for the end; returns a Result."""
         t0 = time.monotonic()
+        # A step that ended early (wait_for killed it and said why): nothing
+        # to send, and no second error in a `finally` to hide the first.
+        send = stdin.encode() if self.p.poll() is None and not self.p._communication_started else None
         try:
-            out, err = self.p.communicate(stdin.encode(), timeout=scaled(timeout))
+            out, err = self.p.communicate(send, timeout=scaled(timeout))
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError(f"step-{self.step:02d} did not finish: {' '.join(self.argv)}")

@@ -27,9 +27,18 @@ MASKED = ("/proc/asound /proc/acpi /proc/interrupts /proc/kcore /proc/keys /proc
 READONLY = "/proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger".split()
 
 
+class Status(dict):
+    """/proc/PID/status's capability lines, as numbers. A line the container
+    did not print is an assertion that says so, not a KeyError."""
+
+    def __missing__(self, key):
+        raise AssertionError(f"the container printed no {key} line (its status lines: "
+                             f"{sorted(self) or 'none'})")
+
+
 def caps(out):
     """{'CapEff': 0xa80425fb, ...} and NoNewPrivs from /proc/self/status lines."""
-    found = {}
+    found = Status()
     for line in out.splitlines():
         key, _, value = line.partition(":")
         if key.startswith("Cap"):

@@ -76,3 +76,17 @@ def test_a_failure_line_shows_values_not_source():
     line = grade.explain({"message": msg, "outcome": "failed"})
     assert line.startswith("eth0 has 10.200.3.1/30") and "exit 0" in line
     assert "File exists" in line and "\n" not in line
+
+
+def test_a_failure_line_keeps_what_follows_a_colon_and_the_steps_own_error():
+    """A message whose first line ends in ':' goes on below (the host check's
+    list of changes); of the stderr, the step's own error line (step-NN:
+    what: why) is the cause, not the last line of the narration."""
+    host = grade.explain({"message": "Failed: the host was changed and not restored:\n"
+                                     "  left under /run/lab: /run/lab/containers/x\n", "outcome": "failed"})
+    assert host == "the host was changed and not restored: left under /run/lab: /run/lab/containers/x", host
+    msg = ("AssertionError: the container should have printed 'ready'\ncommand: step-13 sh\n"
+           "exit status: 125\nstdout: ''\n"
+           "stderr: 'step-13: capset: Operation not permitted\nsome later line\n'\n")
+    line = grade.explain({"message": msg, "outcome": "failed"})
+    assert "capset: Operation not permitted" in line and "later line" not in line, line

@@ -188,6 +188,9 @@ def explain(test):
     if not lines:
         return test["outcome"]
     first = re.sub(r"^(AssertionError|Failed): ?", "", lines[0]) or (lines[1] if len(lines) > 1 else "")
+    if first.endswith(":"):  # "the host was changed and not restored:" and its list below
+        more = [l for l in lines[1:] if not re.match(r"^(exit status|stdout|stderr|command|assert)\b", l)]
+        first += " " + "; ".join(more[:4])
     seen = {}
     for l in lines[1:]:
         m = re.match(r"^(exit status|stdout|stderr): (.*)", l)
@@ -197,8 +200,10 @@ def explain(test):
     if seen.get("stdout"):
         parts.append(f"stdout {one_line(repr(seen['stdout']), 60)}")
     errors = [e for e in seen.get("stderr", "").splitlines() if e and not re.match(r"^step-\d\d \[", e)]
+    # The step's own error line (step-NN: what: why) says the cause; else the last line.
+    said = [e for e in errors if re.match(r"^step-\d\d: ", e)]
     if errors:
-        parts.append(f"stderr {one_line(repr(errors[-1]), 100)}")
+        parts.append(f"stderr {one_line(repr((said or errors)[-1]), 100)}")
     if first.startswith("command:"):
         first = "failed: " + first
     return one_line(first + (f" — observed: {', '.join(parts)}" if parts else ""), 300)
