@@ -152,3 +152,13 @@ def test_dev_mqueue_is_the_containers_own(step, host_objects, rng):
     listed = out.split("ready")[0].split()
     assert listed == [name[1:]], (
         f"/dev/mqueue inside lists {listed}: expected only the container's own queue {name[1:]}\n" + r.describe())
+
+
+def test_a_queue_made_inside_can_be_removed_inside(step, rng):
+    """/dev/mqueue is the container's, read-write: a POSIX queue it made is
+    removed as a file (mq_unlink(3) is an unlink there)."""
+    name = f"q{rng.randrange(10**6)}"
+    r = run(step, "sh", "-c", f"ipcmk -P /{name} >/dev/null; rm /dev/mqueue/{name}; echo rm=$?; "
+            "ls /dev/mqueue")
+    assert r.rc == 0 and "rm=0" in r.out and name not in r.out.split(), (
+        f"rm /dev/mqueue/{name} should remove the queue it made\n" + r.describe())

@@ -223,3 +223,11 @@ def test_more_layers_than_one_mount_takes_are_refused(step, tmp_path, rootfs):
     assert r.rc == 125 and len(r.err_lines) == 1, r.describe()
     assert "more than the 4095 one mount(2) takes" in r.err_lines[0] and "layers with paths this long fit" \
         in r.err_lines[0], r.describe()
+
+
+def test_the_init_layer_holds_resolv_conf(step):
+    """/etc/resolv.conf is the container's, from the init layer: it says
+    there is no name server (the rootfs's own, if any, is not used)."""
+    r = run(step, "cat", "/etc/resolv.conf")
+    assert r.rc == 0 and "no name server" in r.out, (
+        "/etc/resolv.conf inside should be the init layer's\n" + r.describe())

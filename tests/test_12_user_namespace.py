@@ -213,3 +213,16 @@ def test_rootless_limits_where_cgroups_are_delegated(step, user, user_lab):
                 for pid in Path(d, "cgroup.procs").read_text().split():
                     os.kill(int(pid), signal.SIGKILL)
                 d.rmdir()
+
+
+def test_the_devices_every_program_uses_work(step):
+    """A file system mounted in a user namespace is nodev: the host's
+    /dev/null, zero, full, random and urandom are bound in, and work."""
+    r = run(step, "sh", "-c", "head -c 8 /dev/urandom | wc -c; head -c 8 /dev/random | wc -c; "
+            "head -c 4 /dev/zero | wc -c; echo x >/dev/null && echo null-ok; "
+            "echo x >/dev/full || echo full-refused")
+    lines = r.out.split()
+    assert r.rc == 0 and lines[:3] == ["8", "8", "4"], (
+        "/dev/urandom, /dev/random and /dev/zero should be readable inside\n" + r.describe())
+    assert "null-ok" in lines and "full-refused" in lines and "No space left" in r.err, (
+        "/dev/null takes a write, /dev/full refuses one with ENOSPC\n" + r.describe())

@@ -153,3 +153,12 @@ def test_the_hosts_proc_is_untouched(step, host_unchanged):
 def test_bad_capabilities_are_refused(step, opts, words):
     r = run(step, *opts, "true")
     assert r.rc == 125 and len(r.err_lines) == 1 and all(w in r.err_lines[0] for w in words), r.describe()
+
+
+def test_a_capability_above_31_can_be_added(step):
+    """Capabilities 32 and above live in the second word of capset(2)'s
+    data: --cap-add PERFMON (38) and BPF (39) show in CapEff."""
+    r = run(step, "--cap-add", "PERFMON", "--cap-add", "BPF", "grep", "^Cap", "/proc/self/status")
+    got = caps(r.out)
+    assert r.rc == 0 and got["CapEff"] >> 38 & 3 == 3 and got["CapPrm"] >> 38 & 3 == 3, (
+        f"CapEff should hold bits 38 and 39: {got['CapEff']:#x}\n" + r.describe())

@@ -156,3 +156,13 @@ def test_privileged_has_no_filter(step):
 def test_unknown_security_options_are_refused(step, value):
     r = run(step, "--security-opt", value, "true")
     assert r.rc == 125 and len(r.err_lines) == 1 and "--security-opt" in r.err_lines[0], r.describe()
+
+
+@pytest.mark.parametrize("flag", ["-U", "-m", "-u", "-i", "-n", "-p"])
+def test_every_namespace_flag_of_unshare_is_refused(step, flag):
+    """Without CAP_SYS_ADMIN the filter refuses unshare(2) with any namespace
+    flag, the user namespace's too (which needs no capability, and opens
+    every other), as Docker's profile does for clone and unshare."""
+    r = run(step, "sh", "-c", f"grep '^Seccomp:' /proc/self/status; unshare {flag} true; echo rc=$?")
+    assert "Seccomp:\t2" in r.out and "rc=0" not in r.out and "Operation not permitted" in r.err, (
+        f"unshare {flag} should fail with EPERM under the filter\n" + r.describe())
