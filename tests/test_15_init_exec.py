@@ -84,6 +84,23 @@ def test_init_passes_signals_on_to_the_command(step, sig):
         + r.describe())
 
 
+def test_init_passes_a_signal_on_after_it_reaped_an_orphan(step):
+    """An init that, woken by an orphan's end, then blocks in waitpid(2) for
+    the command misses every signal until the command ends by itself: this
+    one must stay awake, reap, and pass SIGTERM on at once."""
+    c = Running(step, "--init", "sh", "-c", "(sleep 0 &); echo ready; exec sleep 1000")
+    c.wait_for("ready")
+    pid1 = c.child_pid()
+    assert labtest.wait_until(lambda: _comms(_children_of(pid1)) == ["sleep"]), "the command never started"
+    time.sleep(0.2)  # the orphan's end, and its reaping, come first
+    os.kill(pid1, signal.SIGTERM)
+    try:
+        r = c.wait(timeout=5)
+    finally:
+        c.kill()
+    assert r.rc == 143, "SIGTERM after an orphan was reaped should end the command (143)\n" + r.describe()
+
+
 def test_init_passes_sigwinch_on_and_the_command_is_pid_2(step):
     c = Running(step, "--init", "sh", "-c",
                 "trap 'echo got WINCH' WINCH; echo pid=$$ pgid=$(cut -d' ' -f5 /proc/self/stat); "
