@@ -327,3 +327,29 @@ def test_the_chinese_edition_keeps_the_english_pages_shape(tmp_path):
     page.unlink()
     r = subprocess.run(mkdocs, capture_output=True, text=True)
     assert r.returncode == 1 and "zh-CN/step-05-uts-hostname.md: missing" in r.stderr, r.stderr
+
+
+def test_a_page_that_names_code_that_is_gone_is_stale(tmp_path):
+    """make check-docs fails on a page that names, as code, a function, a
+    file or a block that is not there (renamed, moved, removed)."""
+    rels = ["tools/mkdocs.py", "README.md", "docs/README.md", "steps/blocks.toml",
+            *[str(p.relative_to(REPO)) for p in REPO.glob("steps/step-*.c")],
+            *[str(p.relative_to(REPO)) for p in REPO.glob("common/*.[ch]")],
+            *[str(p.relative_to(REPO)) for p in REPO.glob("docs/step-*.md")]]
+    for rel in rels:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text((REPO / rel).read_text())
+    for rel in subprocess.run(["git", "ls-files", "tests", "tools", "rootfs", "bench", "vm", "mk"], cwd=REPO,
+                              capture_output=True, text=True, check=True).stdout.split():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).touch()
+    mkdocs = ["/usr/bin/python3", str(tmp_path / "tools" / "mkdocs.py"), "--check"]
+    (tmp_path / "tools" / "mkdocs.py").write_text((REPO / "tools" / "mkdocs.py").read_text())
+    r = subprocess.run(mkdocs, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    page = tmp_path / "docs" / "step-05-uts-hostname.md"
+    page.write_text(page.read_text() + "\nSee `old_function()`, `common/gone.c` and the `gone-block` block.\n")
+    r = subprocess.run(mkdocs, capture_output=True, text=True)
+    assert r.returncode == 1, r.stderr
+    for name in ("`old_function()`", "`common/gone.c`", "`gone-block` block"):
+        assert name in r.stderr, r.stderr

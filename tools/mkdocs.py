@@ -25,6 +25,10 @@ its English page in its headings (their number, order and levels) or in
 any code block (commands, transcripts, the diff: byte for byte), or when
 its README does not link every step's page.
 
+--check also fails when a page names, as code, a function (`name()`), a
+file of the repository (`common/x.c`) or a block (`name` block) that is not
+there: a page that describes code as it was before a change.
+
     mkdocs.py           rewrite the generated parts
     mkdocs.py --check   exit 1, naming each page or table that is stale or missing
     mkdocs.py --quiet   rewrite what exists; say nothing of missing pages
@@ -97,6 +101,39 @@ def differences(english, chinese):
             found.append(f"its code block {n} ({first}) differs from the English page's")
             break
     return found
+
+
+# Named by the pages but not the lab's: the kernel's own functions.
+NOT_THE_LABS = {"synchronize_rcu"}
+BUILT = ("rootfs/busybox",)  # made by make rootfs, not in the repository
+
+
+def defined_names():
+    sources = [*REPO.glob("steps/*.c"), *REPO.glob("common/*.[ch]"), *REPO.glob("rootfs/helpers/*.c")]
+    text = "\n".join(p.read_text() for p in sources)
+    names = set(re.findall(r"^(?:static\s+)?(?:_Noreturn\s+)?(?:const\s+)?[\w\s*]+?\b(\w+)\(", text, re.M))
+    return names | set(re.findall(r"#define\s+(\w+)\(", text)) | NOT_THE_LABS
+
+
+def block_names():
+    toml = REPO / "steps" / "blocks.toml"
+    return set(re.findall(r"^\[([\w-]+)\]", toml.read_text(), re.M)) if toml.exists() else set()
+
+
+def stale_names(pages, problems):
+    """Functions, files and blocks a page names that the code does not have."""
+    functions, blocks = defined_names(), block_names()
+    for page in pages:
+        text = CODE_BLOCK.sub("", page.read_text())
+        rel = page.relative_to(REPO)
+        problems += [f"{rel}: names `{m}()`, which no step or common/ defines"
+                     for m in sorted(set(re.findall(r"`([A-Za-z_]\w*)\(\)`", text))) if m not in functions]
+        problems += [f"{rel}: names `{m}`, which is not in the repository"
+                     for m in sorted(set(re.findall(r"`((?:common|steps|tests|tools|rootfs|bench|vm|mk)/[\w./-]+)`",
+                                                    text)))
+                     if not m.startswith(BUILT) and not (REPO / m).exists()]
+        problems += [f"{rel}: names the `{m}` block, which steps/blocks.toml does not have"
+                     for m in sorted(set(re.findall(r"`([a-z0-9-]+)` block", text))) if blocks and m not in blocks]
 
 
 def check_chinese(files, problems):
@@ -251,6 +288,9 @@ def main(argv):
                 page.write_text(new)
     if check:
         check_chinese(files, problems)
+    if check and (REPO / "common").is_dir():  # (a copy of the docs alone has no code to hold them to)
+        stale_names([REPO / "README.md", *sorted(REPO.glob("docs/*.md")), *sorted(ZH.glob("*.md"))],
+                    problems)
     for p in problems:
         print(f"make docs: {p}", file=sys.stderr)
     return 1 if problems else 0
