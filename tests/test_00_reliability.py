@@ -161,8 +161,7 @@ LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname
                  (12, ["--gidmap", "0:100000:65536"]), (13, ["--cap-add", "SYS_ADMIN"]),
                  (13, ["--cap-drop", "ALL"]), (13, ["--privileged"]),
                  (14, ["--security-opt", "seccomp=unconfined"]), (15, ["--init"]),
-                 (15, ["--name", "x"]), (16, ["--pod", "x"]), (16, ["--pod", "x", "--share-pid"]),
-                 (16, ["--network", "host"])]
+                 (15, ["--name", "x"]), (16, ["--pod", "x"]), (16, ["--pod", "x", "--share-pid"])]
 
 SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
@@ -410,6 +409,18 @@ def test_no_descriptor_reaches_an_init_or_an_exec(step, host_dir_fd):
     assert held == {0, 1, 2}, f"--init's PID 1 should hold 0, 1, 2 only: {sorted(held)}"
     assert e.rc == 0 and open_fds(e.out) == {0, 1, 2, 3}, (
         f"exec's command should hold 0, 1, 2 (and ls's 3): {LEAKED_FD} was open\n" + e.describe())
+
+
+@pytest.mark.steps(5, 6, 15, "last")
+def test_network_host_is_known_from_step_16(step):
+    """--network is step 06's option; its mode host is step 16's."""
+    r = run(step, "--network", "host", "true")
+    if step < 6:
+        check_refusal(r, 125, ["--network", "not known yet", "step 06 adds it"])
+    elif step < 16:
+        check_refusal(r, 125, ["--network host", "not known yet", "step 16 adds it"])
+    else:
+        assert r.rc == 0, r.describe()
 
 
 # ---- damaged records ---------------------------------------------------------------

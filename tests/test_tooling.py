@@ -194,7 +194,8 @@ THROWAWAY_BLOCK = """    /* LAB:BEGIN throwaway */
 
 def add_throwaway_step(tree):
     """Step N+1 in a copy of the lab: the last step plus one LAB block, its
-    blocks.toml entry, a test file and a docs page; nothing else."""
+    blocks.toml entry, a test file and a docs page (in both editions);
+    nothing else."""
     last = sorted((tree / "steps").glob("step-[0-9][0-9]-*.c"))[-1]
     n = int(last.name[5:7]) + 1
     text = last.read_text().replace(f"step-{n - 1:02d}:", f"step-{n:02d}:", 1)
@@ -209,14 +210,20 @@ def add_throwaway_step(tree):
     (tree / "docs" / f"step-{n:02d}-throwaway.md").write_text(
         f"# Step {n:02d}: throwaway\n\n<!-- BEGIN GENERATED: do not edit; run make docs -->\n"
         "<!-- END GENERATED -->\n")
+    # Its Chinese edition, and a row for it in the Chinese README.
+    (tree / "docs" / "zh-CN" / f"step-{n:02d}-throwaway.md").write_text(
+        f"# 步骤 {n:02d}：throwaway\n\n<!-- BEGIN GENERATED: do not edit; run make docs -->\n"
+        "<!-- END GENERATED -->\n")
+    with open(tree / "docs" / "zh-CN" / "README.md", "a") as f:
+        f.write(f"\n| {n:02d} | [step-{n:02d}-throwaway.md](step-{n:02d}-throwaway.md) | throwaway |\n")
     return n
 
 
 @pytest.mark.proof
 def test_a_new_step_is_picked_up_everywhere(tmp_path):
     """Adding a step means its file, its blocks.toml entry, its test file and
-    its page: make, make help, the docs, the handout, the grader and the demo
-    find it with no other change."""
+    its page (and the page's Chinese edition): make, make help, the docs, the
+    handout, the grader and the demo find it with no other change."""
     sys.path.insert(0, str(REPO / "tools"))
     import handout
     tree = Path(tempfile.mkdtemp(prefix="throwaway-", dir=REPO / "build")) / "lab"
