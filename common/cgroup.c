@@ -510,11 +510,18 @@ static void end_tasks(const char *group, int timeout_ms)
     }
 }
 
+static bool populated(const char *events_path)
+{
+    char text[256];
+
+    return file_read(events_path, text, sizeof(text)) == 0 && strstr(text, "populated 1");
+}
+
 /* On v2 the kernel says when the group has no task left: "populated 0"
  * in cgroup.events, whose changes inotify reports. */
 static void wait_unpopulated(const char *group, int timeout_ms)
 {
-    char path[PATH_MAX], text[256], events[512];
+    char path[PATH_MAX];
     long long deadline = proc_now_ms() + timeout_ms;
     int fd;
 
@@ -522,14 +529,14 @@ static void wait_unpopulated(const char *group, int timeout_ms)
         (fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
         return;
     if (inotify_add_watch(fd, path, IN_MODIFY) >= 0)
-        while (file_read(path, text, sizeof(text)) == 0 && strstr(text, "populated 1") &&
-               proc_now_ms() < deadline) {
+        while (populated(path) && proc_now_ms() < deadline) {
             struct pollfd pfd = { .fd = fd, .events = POLLIN };
+            char events[512];
 
             if (poll(&pfd, 1, (int)(deadline - proc_now_ms())) < 0 && errno != EINTR)
                 break;
             while (read(fd, events, sizeof(events)) > 0)
-                ;
+                ; /* drained: look at cgroup.events again */
         }
     close(fd);
 }

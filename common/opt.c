@@ -584,14 +584,16 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
             return OPT_VERSION;
         if (key == ':') {
             const struct opt_def *d = find_by_key(optopt);
-            char name[64];
 
             offending(argv[optind - 1], typed, sizeof(typed));
-            if (d && d->key == KEY_NET)
+            if (d && d->key == KEY_NET) {
                 fail(&ps, "--net: needs a value, as docker's: --network bridge for a veth pair");
-            else
+            } else {
+                char name[64];
+
                 fail(&ps, "%s: needs a value (%s)", d ? shown(d, name, sizeof(name)) : typed,
                      d && d->arg ? d->arg : "?");
+            }
             return OPT_ERROR;
         }
         if (key == '?') {
