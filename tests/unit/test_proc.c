@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,8 +113,14 @@ static void dying_with_the_parent(void)
 /* Waiting for a process's end on a pidfd, with no polling of /proc. */
 static void killed_and_waited_for_on_a_pidfd(void)
 {
-    int status;
-    pid_t pid = fork();
+    int status, probe = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    pid_t pid;
+
+    if (probe < 0 && errno == ENOSYS)
+        return; /* valgrind 3.19 (Debian 12) does not know pidfd_open: nothing to test there */
+    if (probe >= 0)
+        close(probe);
+    pid = fork();
 
     if (pid == 0) {
         pause();
