@@ -159,6 +159,9 @@ def test_a_capability_above_31_can_be_added(step):
     """Capabilities 32 and above live in the second word of capset(2)'s
     data: --cap-add PERFMON (38) and BPF (39) show in CapEff."""
     r = run(step, "--cap-add", "PERFMON", "--cap-add", "BPF", "grep", "^Cap", "/proc/self/status")
+    plain = run(step, "grep", "^Cap", "/proc/self/status")
     got = caps(r.out)
     assert r.rc == 0 and got["CapEff"] >> 38 & 3 == 3 and got["CapPrm"] >> 38 & 3 == 3, (
         f"CapEff should hold bits 38 and 39: {got['CapEff']:#x}\n" + r.describe())
+    assert caps(plain.out)["CapEff"] == DOCKER_DEFAULT, (
+        "without --cap-add, Docker's default set only\n" + plain.describe())
