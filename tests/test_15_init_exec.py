@@ -128,8 +128,8 @@ def _comms(pids):
     for pid in pids:
         try:
             found.append(Path(f"/proc/{pid}/comm").read_text().strip())
-        except FileNotFoundError:
-            pass
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # it ended (and was reaped) between the listing and the read
     return found
 
 

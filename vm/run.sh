@@ -157,7 +157,8 @@ rc=$(echo "$result" | awk '{print $3}')
 secs=$(echo "$result" | sed -n 's/.*seconds=//p')
 # A failure shows why here: CI keeps this output, not the console.
 if [ "$rc" != 0 ]; then
-    sed -n '/^=* FAILURES =*/,/^=* short test summary/p' "$console" | head -n 150 | sed 's/^/  | /' >&2
+    awk '/^=* (FAILURES|ERRORS) =*/ { on = 1 } /^=* short test summary/ { on = 0 } on && n++ < 150' "$console" |
+        sed 's/^/  | /' >&2 || true
 fi
 say "guest finished: exit status $rc, $secs s inside, $(( $(date +%s) - t0 )) s in all ($accel); console: $console"
 exit "$rc"
