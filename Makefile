@@ -56,12 +56,17 @@ ROOTFS := rootfs/busybox
 ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
-        python3-pytest-timeout python3-yaml iproute2 uidmap man-db manpages manpages-dev
+        python3-pytest-timeout python3-yaml iproute2 uidmap man-db manpages manpages-dev \
+        libjson-c-dev libseccomp-dev podman containerd
+# Step 17 reads JSON (config.json) with json-c and compiles OCI seccomp
+# profiles with libseccomp; its tests drive it with podman and containerd
+# (README, "Dependencies").
+STEP_LIBS_17 := -ljson-c -lseccomp
 
-.PHONY: all steps rootfs demo-image user-rootfs deps test check-matrix unit pytest demo docs check-docs check clean help
+.PHONY: all steps rootfs oci-bundle demo-image user-rootfs deps test check-matrix unit pytest demo docs check-docs check clean help
 .DELETE_ON_ERROR:
 
-all: steps rootfs
+all: steps rootfs oci-bundle
 
 steps: $(STEP_BINS)
 
@@ -79,7 +84,7 @@ $(OUT)/$(call step_name,$(1)): $(1) $(LIBCOMMON)
 	@mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(LAB_CFLAGS) -DLAB_STEP=$(call step_number,$(1)) \
 	    -MMD -MP -MF $(BUILD)/$(call step_name,$(1)).d -o $$@ $(1) \
-	    $(LIBCOMMON) $$(STEP_LDFLAGS) $$(LDFLAGS)
+	    $(LIBCOMMON) $$(STEP_LDFLAGS) $$(LDFLAGS) $(STEP_LIBS_$(call step_number,$(1)))
 ifneq ($(OUT),.)
 $(call step_name,$(1)): $(OUT)/$(call step_name,$(1))
 endif
@@ -104,6 +109,16 @@ rootfs: $(ROOTFS_STAMP)
 
 $(ROOTFS_STAMP): rootfs/build.sh $(HELPERS) $(BUSYBOX)
 	$(Q)rootfs/build.sh "$(BUSYBOX)" $(ROOTFS) $(HELPERS)
+
+# Step 17's demo bundle: runc spec's config.json (./step-17 spec) for the
+# busybox rootfs, whose program shows where it runs.
+OCI_BUNDLE := $(BUILD)/oci-bundle
+oci-bundle: $(OCI_BUNDLE)/config.json
+
+$(OCI_BUNDLE)/config.json: $(OUT)/step-17 $(ROOTFS_STAMP)
+	@mkdir -p $(@D)
+	$(Q)ln -sfn "$(abspath $(ROOTFS))" $(@D)/rootfs && rm -f $@ && $(OUT)/step-17 spec --bundle $(@D)
+	$(Q)sed -i 's|"sh" ]|"sh", "-c", "echo hello from $$(hostname); ps -o pid,args" ]|' $@
 
 # Step 11's two-layer demo image: the rootfs, and a layer that adds /hello
 # and deletes /bin/vi (rootfs/demo-image.sh). As root.

@@ -262,6 +262,28 @@ static int make_dir(struct cg_group *g, const char *path, bool may_exist)
     return 0;
 }
 
+/* The parent, one level at a time below the hierarchy's root (an OCI
+ * cgroupsPath may have several), each handing the controller down on v2. */
+static int make_parents(struct cg_group *g, struct cg_dir *d, const char *parent)
+{
+    char path[PATH_MAX];
+    size_t root = strlen(d->layout.root);
+    int err;
+
+    snprintf(path, sizeof(path), "%s", parent);
+    for (size_t i = root + 1; i <= strlen(parent); i++) {
+        if (parent[i] != '/' && parent[i] != '\0')
+            continue;
+        path[i] = '\0';
+        if ((err = make_dir(g, path, true)) < 0)
+            return err;
+        if (d->layout.version == CG_V2 && (err = v2_enable(g, path, d->layout.controller)) < 0)
+            return err;
+        path[i] = parent[i];
+    }
+    return 0;
+}
+
 /* lab/ and lab/<name>. Another container may remove an empty lab/ between
  * the two mkdirs; then the second fails with ENOENT and we go round again. */
 static int make_dirs(struct cg_group *g, struct cg_dir *d, const char *parent)
@@ -269,9 +291,7 @@ static int make_dirs(struct cg_group *g, struct cg_dir *d, const char *parent)
     int err = -ENOENT;
 
     for (int tries = 0; tries < 50 && err == -ENOENT; tries++) {
-        if ((err = make_dir(g, parent, true)) < 0)
-            return err;
-        if (d->layout.version == CG_V2 && (err = v2_enable(g, parent, d->layout.controller)) < 0)
+        if ((err = make_parents(g, d, parent)) < 0)
             continue;
         err = make_dir(g, d->path, false);
     }
@@ -290,10 +310,11 @@ static int create_dir(struct cg_group *g, const struct cg_layout *l)
     memset(d, 0, sizeof(*d));
     d->layout = *l;
     snprintf(d->controllers, sizeof(d->controllers), "%s", l->controller);
-    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0 ||
+    if (path_join(parent, sizeof(parent), l->root, g->parent) < 0 ||
         path_join(d->path, sizeof(d->path), parent, g->name) < 0)
         return -ENAMETOOLONG;
-    (void)cg_remove_stale(l, g->name, &removed);
+    if (strcmp(g->parent, CG_PARENT) == 0) /* only the lab's own are named after pids */
+        (void)cg_remove_stale(l, g->name, &removed);
     g->stale_removed += removed;
     if (l->version == CG_V2 && (err = v2_enable(g, l->root, l->controller)) < 0)
         return err;
@@ -309,14 +330,10 @@ static int create_dir(struct cg_group *g, const struct cg_layout *l)
     return 0;
 }
 
-int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name)
+static int create_first(struct cg_group *g, const struct cg_layout *l)
 {
     int err;
 
-    memset(g, 0, sizeof(*g));
-    g->dir_fd = -1;
-    if (path_printf(g->name, sizeof(g->name), "%s", name) < 0)
-        return -ENAMETOOLONG;
     if ((err = create_dir(g, l)) < 0)
         return err;
     strcpy(g->path, g->dirs[0].path); /* both PATH_MAX */
@@ -328,6 +345,34 @@ int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name)
         return err;
     }
     return 0;
+}
+
+int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name)
+{
+    memset(g, 0, sizeof(*g));
+    g->dir_fd = -1;
+    strcpy(g->parent, CG_PARENT);
+    if (path_printf(g->name, sizeof(g->name), "%s", name) < 0)
+        return -ENAMETOOLONG;
+    return create_first(g, l);
+}
+
+int cg_create_at(struct cg_group *g, const struct cg_layout *l, const char *path)
+{
+    const char *slash;
+
+    memset(g, 0, sizeof(*g));
+    g->dir_fd = -1;
+    while (*path == '/')
+        path++;
+    slash = strrchr(path, '/');
+    if (!path[0] || (slash && !slash[1]) || strstr(path, ".."))
+        return -EINVAL;
+    if (path_printf(g->name, sizeof(g->name), "%s", slash ? slash + 1 : path) < 0 ||
+        path_printf(g->parent, sizeof(g->parent), "%.*s", slash ? (int)(slash - path) : 0,
+                    path) < 0)
+        return -ENAMETOOLONG;
+    return create_first(g, l);
 }
 
 int cg_add_controller(struct cg_group *g, const struct cg_layout *l)
@@ -343,10 +388,10 @@ int cg_add_controller(struct cg_group *g, const struct cg_layout *l)
             char parent[PATH_MAX];
             int err;
 
-            if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0)
+            if (path_join(parent, sizeof(parent), l->root, g->parent) < 0)
                 return -ENAMETOOLONG;
             if ((err = v2_enable(g, l->root, l->controller)) < 0 ||
-                (err = v2_enable(g, parent, l->controller)) < 0)
+                (err = make_parents(g, d, parent)) < 0)
                 return err;
         }
         if (!has_word(d->controllers, l->controller)) {
@@ -581,7 +626,7 @@ int cg_remove(struct cg_group *g)
         d->created = false;
         /* The parent goes too once the last container is gone; while others
          * still run it is busy, which is fine. */
-        if (path_join(parent, sizeof(parent), d->layout.root, CG_PARENT) == 0)
+        if (g->parent[0] && path_join(parent, sizeof(parent), d->layout.root, g->parent) == 0)
             (void)rmdir(parent);
     }
     return failed;
@@ -603,6 +648,22 @@ int cg_remove_named(const struct cg_layout *l, const char *name)
     if ((err = remove_group(path, 2000)) < 0)
         return err;
     (void)rmdir(parent);
+    return 0;
+}
+
+int cg_remove_path(const char *path)
+{
+    char parent[PATH_MAX], *slash;
+    int err;
+
+    if ((err = remove_group(path, 2000)) < 0)
+        return err;
+    snprintf(parent, sizeof(parent), "%s", path);
+    /* The parent goes too once empty (EBUSY for a hierarchy's root). */
+    if ((slash = strrchr(parent, '/')) && slash != parent) {
+        *slash = '\0';
+        (void)rmdir(parent);
+    }
     return 0;
 }
 

@@ -26,6 +26,9 @@
  *   pod.c        a pod's record, and its end                           (pod_)
  *   points.c     the mount points volumes make in the image (08-10)    (points_)
  *   infra.c      finding a pod, making its infra container             (lab_pod_)
+ *   oci.c        an OCI bundle's config.json, and what it mounts       (oci_)
+ *   seccomp.c    an OCI seccomp profile, compiled with libseccomp      (oci_seccomp_)
+ *   runtime.c    runc's command line, state, the OCI container's setup (rt_)
  *
  * Two kinds of code live here. The library (every file but container.c,
  * join.c, infra.c and log.c) returns 0, or a value >= 0, on success and
@@ -47,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #define LAB_VERSION "1.1.0"
@@ -64,6 +68,11 @@ void lab_set_quiet(bool quiet);
 void lab_set_timings(bool timings);
 void lab_enter_child(void);             /* narrate as [child], die with _exit */
 void lab_set_cleanup(void (*fn)(void *), void *arg);
+/* Step 17's --log FILE: every error line also goes there, as runc's
+ * (logrus) text or JSON lines, which podman and containerd read. */
+void lab_set_error_log(int fd, bool json);
+/* What die() exits with: LAB_EXIT_FAILED, or runc's 1 for the OCI commands. */
+void lab_set_failure_status(int status);
 
 /* One line per mechanism: "step-05 [parent]: what happened". */
 void say(const char *fmt, ...) LAB_PRINTF(1, 2);
@@ -346,7 +355,8 @@ struct cg_dir {
 };
 
 struct cg_group {
-    char name[32];              /* <pid> of the lab process */
+    char name[256];             /* <pid> of the lab process; an OCI container's leaf */
+    char parent[PATH_MAX];      /* CG_PARENT, or an OCI cgroupsPath's dirname ("" at the root) */
     char path[PATH_MAX];        /* the first directory, for narration */
     struct cg_dir dirs[CG_MAX_DIRS];
     int ndirs;
@@ -375,6 +385,12 @@ int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *remov
 /* lab/<name> in the controller's hierarchy, after removing the groups that
  * killed lab processes left there. */
 int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name);
+/* The group at path (relative to the hierarchy's root: an OCI cgroupsPath,
+ * "default/web"), its parents made as needed; no stale groups removed. */
+int cg_create_at(struct cg_group *g, const struct cg_layout *l, const char *path);
+/* Removes the group at an absolute path (its tasks killed first), then its
+ * parent once empty. */
+int cg_remove_path(const char *path);
 /* The same group in a further controller's hierarchy: a second directory
  * on cgroup v1, the controller enabled for the same directory on v2. */
 int cg_add_controller(struct cg_group *g, const struct cg_layout *l);
@@ -664,7 +680,117 @@ int pod_sweep(int *removed);
 /* The infra's side of clone(2): hostname, network, then pause. */
 int pod_infra_main(void *arg);
 
+/* ---- oci.c: an OCI bundle's config.json (17) -------------------------- */
+
+#define OCI_MAX_MOUNTS 64
+#define OCI_MAX_RLIMITS 16
+#define OCI_MAX_GROUPS 32
+#define OCI_MAX_SYSCTL 32
+#define OCI_MAX_DEVICES 32
+#define OCI_MAX_JOIN 8
+enum { OCI_BOUNDING, OCI_EFFECTIVE, OCI_PERMITTED, OCI_INHERITABLE, OCI_AMBIENT, OCI_CAP_SETS };
+
+struct oci_mount {
+    const char *destination, *type, *source;
+    unsigned long flags;               /* MS_RDONLY, MS_BIND, ... */
+    unsigned long propagation;         /* MS_PRIVATE..., applied after the mount */
+    bool bind;
+    char data[512];                    /* the file system's own options: mode=755 */
+};
+
+struct oci_device {
+    const char *path;
+    char type;                         /* c, b or p */
+    unsigned major, minor;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+};
+
+/* config.json's process, or exec --process's file. */
+struct oci_process {
+    char **args, **env;                /* NULL-terminated */
+    const char *cwd;
+    uid_t uid;
+    gid_t gid, groups[OCI_MAX_GROUPS];
+    int ngroups;
+    int umask;                         /* -1: not given */
+    bool terminal, no_new_privs;
+    uint64_t caps[OCI_CAP_SETS];
+    struct {
+        int resource;
+        struct rlimit limit;
+    } rlimits[OCI_MAX_RLIMITS];
+    int nrlimits;
+    bool has_oom_score_adj;
+    int oom_score_adj;
+};
+
+struct oci_config {
+    void *json;                        /* the parsed file: the strings below point into it */
+    char error[512];                   /* why it was refused: "linux.intelRdt: not supported" */
+    char oci_version[32];
+    char bundle[PATH_MAX];             /* absolute */
+    char rootfs[PATH_MAX], rootfs_real[PATH_MAX];
+    bool readonly_root;
+    const char *hostname, *domainname;
+    bool has_process;
+    struct oci_process process;
+    struct oci_mount mounts[OCI_MAX_MOUNTS];
+    int nmounts;
+    int ns_new, ns_joined;             /* CLONE_NEW* flags: made new, joined by path */
+    struct {
+        int flag;
+        const char *path;
+    } join[OCI_MAX_JOIN];
+    int njoin;
+    struct lab_idmap uidmap[LAB_MAX_IDMAPS], gidmap[LAB_MAX_IDMAPS];
+    int nuidmap, ngidmap;
+    char **masked, **readonly;
+    int nmasked, nreadonly;
+    struct {
+        const char *key, *value;
+    } sysctl[OCI_MAX_SYSCTL];
+    int nsysctl;
+    struct oci_device devices[OCI_MAX_DEVICES];
+    int ndevices;
+    bool has_device_rules;             /* linux.resources.devices */
+    const char *cgroups_path;
+    long long memory_bytes, memory_swap_bytes;
+    long cpu_quota_us, cpu_period_us, pids_limit;
+    void *seccomp;                     /* linux.seccomp, as JSON, or NULL */
+    const char *annotations;           /* as JSON text, for state */
+};
+
+/* Reads bundle/config.json: 0, or -EINVAL with cfg->error set (one line,
+ * naming the field). oci_free() in either case. */
+int oci_read(struct oci_config *cfg, const char *bundle);
+/* exec --process FILE: a process object alone. */
+int oci_read_process(struct oci_config *cfg, const char *file, struct oci_process *out);
+int oci_read_process_json(struct oci_config *cfg, void *json, struct oci_process *out);
+void oci_free(struct oci_config *cfg);
+/* In the child, before pivot_root: one mount of the list, beneath the
+ * rootfs (root_fd), its mount point made if missing. what says what failed. */
+int oci_mount(const struct oci_mount *m, int root_fd, const char *bundle, char *what,
+              size_t whatlen);
+/* /dev/null, zero, full, random, urandom, tty, and the /dev/fd links. */
+int oci_default_devices(int root_fd, char *what, size_t whatlen);
+int oci_make_device(const struct oci_device *d, int root_fd, char *what, size_t whatlen);
+/* After pivot_root: maskedPaths and readonlyPaths, one path each. */
+int oci_mask_path(const char *path);
+int oci_readonly_path(const char *path);
+/* The CLONE_NEW* flag of the namespace a sysctl belongs to; 0 for none. */
+int oci_sysctl_namespace(const char *key);
+int oci_write_sysctl(const char *key, const char *value);
+
+/* ---- seccomp.c: an OCI seccomp profile, compiled by libseccomp (17) ----- */
+
+/* A filter ready to load, or NULL with err set. */
+void *oci_seccomp_compile(void *json, char *err, size_t len);
+int oci_seccomp_load(void *filter);
+
 /* ---- container.c: the start and the end of every step ------------------ */
+
 
 /*
  * A container as the step sees it: what the parent prepares and the child
@@ -726,7 +852,98 @@ struct container {
         int nprocs;
         struct lab_record record;
     } target;
+    /* 17: an OCI bundle's config.json */
+    struct oci_config *oci;
+    void *seccomp;                     /* its filter, compiled by libseccomp */
+    int fifo;                          /* exec.fifo, O_PATH: the child waits on it */
+    int preserve_fds;                  /* --preserve-fds: 3.. passed on */
 };
+
+/* ---- runtime.c: runc's command line, the state between commands (17) -- */
+
+#define RT_DEFAULT_ROOT "/run/lab/oci" /* runc's is /run/runc */
+#define RT_STATE_FILE "state"
+#define RT_FIFO "exec.fifo"
+#define RT_PLAN_FILE "cgroups"         /* where create will make its groups */
+#define RT_EXIT_FAILED 1               /* runc's, for every failed command */
+#define RT_OCI_VERSION "1.0.2"
+
+struct rt_cli {
+    char root[PATH_MAX];               /* --root */
+    const char *log, *log_format;      /* --log FILE, --log-format text|json */
+    bool debug;                        /* --debug: the narration on stderr */
+    const char *command, *id;
+    char dir[PATH_MAX];                /* root/id: the container's state */
+    const char *bundle, *pid_file, *console_socket, *process, *format;
+    bool detach, force, all, quiet, rootless, no_new_keyring;
+    int preserve_fds;
+    char *const *args;                 /* after the id: kill's signal, exec's command */
+    int nargs;
+};
+
+/* The state a container leaves under root/id for the next command. */
+struct rt_state {
+    pid_t pid;                         /* its process, on the host */
+    unsigned long long start;          /* that process's start time: pid reuse shows */
+    const char *bundle, *rootfs, *created, *owner, *annotations;
+    const char *cgroups[CG_MAX_DIRS];
+    int ncgroups;
+    bool own_pid_ns;
+    bool created_only;                 /* exec.fifo is still there: not started */
+    char text[16384];
+};
+
+/* Whether argv is an OCI runtime's command line (runc's commands). */
+bool rt_is_command(int argc, char *argv[]);
+/* Global options, the command, its options, the id; exits on a bad one. */
+void rt_parse(struct rt_cli *cli, int argc, char *argv[]);
+_Noreturn void rt_usage_error(const char *fmt, ...) LAB_PRINTF(1, 2);
+int rt_state_read(const struct rt_cli *cli, struct rt_state *st);
+/* The same; "container does not exist" (exit 1) when there is none. */
+void rt_state_load(const struct rt_cli *cli, struct rt_state *st);
+void rt_print_state(const char *id, const struct rt_state *st, const char *status);
+void rt_list(struct rt_cli *cli, const char *(*status_of)(const struct rt_state *));
+int rt_pids(const struct rt_state *st, pid_t *pids, int max);
+void rt_ps(struct rt_cli *cli, const struct rt_state *st);
+int rt_write_pid_file(const char *path, pid_t pid);
+int rt_pid_file_dir(const char *path);
+int rt_write_pid_file_at(int dir_fd, const char *path, pid_t pid);
+int rt_parse_signal(const char *s);
+void rt_now_rfc3339(char *buf, size_t len);
+int rt_spec(const char *bundle, bool rootless);
+void rt_features(void);
+/* The container's process, in order: joins, mounts, paths, process. */
+void rt_child_join(struct container *c);
+void rt_child_mounts(struct container *c);
+void rt_child_paths(struct container *c);
+void rt_child_process(struct container *c, const struct oci_process *p);
+void rt_child_find_program(const struct oci_process *p, char *path, size_t len);
+/* Child, first: sync point GO; root of its user namespace; its cgroup
+ * namespace. No parent-death signal: it outlives create. */
+void rt_child_begin(struct container *c);
+/* Child, set up: create may exit; every descriptor goes but stdio, the
+ * FIFO and the preserved ones. */
+void rt_child_ready(struct container *c, int preserve_fds);
+/* create: config.json read and checked, root/id claimed, the cgroup with
+ * its limits, the seccomp filter compiled; die() undoes it all. */
+void rt_create_begin(struct container *c, const struct rt_cli *cli);
+/* Sync point GO, then the child set up (its failure ends create). */
+void rt_create_wait_ready(struct container *c);
+/* create has succeeded: nothing is undone any more. */
+void rt_create_end(struct container *c);
+void rt_remove_state(const struct rt_cli *cli);
+/* delete --force of a container whose create was killed before its state
+ * was written: the groups it planned, then root/id. */
+void rt_remove_half_made(const struct rt_cli *cli);
+/* The state start needs ("cannot start a container that has stopped"). */
+const struct rt_state *rt_check_startable(const struct rt_cli *cli, const struct rt_state *st,
+                                          const char *status);
+int rt_signal_of(const struct rt_cli *cli);
+void rt_spec_command(const struct rt_cli *cli);
+/* runc exec: a process in the running container's namespaces and groups,
+ * as config.json's or --process FILE's; with --detach its pid is written
+ * and we return at once. The exit status otherwise. */
+int rt_exec(struct rt_cli *cli, const struct rt_state *st, const char *status);
 
 /* A C library older than Linux 5.6's time namespaces lacks its flag. */
 #ifndef CLONE_NEWTIME

@@ -28,7 +28,10 @@ static struct {
     struct timespec last;   /* when the previous narration line was printed */
     void (*cleanup)(void *);
     void *cleanup_arg;
-} lab = { .name = "lab" };
+    int error_log;          /* step 17's --log: errors are written there too */
+    bool error_log_json;
+    int failure_status;     /* what die() exits with: 125, or runc's 1 */
+} lab = { .name = "lab", .error_log = -1, .failure_status = LAB_EXIT_FAILED };
 
 void lab_init(int step)
 {
@@ -66,6 +69,47 @@ void lab_set_cleanup(void (*fn)(void *), void *arg)
     lab.cleanup_arg = arg;
 }
 
+void lab_set_error_log(int fd, bool json)
+{
+    lab.error_log = fd;
+    lab.error_log_json = json;
+}
+
+void lab_set_failure_status(int status)
+{
+    lab.failure_status = status;
+}
+
+/* One line of the error log: logrus's text or JSON format, as runc writes
+ * them and containerd and podman read them (msg, level, time RFC 3339). */
+static void log_error_line(const char *msg)
+{
+    char line[PATH_MAX + 1024], when[40];
+    size_t n = 0;
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (lab.error_log < 0)
+        return;
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    n = (size_t)snprintf(line, sizeof(line), lab.error_log_json ? "{\"level\":\"error\",\"msg\":\""
+                                                                 : "time=\"%s\" level=error msg=\"",
+                         when);
+    for (const char *p = msg; *p && n + 8 < sizeof(line); p++) {
+        if (*p == '"' || *p == '\\')
+            line[n++] = '\\';
+        if ((unsigned char)*p < 0x20)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "\\u%04x", *p);
+        else
+            line[n++] = *p;
+    }
+    if (lab.error_log_json)
+        snprintf(line + n, sizeof(line) - n, "\",\"time\":\"%s\"}\n", when);
+    else
+        snprintf(line + n, sizeof(line) - n, "\"\n");
+    (void)!write(lab.error_log, line, strlen(line));
+}
+
 static double ms_since(struct timespec *since)
 {
     struct timespec now;
@@ -99,6 +143,8 @@ void say(const char *fmt, ...)
 
 static _Noreturn void leave(int status)
 {
+    if (status == LAB_EXIT_FAILED)
+        status = lab.failure_status;
     if (lab.in_child)
         _exit(status);
     if (lab.cleanup) {
@@ -114,11 +160,15 @@ static void report(int errnum, const char *fmt, va_list ap)
 {
     char what[PATH_MAX + 512];
 
+    char line[sizeof(what) + 128];
+
     vsnprintf(what, sizeof(what), fmt, ap);
     if (errnum)
-        fprintf(stderr, "%s: %s: %s\n", lab.name, what, strerror(errnum));
+        snprintf(line, sizeof(line), "%s: %s: %s", lab.name, what, strerror(errnum));
     else
-        fprintf(stderr, "%s: %s\n", lab.name, what);
+        snprintf(line, sizeof(line), "%s: %s", lab.name, what);
+    fprintf(stderr, "%s\n", line);
+    log_error_line(line);
 }
 
 void warn_errno(int errnum, const char *fmt, ...)

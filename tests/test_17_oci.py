@@ -1,0 +1,440 @@
+"""Step 17: an OCI runtime, driven as runc is.
+
+An OCI bundle is a directory with config.json and a rootfs. `create ID`
+builds the whole container and leaves its process waiting, before the
+program, on the FIFO root/ID/exec.fifo; the runtime exits. `start ID`, a
+new process later, releases it. `state ID` prints the runtime-spec's state
+(created, running, stopped), `kill ID SIGNAL` signals it, `delete ID`
+removes what create made; `run` is all of it in one process. From the
+host: create returns with the process alive and not yet running its
+program; the pid file holds its pid; start makes it run; delete leaves no
+state, group or process. Every refusal is runc's: exit 1 and its message.
+config.json is honoured field by field (hostname, env, cwd, user, rlimits,
+capabilities, mounts, masked and read-only paths, namespaces by path,
+sysctl, cgroupsPath and limits, seccomp), and a field the lab does not
+implement is refused by name.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import labtest
+from labtest import unique_name
+
+OCI_ROOT = labtest.RUN_DIR / "oci"
+
+
+def base_config(args):
+    """runc spec's config, for the lab's busybox rootfs."""
+    return {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": False,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {s: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+                             for s in ("bounding", "effective", "permitted")},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": True,
+        },
+        "root": {"path": "rootfs", "readonly": True},
+        "hostname": "oci",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+        ],
+        "linux": {
+            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
+            "maskedPaths": ["/proc/kcore", "/proc/keys", "/sys/firmware"],
+            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"],
+        },
+    }
+
+
+class Bundle:
+    """A bundle in a test's directory, and the runtime's commands on it."""
+
+    def __init__(self, step, tmp_path, rootfs_copy, args=("true",), edit=None):
+        self.step = step
+        self.dir = tmp_path / "bundle"
+        self.dir.mkdir()
+        os.rename(rootfs_copy, self.dir / "rootfs")
+        self.id = unique_name("oci")
+        self.config = base_config(list(args))
+        if edit:
+            edit(self.config)
+        self.write()
+
+    def write(self):
+        (self.dir / "config.json").write_text(json.dumps(self.config, indent=1))
+
+    def cmd(self, *args, timeout=10, stdin=None):
+        return labtest.run(self.step, *args, timeout=timeout, stdin=stdin, raw_args=True)
+
+    def create(self, *opts):
+        """create: the container's process keeps create's stdout and stderr,
+        so they are files here, read once create has exited (as
+        runtime-tools does; conmon and containerd's shim pass pipes they
+        keep reading)."""
+        out, err = self.dir / "create.out", self.dir / "create.err"
+        argv = [str(labtest.step_bin(self.step)), "create", "--bundle", str(self.dir),
+                *map(str, opts), self.id]
+        with open(out, "w") as o, open(err, "w") as e:
+            t0 = time.monotonic()
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=o, stderr=e,
+                               env=labtest.step_env(), timeout=labtest.scaled(10))
+        return labtest.Result(self.step, argv, p.returncode, out.read_text(), err.read_text(),
+                              time.monotonic() - t0, 0)
+
+    def state(self):
+        r = self.cmd("state", self.id)
+        assert r.rc == 0, r.describe()
+        return json.loads(r.out)
+
+    def status(self):
+        return self.state()["status"]
+
+    def wait_status(self, wanted, timeout=5):
+        assert labtest.wait_until(lambda: self.status() == wanted, timeout=labtest.scaled(timeout)), \
+            f"state of {self.id} is {self.status()}, never {wanted}"
+
+    def cleanup(self):
+        self.cmd("delete", "--force", self.id)
+
+
+@pytest.fixture
+def bundle(step, tmp_path, rootfs_copy):
+    made = []
+
+    def make(args=("true",), edit=None):
+        b = Bundle(step, tmp_path, rootfs_copy, args, edit)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.cleanup()
+
+
+def refused(r, message):
+    assert r.rc == 1, f"runc's exit status for a refusal is 1\n{r.describe()}"
+    assert message in r.err, f"runc's message {message!r} expected\n{r.describe()}"
+    assert len(r.err_lines) == 1, f"one line on stderr\n{r.describe()}"
+
+
+# ---- run: the whole life in one command ----------------------------------------
+
+
+def test_run_passes_the_program_and_its_exit_status(step, bundle):
+    b = bundle(["sh", "-c", "echo hello from $(hostname); exit 3"])
+    r = b.cmd("run", "--bundle", b.dir, b.id)
+    assert r.rc == 3, r.describe()
+    assert r.out == "hello from oci\n", r.describe()
+    assert r.err == "", f"an OCI runtime prints no narration\n{r.describe()}"
+    assert not (OCI_ROOT / b.id).exists(), "run deletes the container at the end"
+
+
+# ---- create, then start ---------------------------------------------------------
+
+
+def test_create_leaves_the_process_waiting_until_start(step, bundle, tmp_path):
+    out = tmp_path / "out"
+    b = bundle(["sh", "-c", "echo started > /out/mark; exec sleep 30"], edit=lambda c: c["mounts"].append(
+        {"destination": "/out", "type": "bind", "source": str(out), "options": ["rbind", "rw"]}))
+    out.mkdir()
+    pid_file = tmp_path / "pid"
+    r = b.create("--pid-file", pid_file)
+    assert r.rc == 0, r.describe()
+    st = b.state()
+    assert st["status"] == "created" and st["id"] == b.id, st
+    assert st["bundle"] == str(b.dir) and st["ociVersion"].startswith("1."), st
+    assert pid_file.read_text() == str(st["pid"]), "the pid file holds the pid, no newline"
+    assert labtest.process_alive(st["pid"]), "the process outlives create"
+    assert (OCI_ROOT / b.id / "exec.fifo").exists(), "it waits on root/ID/exec.fifo"
+    time.sleep(0.3)
+    assert not (out / "mark").exists(), "the program must not run before start"
+    r = b.cmd("start", b.id)
+    assert r.rc == 0, r.describe()
+    assert labtest.wait_until(lambda: (out / "mark").exists()), "start runs the program"
+    assert b.status() == "running"
+    assert not (OCI_ROOT / b.id / "exec.fifo").exists()
+    r = b.cmd("kill", b.id, "KILL")
+    assert r.rc == 0, r.describe()
+    b.wait_status("stopped")
+    assert b.state()["pid"] == 0, "a stopped container has pid 0"
+    r = b.cmd("delete", b.id)
+    assert r.rc == 0, r.describe()
+    assert not (OCI_ROOT / b.id).exists(), "delete removes the state"
+
+
+def test_the_container_is_in_its_cgroup_with_its_limits(step, bundle):
+    path = f"lab-test-{unique_name('cg')}/{unique_name('c')}"
+
+    def edit(c):
+        c["linux"]["cgroupsPath"] = "/" + path
+        c["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "pids": {"limit": 20}}
+    b = bundle(["sleep", "30"], edit)
+    assert b.create().rc == 0
+    pid = b.state()["pid"]
+    groups = Path(f"/proc/{pid}/cgroup").read_text()
+    assert path in groups, f"the process is in cgroupsPath\n{groups}"
+    version, mem = labtest.layout("memory")
+    limit_file = "memory.max" if version == "v2" else "memory.limit_in_bytes"
+    assert Path(mem, path, limit_file).read_text().strip() == str(64 << 20)
+    _, pids = labtest.layout("pids")
+    assert Path(pids, path, "pids.max").read_text().strip() == "20"
+    r = b.cmd("delete", b.id)
+    assert r.rc == 0, r.describe()
+    assert not Path(mem, path).exists(), "delete removes the group"
+    assert not Path(mem, path).parent.exists(), "and the parent it made"
+
+
+# ---- the states and their refusals -------------------------------------------------
+
+
+def test_each_command_checks_the_state(step, bundle):
+    b = bundle(["sleep", "30"])
+    refused(b.cmd("state", b.id), "container does not exist")
+    refused(b.cmd("kill", b.id, "KILL"), "container does not exist")
+    refused(b.cmd("delete", b.id), "container does not exist")
+    assert b.cmd("delete", "--force", b.id).rc == 0, "delete --force of nothing succeeds"
+    assert b.create().rc == 0
+    refused(b.create(), "container with given ID already exists")
+    assert b.cmd("start", b.id).rc == 0
+    refused(b.cmd("start", b.id), "cannot start an already running container")
+    refused(b.cmd("delete", b.id), "cannot delete container")
+    assert b.status() == "running", "a refused delete leaves it running"
+    assert b.cmd("kill", b.id, "SIGKILL").rc == 0
+    b.wait_status("stopped")
+    refused(b.cmd("kill", b.id, "KILL"), "container not running")
+    refused(b.cmd("start", b.id), "cannot start a container that has stopped")
+    assert b.cmd("delete", b.id).rc == 0
+
+
+def test_delete_ends_a_created_or_running_container(step, bundle):
+    b = bundle(["sleep", "30"])
+    assert b.create().rc == 0
+    pid = b.state()["pid"]
+    r = b.cmd("delete", b.id)
+    assert r.rc == 0, f"runc deletes a created container without --force\n{r.describe()}"
+    assert labtest.wait_until(lambda: not labtest.process_alive(pid))
+    assert b.create().rc == 0, "the id is free again"
+    assert b.cmd("start", b.id).rc == 0
+    pid = b.state()["pid"]
+    assert b.cmd("delete", "--force", b.id).rc == 0
+    assert labtest.wait_until(lambda: not labtest.process_alive(pid))
+    assert not (OCI_ROOT / b.id).exists()
+
+
+@pytest.mark.parametrize("name", ["USR1", "SIGUSR1", "usr1", str(int(signal.SIGUSR1))])
+def test_kill_sends_the_signal_by_name_or_number(step, bundle, tmp_path, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    b = bundle(["sh", "-c", "trap 'echo got > /out/sig; exit 0' USR1; echo up > /out/up; "
+                "while :; do sleep 0.05; done"],
+               edit=lambda c: c["mounts"].append({"destination": "/out", "type": "bind",
+                                                  "source": str(out), "options": ["rbind"]}))
+    assert b.create().rc == 0 and b.cmd("start", b.id).rc == 0
+    assert labtest.wait_until(lambda: (out / "up").exists())
+    r = b.cmd("kill", b.id, name)
+    assert r.rc == 0, r.describe()
+    assert labtest.wait_until(lambda: (out / "sig").exists()), f"kill {name} reached the trap"
+    b.wait_status("stopped")
+
+
+@pytest.mark.given
+def test_ids_that_are_paths_are_refused(step, bundle):
+    b = bundle()
+    for bad in ("../x", "a/b", ".."):
+        r = b.cmd("create", "--bundle", b.dir, bad)
+        refused(r, "invalid container ID format")
+
+
+# ---- config.json, field by field ---------------------------------------------------
+
+
+def test_config_json_is_honoured(step, bundle, tmp_path):
+    def edit(c):
+        p = c["process"]
+        p["env"].append("GREETING=hi there")
+        p["cwd"] = "/tmp"
+        p["user"] = {"uid": 1000, "gid": 1001, "additionalGids": [1002]}
+        p["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 77, "soft": 66}]
+        c["hostname"] = "fieldtest"
+        c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["size=1m", "mode=1777"]})
+        c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+        c["linux"]["maskedPaths"].append("/proc/interrupts")
+    script = ("echo host=$(hostname); echo env=$GREETING; echo cwd=$(pwd); echo id=$(id -u):$(id -g):"
+              "$(id -G | tr ' ' ,); echo nofile=$(ulimit -n); echo fwd=$(cat /proc/sys/net/ipv4/ip_forward); "
+              "echo masked=$(wc -c < /proc/interrupts); echo root=$(touch /x 2>/dev/null && echo rw || echo ro); "
+              "echo sysrq=$(echo 1 2>/dev/null > /proc/sysrq-trigger && echo w || echo ro); "
+              "echo caps=$(grep CapEff /proc/self/status | cut -f2)")
+    b = bundle(["sh", "-c", script], edit)
+    r = b.cmd("run", "--bundle", b.dir, b.id)
+    assert r.rc == 0, r.describe()
+    got = dict(l.split("=", 1) for l in r.out.splitlines())
+    assert got["host"] == "fieldtest", r.out
+    assert got["env"] == "hi there", r.out
+    assert got["cwd"] == "/tmp", r.out
+    assert got["id"] == "1000:1001:1001,1002", r.out
+    assert got["nofile"] == "66", r.out
+    assert got["fwd"] == "1", "linux.sysctl, in the container's network namespace"
+    assert got["masked"] == "0", "maskedPaths: /proc/interrupts reads empty"
+    assert got["sysrq"] == "ro", "readonlyPaths"
+    assert got["caps"] == "0000000000000000", "a uid other than 0 keeps no effective capability"
+    assert got["root"] == "ro", "root.readonly"
+
+
+def test_the_capability_sets_are_config_jsons(step, bundle):
+    def edit(c):
+        c["process"]["capabilities"] = {
+            "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW"],
+            "effective": ["CAP_CHOWN", "CAP_KILL"],
+            "permitted": ["CAP_CHOWN", "CAP_KILL"],
+            "inheritable": ["CAP_KILL"],
+            "ambient": ["CAP_KILL"],
+        }
+    b = bundle(["grep", "^Cap", "/proc/self/status"], edit)
+    r = b.cmd("run", "--bundle", b.dir, b.id)
+    assert r.rc == 0, r.describe()
+    caps = {l.split(":")[0]: int(l.split()[1], 16) for l in r.out.splitlines()}
+    chown, kill, raw = 1 << 0, 1 << 5, 1 << 13
+    assert caps["CapBnd"] == chown | kill | raw, r.out
+    assert caps["CapInh"] == kill and caps["CapAmb"] == kill, r.out
+    # After execve(2): the ambient set joins permitted and effective.
+    assert caps["CapPrm"] == chown | kill and caps["CapEff"] == chown | kill, r.out
+
+
+def test_a_namespace_path_is_joined(step, bundle):
+    """podman makes the network namespace and passes its path: the
+    container joins it."""
+    holder = subprocess.Popen(["unshare", "--net", "sh", "-c",
+                               "ip link add lab-oci-x type veth peer name lab-oci-y && echo up; exec sleep 30"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "up\n"
+
+        def edit(c):
+            c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
+            c["linux"]["namespaces"].append({"type": "network", "path": f"/proc/{holder.pid}/ns/net"})
+        b = bundle(["sh", "-c", "ls /sys/class/net; readlink /proc/self/ns/net"], edit)
+        r = b.cmd("run", "--bundle", b.dir, b.id)
+        assert r.rc == 0, r.describe()
+        assert "lab-oci-x" in r.out, r.describe()
+        assert os.readlink(f"/proc/{holder.pid}/ns/net") in r.out
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_seccomp_profile_is_compiled_and_loaded(step, bundle):
+    def edit(c):
+        c["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
+                              "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+            "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+                {"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+            ],
+        }
+    b = bundle(["sh", "-c", "mkdir /dev/shm/x; echo rc=$?; touch /dev/shm/y && echo touched"], edit)
+    r = b.cmd("run", "--bundle", b.dir, b.id)
+    assert r.rc == 0, r.describe()
+    assert "Permission denied" in r.out + r.err and "rc=1" in r.out, \
+        f"mkdir gets errnoRet 13 (EACCES)\n{r.describe()}"
+    assert "touched" in r.out, "other calls pass"
+
+
+# ---- what is refused, and how --------------------------------------------------------
+
+
+@pytest.mark.given
+@pytest.mark.parametrize("edit,message", [
+    (lambda c: c["linux"].update(intelRdt={"closID": "x"}), "linux.intelRdt: not supported"),
+    (lambda c: c.update(hooks={"prestart": [{"path": "/bin/true"}]}), "hooks: not supported"),
+    (lambda c: c.update(ociVersion="2.0.0"), "ociVersion"),
+    (lambda c: c["process"].update(args="sh"), "process.args: must be"),
+    (lambda c: c["root"].update(path="nothere"), "root.path"),
+    (lambda c: c["linux"].update(sysctl={"kernel.panic": "1"}), "not in a separate kernel namespace"),
+    (lambda c: c["linux"].update(namespaces=[{"type": "pid"}]), "no mount namespace"),
+], ids=["intelRdt", "hooks", "ociVersion", "args-type", "rootfs", "host-sysctl", "no-mountns"])
+def test_what_the_lab_cannot_do_is_refused_by_name(step, bundle, edit, message):
+    b = bundle(["true"], edit)
+    r = b.create()
+    refused(r, message)
+    assert not (OCI_ROOT / b.id).exists(), "a refused create leaves no state"
+
+
+@pytest.mark.given
+def test_malformed_json_is_refused(step, bundle):
+    b = bundle()
+    (b.dir / "config.json").write_text('{"ociVersion": "1.0.2", "process": ')
+    refused(b.create(), "config.json")
+
+
+@pytest.mark.given
+def test_errors_go_to_the_log_as_json(step, bundle, tmp_path):
+    log = tmp_path / "log.json"
+    b = bundle()
+    r = b.cmd("--log", log, "--log-format", "json", "state", b.id)
+    assert r.rc == 1, r.describe()
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1, lines
+    entry = json.loads(lines[0])
+    assert entry["level"] == "error" and "container does not exist" in entry["msg"], entry
+    assert time.strptime(entry["time"], "%Y-%m-%dT%H:%M:%SZ"), "RFC 3339, as containerd reads it"
+
+
+def test_sigkill_of_create_leaves_nothing_after_delete_force(step, bundle, rng):
+    b = bundle(["sleep", "30"])
+    p = subprocess.Popen([str(labtest.step_bin(step)), "create", "--bundle", str(b.dir), b.id],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=labtest.step_env(), start_new_session=True)
+    time.sleep(rng.uniform(0, 0.01))
+    p.kill()
+    p.wait()
+    r = b.cmd("delete", "--force", b.id)
+    assert r.rc == 0, r.describe()
+    # The host check after the test finds any group, state or mount left.
+
+
+# ---- list, ps, spec, features ------------------------------------------------------------
+
+
+def test_list_ps_spec_and_features(step, bundle, tmp_path):
+    b = bundle(["sleep", "30"])
+    assert b.create().rc == 0
+    r = b.cmd("list", "--format", "json")
+    assert r.rc == 0, r.describe()
+    mine = [c for c in json.loads(r.out) if c["id"] == b.id]
+    assert mine and mine[0]["status"] == "created", r.out
+    assert b.id in b.cmd("list", "-q").out.split()
+    r = b.cmd("ps", "--format", "json", b.id)
+    assert json.loads(r.out) == [b.state()["pid"]], r.describe()
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    r = b.cmd("spec", "--bundle", spec_dir)
+    assert r.rc == 0, r.describe()
+    spec = json.loads((spec_dir / "config.json").read_text())
+    assert spec["root"]["path"] == "rootfs" and spec["process"]["args"] == ["sh"], spec
+    refused(b.cmd("spec", "--bundle", spec_dir), "exists")
+    features = json.loads(b.cmd("features").out)
+    assert "CAP_SYS_ADMIN" in features["linux"]["capabilities"], features
