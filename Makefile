@@ -140,7 +140,8 @@ deps:
 
 $(BUILD)/unit-tests: $(sort $(wildcard tests/unit/*.c)) tests/unit/unit.h $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LAB_CFLAGS) -Itests/unit -o $@ $(filter %.c,$^) $(LIBCOMMON) -lcunit $(LDFLAGS)
+	$(Q)$(CC) $(LAB_CFLAGS) -Itests/unit -o $@ $(filter %.c,$^) $(LIBCOMMON) -lcunit $(STEP_LIBS_17) \
+	    $(LDFLAGS)
 
 unit: $(BUILD)/unit-tests
 	$(Q)cd $(BUILD) && ./unit-tests

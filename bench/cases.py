@@ -60,6 +60,7 @@ class Step:
     ref: Ref = None     # the regression guard compares with it
     also: tuple = ()    # rows shown beside it for context
     background: Background = None
+    cmd: str = ""       # the whole command instead (step 17: an OCI runtime's run)
 
 
 def shell(id, label, opts, note, kind="ref"):
@@ -232,6 +233,9 @@ STEPS = {
     16: Step(STEP_16, POD_JOIN, also=(INIT,),
              background=Background(STEP_16 + " --name " + POD + "-member" + SLEEP,
                                    POD + "-member", stop="pod rm " + POD)),
+    # An OCI runtime: run on a bundle of its own, the same config.json as
+    # runc's and crun's rows (bench/run.py, oci_bundle).
+    17: Step(cmd="run --bundle {bundles}/step-17 bench-17-{run_id}"),
 }
 
 FLOORS = [
@@ -260,6 +264,11 @@ TOOLS = [
         wrap="unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=4k,mode=755 "
              "bench-hide-v2 /sys/fs/cgroup/unified && exec \"$@\"' sh"),
 ]
+
+# Step 17 is an OCI runtime: its reference is crun (issue 31: at most 0.8x
+# crun's median), crun-v1 where crun needs the v2 side hidden; runc beside.
+STEPS[17] = Step(cmd=STEPS[17].cmd, ref=TOOLS[2], also=(TOOLS[1],))
+OCI_TARGET_RATIO = 0.8
 
 # The targets of issue 9.
 TARGET_RATIO = 0.8      # steps 01-05: at most this times unshare's median
@@ -322,6 +331,8 @@ class Context:
         entry, inherited = step_entry(n)
         opts = f" {entry.opts}" if entry.opts else ""
         cmd = f"./{Path(binary).name} -q{opts} /bin/true"
+        if entry.cmd:
+            cmd = f"./{Path(binary).name} {entry.cmd}"
         row = self.row(Ref(f"step-{n:02d}", f"step-{n:02d}", cmd, kind="step"))
         row["argv"][0], row["step"] = str(binary), n
         if inherited:
@@ -336,12 +347,13 @@ def rows(steps, ctx, guard_only=False):
     refs = []
     for n in steps:
         entry, _ = step_entry(n)
-        for ref in (entry.ref,) + (() if guard_only else entry.also):
+        for ref in ((entry.ref,) if entry.ref else ()) + (() if guard_only else entry.also):
             for r in (ref,) + ref.vs:
                 if r not in refs:
                     refs.append(r)
     floors = FLOORS[:1] if guard_only else FLOORS
     tools = [] if guard_only else [t for t in TOOLS if t.id != "crun-v1" or ctx.hide_v2]
+    tools = [t for t in tools if t not in refs]
     return ([ctx.row(r) for r in floors] + [ctx.step_row(n, b) for n, b in steps.items()]
             + [ctx.row(r) for r in refs + tools])
 

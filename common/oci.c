@@ -136,8 +136,11 @@ static int strings_of(struct oci_config *cfg, json_object *o, const char *where,
     for (size_t i = 0; i < n; i++) {
         json_object *s = json_object_array_get_idx(v, i);
 
-        if (!json_object_is_type(s, json_type_string))
+        if (!json_object_is_type(s, json_type_string)) {
+            free(*out);
+            *out = NULL;
             return refuse(cfg, "%s%s[%zu]: must be a string", where, key, i);
+        }
         (*out)[i] = (char *)json_object_get_string(s);
     }
     if (count)
@@ -364,6 +367,8 @@ static bool mount_option(struct oci_mount *m, const char *opt)
     return false;
 }
 
+static int mount_options(struct oci_config *cfg, struct oci_mount *m, char **options, int n);
+
 static int read_mount(struct oci_config *cfg, json_object *j, struct oci_mount *m)
 {
     char **options;
@@ -378,9 +383,25 @@ static int read_mount(struct oci_config *cfg, json_object *j, struct oci_mount *
         (err = strings_of(cfg, j, "mounts[].", "options", &options, &n)) < 0)
         return err;
     if (!m->destination || m->destination[0] != '/')
-        return refuse(cfg, "mounts[]: destination must be an absolute path");
-    if (get(j, "uidMappings") || get(j, "gidMappings"))
-        return refuse(cfg, "mounts[%s].uidMappings: not supported", m->destination);
+        err = refuse(cfg, "mounts[]: destination must be an absolute path");
+    else if (get(j, "uidMappings") || get(j, "gidMappings"))
+        err = refuse(cfg, "mounts[%s].uidMappings: not supported", m->destination);
+    else
+        err = mount_options(cfg, m, options, n);
+    free(options);
+    if (err < 0)
+        return err;
+    m->bind = (m->flags & MS_BIND) || strcmp(m->type, "bind") == 0;
+    if (m->bind)
+        m->flags |= MS_BIND;
+    if (!m->bind && !m->type[0])
+        return refuse(cfg, "mounts[%s]: no type and not a bind mount", m->destination);
+    return 0;
+}
+
+/* The options: flags, propagation, and the rest as the file system's data. */
+static int mount_options(struct oci_config *cfg, struct oci_mount *m, char **options, int n)
+{
     for (int i = 0; i < n; i++) {
         size_t used = strlen(m->data);
 
@@ -395,12 +416,6 @@ static int read_mount(struct oci_config *cfg, json_object *j, struct oci_mount *
             return refuse(cfg, "mounts[%s]: options too long", m->destination);
         snprintf(m->data + used, sizeof(m->data) - used, "%s%s", used ? "," : "", options[i]);
     }
-    free(options);
-    m->bind = (m->flags & MS_BIND) || strcmp(m->type, "bind") == 0;
-    if (m->bind)
-        m->flags |= MS_BIND;
-    if (!m->bind && !m->type[0])
-        return refuse(cfg, "mounts[%s]: no type and not a bind mount", m->destination);
     return 0;
 }
 
@@ -843,11 +858,12 @@ int oci_make_device(const struct oci_device *d, int root_fd, char *what, size_t 
 {
     mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
     char dir[PATH_MAX], *slash;
-    int fd;
 
     snprintf(what, whatlen, "mknod %s", d->path);
     snprintf(dir, sizeof(dir), "%s", d->path + 1);
     if ((slash = strrchr(dir, '/'))) {
+        int fd;
+
         *slash = '\0';
         if ((fd = path_open_beneath(root_fd, dir, true)) < 0)
             return fd;

@@ -185,7 +185,7 @@ static void command_options(struct rt_cli *cli, int argc, char *const argv[], in
                  (v = value_of("-p", argc, argv, &i)))
             cli->process = v;
         else if ((v = value_of("--format", argc, argv, &i)) ||
-                 (v = value_of("-f", argc, argv, &i)))
+                 (strcmp(cli->command, "delete") && (v = value_of("-f", argc, argv, &i))))
             cli->format = v;
         else if ((v = value_of("--preserve-fds", argc, argv, &i))) {
             char *end;
@@ -715,10 +715,13 @@ static void apply_caps(const struct oci_process *p)
         die("capset");
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
         die("clear the ambient capabilities");
+    /* A capability joins the ambient set only if it is in the permitted
+     * and inheritable ones; runc warns and goes on (runc spec's default
+     * lists ambient capabilities and no inheritable ones), and so do we. */
     for (int cap = 0; cap < caps_count(); cap++)
         if ((caps[OCI_AMBIENT] & (1ULL << cap)) &&
             prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-            die("raise CAP_%s in the ambient set", caps_name(cap));
+            say("CAP_%s not raised in the ambient set: %s", caps_name(cap), strerror(errno));
 }
 
 /* The process's limits, user, capabilities, umask, directory and
@@ -975,19 +978,27 @@ void rt_create_begin(struct container *c, const struct rt_cli *cli)
 
 void rt_create_wait_ready(struct container *c)
 {
+    char byte;
+    ssize_t n;
     int status;
 
-    if (sync_release(&c->sync) < 0 || sync_wait_ready(&c->sync) < 0)
+    if (sync_release(&c->sync) < 0)
         die("release the container's process");
-    /* The ready pipe closes when the process is set up, or when it died
-     * trying: then it has said why on stderr (and in --log) already. */
-    if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
+    /* One byte: set up. End of file: it died trying, and has said why on
+     * stderr (and in --log) already. */
+    do
+        n = read(c->sync.ready_rd, &byte, 1);
+    while (n < 0 && errno == EINTR);
+    if (n == 1)
+        return;
+    if (waitpid(c->pid, &status, 0) == c->pid)
         c->pid = 0;
-        if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-            undo_create(c), exit(RT_EXIT_FAILED);
-        die_msg("the container's process ended before it was set up (%s)",
-                WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit 0");
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+        undo_create(c);
+        exit(RT_EXIT_FAILED);
     }
+    die_msg("the container's process ended before it was set up (%s)",
+            WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit 0");
 }
 
 void rt_create_end(struct container *c)
@@ -1060,6 +1071,8 @@ void rt_child_ready(struct container *c, int preserve_fds)
     DIR *d;
     struct dirent *e;
 
+    if (write(c->sync.ready_wr, "R", 1) != 1)
+        die("tell create the container is set up");
     sync_ready(&c->sync);
     if (!(d = opendir("/proc/self/fd")))
         die("list /proc/self/fd");
@@ -1122,7 +1135,7 @@ int rt_exec(struct rt_cli *cli, const struct rt_state *st, const char *status)
     struct container c = { 0 };
     struct oci_config cfg;
     struct oci_process p;
-    char path[PATH_MAX], program[PATH_MAX], err_text[512];
+    char path[PATH_MAX], err_text[512];
     int pidfd, cgroup_ns, procs[CG_MAX_DIRS], flags, wstatus, err, pid_dir = -1;
     pid_t child;
 
@@ -1156,6 +1169,8 @@ int rt_exec(struct rt_cli *cli, const struct rt_state *st, const char *status)
     if ((child = fork()) < 0)
         die("exec %s: fork", cli->id);
     if (child == 0) {
+        char program[PATH_MAX];
+
         lab_enter_child();
         for (int i = 0; i < st->ncgroups; i++)
             if (write(procs[i], "0", 1) < 0)

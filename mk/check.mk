@@ -89,14 +89,14 @@ check-valgrind: deps-check $(BUILD)/unit-tests
 # for FUZZ_SECONDS from its committed seed corpus. New inputs it finds are
 # kept in the build tree, not in the repository; a crash or a broken promise
 # stops the check with the input that caused it.
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 
 $(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(COMMON_SRC) common/lab.h
 	@mkdir -p $(@D)
 	$(Q)clang -std=gnu11 $(WARNINGS) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -Icommon -o $@ $< $(COMMON_SRC)
+	    -fno-sanitize-recover=all -Icommon -o $@ $< $(COMMON_SRC) $(STEP_LIBS_17)
 
 check-fuzz: deps-check $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 	$(Q)for t in $(FUZZ_TARGETS); do \

@@ -1124,7 +1124,7 @@ static void save_state(struct container *c, const struct rt_cli *cli)
      * reused): its start time, from /proc/PID/stat, goes with it. */
     char text[8192], path[PATH_MAX], created[64];
     struct kv_out out;
-    int err = -ENAMETOOLONG;
+    int err;
 
     rt_now_rfc3339(created, sizeof(created));
     kv_init(&out, text, sizeof(text));
@@ -1138,8 +1138,9 @@ static void save_state(struct container *c, const struct rt_cli *cli)
     kv_put(&out, "own_pid_ns", "%d", (c->oci->ns_new & CLONE_NEWPID) != 0);
     for (int i = 0; i < c->cg.ndirs; i++)
         kv_put(&out, "cgroup", "%s", c->cg.dirs[i].path);
-    if (path_join(path, sizeof(path), cli->dir, RT_STATE_FILE) < 0 ||
-        (err = kv_write(path, &out)) < 0)
+    if (path_join(path, sizeof(path), cli->dir, RT_STATE_FILE) < 0)
+        die_msg("create %s: --root too long", cli->id);
+    if ((err = kv_write(path, &out)) < 0)
         die_errno(err, "write the state of %s", cli->id);
     say("state in %s: pid %d, waiting for start", path, (int)c->pid);
     /* LAB:END */
@@ -1228,13 +1229,14 @@ static void oci_kill(const struct rt_cli *cli, const struct rt_state *st, int si
     /* Through a pidfd, checked against the recorded start time: a plain
      * kill(pid) could reach a stranger that took the pid of a container
      * that ended. --all: every process of the container's group. */
-    pid_t pids[1024];
-    int pidfd, n;
+    int pidfd;
 
     if (strcmp(status_of(st), "stopped") == 0)
         die_msg("kill %s: container not running", cli->id);
     if (cli->all) {
-        n = rt_pids(st, pids, 1024);
+        pid_t pids[1024];
+        int n = rt_pids(st, pids, 1024);
+
         for (int i = 0; i < n; i++)
             (void)kill(pids[i], sig); /* one may end meanwhile */
         return;
@@ -1257,13 +1259,14 @@ static void oci_delete(const struct rt_cli *cli, const struct rt_state *st)
      * which a process without its own PID namespace needs), then its
      * groups, then the state: after that, the id is free again. */
     const char *status = status_of(st);
-    pid_t pids[1024];
-    int err, n;
+    int err;
 
     if (strcmp(status, "running") == 0 && !cli->force)
         die_msg("delete %s: cannot delete container %s that is not stopped", cli->id, cli->id);
     if (strcmp(status, "stopped") != 0) {
-        n = rt_pids(st, pids, 1024);
+        pid_t pids[1024];
+        int n = rt_pids(st, pids, 1024);
+
         for (int i = 0; i < n; i++)
             (void)kill(pids[i], SIGKILL);
         if ((err = proc_kill_wait(st->pid, 10000)) < 0 && err != -ESRCH)
