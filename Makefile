@@ -57,11 +57,13 @@ ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
         python3-pytest-timeout python3-yaml iproute2 uidmap man-db manpages manpages-dev \
-        libjson-c-dev libseccomp-dev podman containerd
+        libjson-c-dev libseccomp-dev libyaml-dev podman containerd
 # Step 17 reads JSON (config.json) with json-c and compiles OCI seccomp
 # profiles with libseccomp; its tests drive it with podman and containerd
 # (README, "Dependencies").
 STEP_LIBS_17 := -ljson-c -lseccomp
+# Step 18 reads Kubernetes manifests (YAML) with libyaml.
+STEP_LIBS_18 := $(STEP_LIBS_17) -lyaml
 
 .PHONY: all steps rootfs oci-bundle demo-image user-rootfs deps test check-matrix unit pytest demo docs check-docs check clean help
 .DELETE_ON_ERROR:
@@ -140,7 +142,7 @@ deps:
 
 $(BUILD)/unit-tests: $(sort $(wildcard tests/unit/*.c)) tests/unit/unit.h $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LAB_CFLAGS) -Itests/unit -o $@ $(filter %.c,$^) $(LIBCOMMON) -lcunit $(STEP_LIBS_17) \
+	$(Q)$(CC) $(LAB_CFLAGS) -Itests/unit -o $@ $(filter %.c,$^) $(LIBCOMMON) -lcunit $(STEP_LIBS_18) \
 	    $(LDFLAGS)
 
 unit: $(BUILD)/unit-tests

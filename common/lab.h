@@ -29,6 +29,7 @@
  *   oci.c        an OCI bundle's config.json, and what it mounts       (oci_)
  *   seccomp.c    an OCI seccomp profile, compiled with libseccomp      (oci_seccomp_)
  *   runtime.c    runc's command line, state, the OCI container's setup (rt_)
+ *   manifest.c   a Kubernetes Pod or ReplicaSet manifest, from YAML     (k8s_)
  *
  * Two kinds of code live here. The library (every file but container.c,
  * join.c, infra.c and log.c) returns 0, or a value >= 0, on success and
@@ -788,6 +789,66 @@ int oci_write_sysctl(const char *key, const char *value);
 /* A filter ready to load, or NULL with err set. */
 void *oci_seccomp_compile(void *json, char *err, size_t len);
 int oci_seccomp_load(void *filter);
+
+/* ---- manifest.c: a Kubernetes Pod or ReplicaSet manifest (18) --------- */
+
+#define K8S_MAX_CONTAINERS 8
+#define K8S_MAX_ARGS 32
+#define K8S_MAX_ENV 32
+#define K8S_MAX_MOUNTS 8
+#define K8S_MAX_VOLUMES 8
+#define K8S_MAX_LABELS 8
+#define K8S_MAX_REPLICAS 50
+enum k8s_restart { K8S_ALWAYS, K8S_ON_FAILURE, K8S_NEVER };
+
+struct k8s_mount {
+    const char *volume, *path;
+    bool readonly;
+};
+
+struct k8s_volume {
+    const char *name, *host_path;
+};
+
+struct k8s_container {
+    const char *name, *image, *working_dir;
+    const char *command[K8S_MAX_ARGS], *args[K8S_MAX_ARGS]; /* NULL-terminated */
+    int ncommand, nargs;
+    const char *env[K8S_MAX_ENV];      /* NAME=VALUE */
+    int nenv;
+    struct k8s_mount mounts[K8S_MAX_MOUNTS];
+    int nmounts;
+    long long cpu_millis, memory_bytes; /* resources.limits; 0: none */
+    const char *post_start[K8S_MAX_ARGS], *pre_stop[K8S_MAX_ARGS], *liveness[K8S_MAX_ARGS];
+    int npost_start, npre_stop, nliveness;
+    int liveness_period, liveness_failures, liveness_delay; /* seconds, count */
+};
+
+/* A Pod, or a ReplicaSet's template with its name, replicas and selector. */
+struct k8s_pod {
+    char error[512];                   /* why it was refused: "spec.nodeSelector: not supported" */
+    bool is_replicaset;
+    int replicas;
+    const char *name, *k8s_namespace;
+    const char *labels[K8S_MAX_LABELS], *selector[K8S_MAX_LABELS]; /* key=value */
+    int nlabels, nselector;
+    enum k8s_restart restart;
+    int grace_seconds;
+    bool host_network, share_pid;
+    struct k8s_volume volumes[K8S_MAX_VOLUMES];
+    int nvolumes;
+    struct k8s_container containers[K8S_MAX_CONTAINERS];
+    int ncontainers;
+    char pool[16384];                  /* the strings above */
+    size_t pool_used;
+};
+
+/* Reads a manifest file: 0, or -EINVAL with pod->error set (one line, the
+ * field's path first). */
+int k8s_read_manifest(struct k8s_pod *pod, const char *path);
+/* Kubernetes' quantities: cpu ("500m", "0.5") in millicores, memory
+ * ("64Mi", "1G", "1000") in bytes. 0, or -EINVAL. */
+int k8s_quantity(const char *s, bool cpu, long long *out);
 
 /* ---- container.c: the start and the end of every step ------------------ */
 

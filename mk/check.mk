@@ -96,7 +96,7 @@ FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 $(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(COMMON_SRC) common/lab.h
 	@mkdir -p $(@D)
 	$(Q)clang -std=gnu11 $(WARNINGS) -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -Icommon -o $@ $< $(COMMON_SRC) $(STEP_LIBS_17)
+	    -fno-sanitize-recover=all -Icommon -o $@ $< $(COMMON_SRC) $(STEP_LIBS_18)
 
 check-fuzz: deps-check $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 	$(Q)for t in $(FUZZ_TARGETS); do \

@@ -18,7 +18,8 @@
 static const char *full_config =
     "{ \"ociVersion\": \"1.0.2\", \"hostname\": \"h1\",\n"
     "  \"root\": { \"path\": \"rootfs\", \"readonly\": true },\n"
-    "  \"process\": { \"args\": [\"sh\", \"-c\", \"true\"], \"env\": [\"A=1\"], \"cwd\": \"/tmp\",\n"
+    "  \"process\": { \"args\": [\"sh\", \"-c\", \"true\"], \"env\": [\"A=1\"],"
+    " \"cwd\": \"/tmp\",\n"
     "    \"user\": { \"uid\": 1000, \"gid\": 1001, \"additionalGids\": [5, 6], \"umask\": 18 },\n"
     "    \"noNewPrivileges\": true, \"oomScoreAdj\": 100,\n"
     "    \"capabilities\": { \"bounding\": [\"CAP_KILL\", \"CAP_NO_SUCH\"],\n"
@@ -33,7 +34,8 @@ static const char *full_config =
     "                 { \"type\": \"network\", \"path\": \"/proc/1/ns/net\" } ],\n"
     "    \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"],\n"
     "    \"sysctl\": { \"net.ipv4.ip_forward\": \"1\" },\n"
-    "    \"devices\": [ { \"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229 } ],\n"
+    "    \"devices\": [ { \"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10,"
+    " \"minor\": 229 } ],\n"
     "    \"cgroupsPath\": \"/default/c1\",\n"
     "    \"resources\": { \"memory\": { \"limit\": 67108864, \"swap\": -1 },\n"
     "                   \"cpu\": { \"quota\": 50000, \"period\": 100000, \"shares\": 1024 },\n"
@@ -118,7 +120,8 @@ static void refused(const char *from, const char *to, const char *words)
 
 static void refuses_what_it_cannot_do_by_name(void)
 {
-    refused("\"hostname\": \"h1\",", "\"hooks\": { \"prestart\": [ {} ] },", "hooks: not supported");
+    refused("\"hostname\": \"h1\",", "\"hooks\": { \"prestart\": [ {} ] },",
+            "hooks: not supported");
     refused("\"cgroupsPath\"", "\"intelRdt\": { \"closID\": \"x\" }, \"cgroupsPath\"",
             "linux.intelRdt: not supported");
     refused("\"1.0.2\"", "\"2.0.0\"", "ociVersion: 2.0.0");
@@ -138,9 +141,12 @@ static void compiles_a_seccomp_profile(void)
                        "  \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"],"
                        "  \"syscalls\": [ { \"names\": [\"read\", \"no_such_call\"],"
                        "                   \"action\": \"SCMP_ACT_ALLOW\" },"
-                       "                 { \"names\": [\"personality\"], \"action\": \"SCMP_ACT_ALLOW\","
-                       "                   \"args\": [ { \"index\": 0, \"value\": 8, \"op\": \"SCMP_CMP_EQ\" },"
-                       "                               { \"index\": 0, \"value\": 0, \"op\": \"SCMP_CMP_EQ\" } ] } ] }";
+                       "                 { \"names\": [\"personality\"],"
+                       " \"action\": \"SCMP_ACT_ALLOW\","
+                       "                   \"args\": [ { \"index\": 0, \"value\": 8,"
+                       " \"op\": \"SCMP_CMP_EQ\" },"
+                       "                               { \"index\": 0, \"value\": 0,"
+                       " \"op\": \"SCMP_CMP_EQ\" } ] } ] }";
     char *dir = unit_tmpdir(), config[PATH_MAX];
     struct oci_config cfg;
 
