@@ -264,10 +264,10 @@ static int make_dir(struct cg_group *g, const char *path, bool may_exist)
 
 /* The parent, one level at a time below the hierarchy's root (an OCI
  * cgroupsPath may have several), each handing the controller down on v2. */
-static int make_parents(struct cg_group *g, struct cg_dir *d, const char *parent)
+static int make_parents(struct cg_group *g, const struct cg_layout *l, const char *parent)
 {
     char path[PATH_MAX];
-    size_t root = strlen(d->layout.root);
+    size_t root = strlen(l->root);
     int err;
 
     snprintf(path, sizeof(path), "%s", parent);
@@ -277,7 +277,7 @@ static int make_parents(struct cg_group *g, struct cg_dir *d, const char *parent
         path[i] = '\0';
         if ((err = make_dir(g, path, true)) < 0)
             return err;
-        if (d->layout.version == CG_V2 && (err = v2_enable(g, path, d->layout.controller)) < 0)
+        if (l->version == CG_V2 && (err = v2_enable(g, path, l->controller)) < 0)
             return err;
         path[i] = parent[i];
     }
@@ -291,7 +291,7 @@ static int make_dirs(struct cg_group *g, struct cg_dir *d, const char *parent)
     int err = -ENOENT;
 
     for (int tries = 0; tries < 50 && err == -ENOENT; tries++) {
-        if ((err = make_parents(g, d, parent)) < 0)
+        if ((err = make_parents(g, &d->layout, parent)) < 0)
             continue;
         err = make_dir(g, d->path, false);
     }
@@ -391,7 +391,7 @@ int cg_add_controller(struct cg_group *g, const struct cg_layout *l)
             if (path_join(parent, sizeof(parent), l->root, g->parent) < 0)
                 return -ENAMETOOLONG;
             if ((err = v2_enable(g, l->root, l->controller)) < 0 ||
-                (err = make_parents(g, d, parent)) < 0)
+                (err = make_parents(g, l, parent)) < 0)
                 return err;
         }
         if (!has_word(d->controllers, l->controller)) {

@@ -699,6 +699,18 @@ struct oci_mount {
     char data[512];                    /* the file system's own options: mode=755 */
 };
 
+/* config.json's hooks: programs run at points of the life, the state JSON
+ * on their stdin. */
+#define OCI_MAX_HOOKS 8
+enum { OCI_PRESTART, OCI_CREATE_RUNTIME, OCI_CREATE_CONTAINER, OCI_START_CONTAINER,
+       OCI_POSTSTART, OCI_POSTSTOP, OCI_HOOK_KINDS };
+extern const char *const oci_hook_names[OCI_HOOK_KINDS];
+struct oci_hook {
+    const char *path;
+    char **args, **env;                /* NULL-terminated, or NULL */
+    int timeout;                       /* seconds; 0: none */
+};
+
 struct oci_device {
     const char *path;
     char type;                         /* c, b or p */
@@ -761,6 +773,9 @@ struct oci_config {
     long cpu_quota_us, cpu_period_us, pids_limit;
     void *seccomp;                     /* linux.seccomp, as JSON, or NULL */
     const char *annotations;           /* as JSON text, for state */
+    struct oci_hook hooks[OCI_HOOK_KINDS][OCI_MAX_HOOKS];
+    int nhooks[OCI_HOOK_KINDS];
+    const char *hooks_json;            /* as JSON text, kept in the state for start, delete */
 };
 
 /* Reads bundle/config.json: 0, or -EINVAL with cfg->error set (one line,
@@ -770,6 +785,8 @@ int oci_read(struct oci_config *cfg, const char *bundle);
 int oci_read_process(struct oci_config *cfg, const char *file, struct oci_process *out);
 int oci_read_process_json(struct oci_config *cfg, void *json, struct oci_process *out);
 void oci_free(struct oci_config *cfg);
+/* The hooks alone, from the state's copy of them (start, delete). */
+int oci_read_hooks_text(struct oci_config *cfg, const char *text);
 /* In the child, before pivot_root: one mount of the list, beneath the
  * rootfs (root_fd), its mount point made if missing. what says what failed. */
 int oci_mount(const struct oci_mount *m, int root_fd, const char *bundle, char *what,
@@ -918,6 +935,7 @@ struct container {
     void *seccomp;                     /* its filter, compiled by libseccomp */
     int fifo;                          /* exec.fifo, O_PATH: the child waits on it */
     int preserve_fds;                  /* --preserve-fds: 3.. passed on */
+    int console;                       /* --console-socket, connected; -1 without a terminal */
 };
 
 /* ---- runtime.c: runc's command line, the state between commands (17) -- */
@@ -947,6 +965,7 @@ struct rt_state {
     pid_t pid;                         /* its process, on the host */
     unsigned long long start;          /* that process's start time: pid reuse shows */
     const char *bundle, *rootfs, *created, *owner, *annotations;
+    const char *hooks;                 /* config.json's, as JSON text: for start and delete */
     const char *cgroups[CG_MAX_DIRS];
     int ncgroups;
     bool own_pid_ns;
@@ -976,6 +995,10 @@ void rt_features(void);
 /* The container's process, in order: joins, mounts, paths, process. */
 void rt_child_join(struct container *c);
 void rt_child_mounts(struct container *c);
+/* With a terminal: a pty of the container's devpts, its master sent over
+ * --console-socket, the slave its stdio, /dev/console and controlling tty. */
+void rt_child_terminal(struct container *c);
+int rt_connect_console(const char *path);
 void rt_child_paths(struct container *c);
 void rt_child_process(struct container *c, const struct oci_process *p);
 void rt_child_find_program(const struct oci_process *p, char *path, size_t len);
@@ -990,6 +1013,10 @@ void rt_child_ready(struct container *c, int preserve_fds);
 void rt_create_begin(struct container *c, const struct rt_cli *cli);
 /* Sync point GO, then the child set up (its failure ends create). */
 void rt_create_wait_ready(struct container *c);
+/* prestart and createRuntime hooks, in the runtime's namespaces, once the
+ * container's process is set up and waits (the spec puts them before
+ * pivot_root; the lab's child has pivoted by then: docs/step-17-oci.md). */
+void rt_create_hooks(struct container *c, const struct rt_cli *cli);
 /* create has succeeded: nothing is undone any more. */
 void rt_create_end(struct container *c);
 void rt_remove_state(const struct rt_cli *cli);
@@ -1000,6 +1027,13 @@ void rt_remove_half_made(const struct rt_cli *cli);
 const struct rt_state *rt_check_startable(const struct rt_cli *cli, const struct rt_state *st,
                                           const char *status);
 int rt_signal_of(const struct rt_cli *cli);
+/* Runs config.json's hooks of one kind with the state (status as given) on
+ * their stdin; a failure ends the command when fatal, else is a warning. */
+int rt_run_hooks(const struct rt_cli *cli, const struct oci_config *cfg, int kind,
+                 const struct rt_state *st, const char *status, bool fatal);
+/* The same, with the hooks the state kept (poststart, poststop). */
+void rt_state_hooks(const struct rt_cli *cli, const struct rt_state *st, int kind,
+                    const char *status);
 void rt_spec_command(const struct rt_cli *cli);
 /* runc exec: a process in the running container's namespaces and groups,
  * as config.json's or --process FILE's; with --detach its pid is written

@@ -678,6 +678,62 @@ static int read_linux(struct oci_config *cfg, json_object *root)
     return 0;
 }
 
+/* ---- hooks ----------------------------------------------------------------- */
+
+const char *const oci_hook_names[OCI_HOOK_KINDS] = { "prestart",       "createRuntime",
+                                                     "createContainer", "startContainer",
+                                                     "poststart",      "poststop" };
+
+static int read_hook(struct oci_config *cfg, json_object *j, const char *where,
+                     struct oci_hook *h)
+{
+    long long timeout = 0;
+    int err;
+
+    memset(h, 0, sizeof(*h));
+    if ((err = string_of(cfg, j, where, "path", &h->path)) < 0 ||
+        (err = strings_of(cfg, j, where, "args", &h->args, NULL)) < 0 ||
+        (err = strings_of(cfg, j, where, "env", &h->env, NULL)) < 0 ||
+        (err = int_of(cfg, j, where, "timeout", 1, 3600, &timeout)) < 0)
+        return err;
+    if (!h->path || h->path[0] != '/')
+        return refuse(cfg, "%spath: must be an absolute path", where);
+    h->timeout = (int)timeout;
+    return 0;
+}
+
+static int read_hooks(struct oci_config *cfg, json_object *hooks)
+{
+    for (int k = 0; hooks && k < OCI_HOOK_KINDS; k++) {
+        json_object *list;
+        char where[64];
+        int err;
+
+        snprintf(where, sizeof(where), "hooks.%s[].", oci_hook_names[k]);
+        if ((err = member(cfg, hooks, "hooks.", oci_hook_names[k], json_type_array, &list)) < 0)
+            return err;
+        for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+            if (cfg->nhooks[k] == OCI_MAX_HOOKS)
+                return refuse(cfg, "hooks.%s: more than %d", oci_hook_names[k], OCI_MAX_HOOKS);
+            if ((err = read_hook(cfg, json_object_array_get_idx(list, i), where,
+                                 &cfg->hooks[k][cfg->nhooks[k]])) < 0)
+                return err;
+            cfg->nhooks[k]++;
+        }
+    }
+    return 0;
+}
+
+int oci_read_hooks_text(struct oci_config *cfg, const char *text)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    if (!text[0])
+        return 0;
+    if (!(cfg->json = json_tokener_parse(text)))
+        return refuse(cfg, "hooks: not JSON");
+    return read_hooks(cfg, cfg->json);
+}
+
 /* ---- the whole file -------------------------------------------------------- */
 
 static int read_root(struct oci_config *cfg, json_object *json)
@@ -721,10 +777,9 @@ static int read_version(struct oci_config *cfg, json_object *json)
 
 int oci_read(struct oci_config *cfg, const char *bundle)
 {
-    static const char *const unsupported[] = { "hooks", "solaris", "windows", "vm", "zos",
-                                               NULL };
+    static const char *const unsupported[] = { "solaris", "windows", "vm", "zos", NULL };
     char file[PATH_MAX];
-    json_object *json, *process, *annotations;
+    json_object *json, *process, *annotations, *hooks;
     int err;
 
     memset(cfg, 0, sizeof(*cfg));
@@ -743,8 +798,11 @@ int oci_read(struct oci_config *cfg, const char *bundle)
         (err = string_of(cfg, json, "", "domainname", &cfg->domainname)) < 0 ||
         (err = read_mounts(cfg, json)) < 0 || (err = read_linux(cfg, json)) < 0 ||
         (err = member(cfg, json, "", "process", json_type_object, &process)) < 0 ||
-        (err = member(cfg, json, "", "annotations", json_type_object, &annotations)) < 0)
+        (err = member(cfg, json, "", "annotations", json_type_object, &annotations)) < 0 ||
+        (err = member(cfg, json, "", "hooks", json_type_object, &hooks)) < 0 ||
+        (err = read_hooks(cfg, hooks)) < 0)
         return err;
+    cfg->hooks_json = hooks ? json_object_to_json_string_ext(hooks, JSON_C_TO_STRING_PLAIN) : "";
     if (process && (err = oci_read_process_json(cfg, process, &cfg->process)) < 0)
         return err;
     cfg->has_process = process != NULL;
@@ -934,6 +992,11 @@ int oci_write_sysctl(const char *key, const char *value)
 
 void oci_free(struct oci_config *cfg)
 {
+    for (int k = 0; k < OCI_HOOK_KINDS; k++)
+        for (int i = 0; i < cfg->nhooks[k]; i++) {
+            free(cfg->hooks[k][i].args);
+            free(cfg->hooks[k][i].env);
+        }
     free(cfg->process.args);
     free(cfg->process.env);
     free(cfg->masked);

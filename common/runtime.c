@@ -21,8 +21,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -209,7 +212,8 @@ static void command_options(struct rt_cli *cli, int argc, char *const argv[], in
         else if (flag_of("--no-new-keyring", NULL, a))
             cli->no_new_keyring = true; /* the lab never makes a session keyring */
         else if (flag_of("--tty", "-t", a))
-            rt_usage_error("%s: not supported: no terminal in the lab's runtime", a);
+            rt_usage_error("%s: not supported: give exec --process a terminal and "
+                           "--console-socket", a);
         else
             rt_usage_error("%s %s: unknown option", cli->command, a);
     }
@@ -284,6 +288,8 @@ int rt_state_read(const struct rt_cli *cli, struct rt_state *st)
             st->owner = value;
         else if (strcmp(key, "annotations") == 0)
             st->annotations = value;
+        else if (strcmp(key, "hooks") == 0)
+            st->hooks = value;
         else if (strcmp(key, "own_pid_ns") == 0)
             st->own_pid_ns = strcmp(value, "1") == 0;
         else if (strcmp(key, "cgroup") == 0 && st->ncgroups < CG_MAX_DIRS)
@@ -498,6 +504,88 @@ void rt_now_rfc3339(char *buf, size_t len)
     snprintf(buf, len, "%s.%09ldZ", secs, ts.tv_nsec);
 }
 
+/* ---- hooks ------------------------------------------------------------------ */
+
+/* One hook: its program with the state on stdin, within its timeout. */
+static int run_hook(const struct oci_hook *h, const char *state, char *why, size_t len)
+{
+    char *const no_args[] = { (char *)h->path, NULL }, *const no_env[] = { NULL };
+    int in[2], status, pidfd, err = 0;
+    pid_t pid;
+
+    if (pipe2(in, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+        return snprintf(why, len, "%s", strerror(errno)), -errno;
+    if (pid == 0) {
+        if (dup2(in[0], 0) < 0)
+            _exit(127);
+        execve(h->path, h->args ? h->args : no_args, h->env ? h->env : no_env);
+        _exit(127);
+    }
+    close(in[0]);
+    /* A hook that does not read its stdin must not kill us with SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    (void)!write(in[1], state, strlen(state));
+    close(in[1]);
+    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (h->timeout > 0 && pidfd >= 0 && proc_wait_pidfds(&pidfd, 1, h->timeout * 1000) > 0) {
+        kill(pid, SIGKILL);
+        err = -ETIMEDOUT;
+        snprintf(why, len, "timed out after %d s", h->timeout);
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    if (proc_wait(pid, &status) < 0)
+        return snprintf(why, len, "wait: %s", strerror(errno)), -ECHILD;
+    if (!err && status != 0) {
+        snprintf(why, len, "exit status %d", proc_exit_status(status));
+        err = -EIO;
+    }
+    return err;
+}
+
+int rt_run_hooks(const struct rt_cli *cli, const struct oci_config *cfg, int kind,
+                 const struct rt_state *st, const char *status, bool fatal)
+{
+    json_object *o;
+    const char *state;
+    char why[256];
+
+    if (!cfg->nhooks[kind])
+        return 0;
+    o = state_json(cli->id, st, status);
+    state = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    for (int i = 0; i < cfg->nhooks[kind]; i++) {
+        const struct oci_hook *h = &cfg->hooks[kind][i];
+
+        if (run_hook(h, state, why, sizeof(why)) == 0)
+            continue;
+        if (fatal) {
+            json_object_put(o);
+            die_msg("%s %s: %s hook %s: %s", cli->command, cli->id, oci_hook_names[kind],
+                    h->path, why);
+        }
+        /* poststart, poststop: the spec asks for a warning, and goes on. */
+        warn_errno(0, "%s %s: %s hook %s: %s", cli->command, cli->id, oci_hook_names[kind],
+                   h->path, why);
+    }
+    json_object_put(o);
+    return 0;
+}
+
+void rt_state_hooks(const struct rt_cli *cli, const struct rt_state *st, int kind,
+                    const char *status)
+{
+    struct oci_config cfg;
+
+    if (!st->hooks || !st->hooks[0])
+        return;
+    if (oci_read_hooks_text(&cfg, st->hooks) == 0)
+        rt_run_hooks(cli, &cfg, kind, st, status, false);
+    else
+        warn_errno(0, "%s %s: the state's hooks: %s", cli->command, cli->id, cfg.error);
+    oci_free(&cfg);
+}
+
 /* ---- spec, features --------------------------------------------------------- */
 
 /* runc spec: a config.json for the lab's busybox rootfs, in ./rootfs. */
@@ -578,7 +666,7 @@ void rt_features(void)
     printf("{\n"
            "  \"ociVersionMin\": \"1.0.0\",\n"
            "  \"ociVersionMax\": \"" RT_OCI_VERSION "\",\n"
-           "  \"hooks\": [],\n"
+           "  \"hooks\": [ \"prestart\", \"createRuntime\", \"poststart\", \"poststop\" ],\n"
            "  \"mountOptions\": [ \"ro\", \"rw\", \"nosuid\", \"suid\", \"nodev\", \"dev\","
            " \"noexec\", \"exec\", \"sync\", \"async\", \"dirsync\", \"remount\", \"mand\","
            " \"nomand\", \"atime\", \"noatime\", \"diratime\", \"nodiratime\", \"relatime\","
@@ -899,14 +987,20 @@ static void check_config(struct container *c, const struct rt_cli *cli)
 
     if (!cfg->has_process)
         die_msg("create %s: config.json: process: missing", cli->id);
-    if (cfg->process.terminal)
-        die_msg("create %s: config.json: process.terminal: not supported by the lab's runtime",
+    /* runc's checks (utils_linux.go, checkTerminal): create detaches, so a
+     * terminal's other end must go somewhere. */
+    if (cfg->process.terminal && !cli->console_socket)
+        die_msg("create %s: cannot allocate tty if runc will detach without setting console "
+                "socket", cli->id);
+    if (!cfg->process.terminal && cli->console_socket)
+        die_msg("create %s: cannot use console socket if runc will not detach or allocate tty",
                 cli->id);
-    if (cli->console_socket)
-        die_msg("create %s: --console-socket: only with process.terminal, which the lab does "
-                "not support", cli->id);
     if (cfg->ns_new & CLONE_NEWTIME)
         die_msg("create %s: config.json: linux.namespaces[time]: not supported", cli->id);
+    for (int k = OCI_CREATE_CONTAINER; k <= OCI_START_CONTAINER; k++)
+        if (cfg->nhooks[k])
+            die_msg("create %s: config.json: hooks.%s: not supported (the lab runs hooks in "
+                    "the runtime's namespaces only)", cli->id, oci_hook_names[k]);
     for (int i = 0; i < cfg->nsysctl; i++) {
         int ns = oci_sysctl_namespace(cfg->sysctl[i].key);
 
@@ -954,6 +1048,10 @@ void rt_create_begin(struct container *c, const struct rt_cli *cli)
     if (oci_read(c->oci, cli->bundle) < 0)
         die_msg("create %s: config.json: %s", cli->id, c->oci->error);
     check_config(c, cli);
+    c->console = -1;
+    if (cli->console_socket && (c->console = rt_connect_console(cli->console_socket)) < 0)
+        die_errno(c->console, "create %s: connect to the console socket %s", cli->id,
+                  cli->console_socket);
     c->root = c->oci->rootfs_real;
     memcpy(c->opts.uidmap, c->oci->uidmap, sizeof(c->opts.uidmap));
     memcpy(c->opts.gidmap, c->oci->gidmap, sizeof(c->opts.gidmap));
@@ -999,6 +1097,17 @@ void rt_create_wait_ready(struct container *c)
     }
     die_msg("the container's process ended before it was set up (%s)",
             WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit 0");
+}
+
+void rt_create_hooks(struct container *c, const struct rt_cli *cli)
+{
+    struct rt_state st;
+
+    if (!c->oci->nhooks[OCI_PRESTART] && !c->oci->nhooks[OCI_CREATE_RUNTIME])
+        return;
+    rt_state_load(cli, &st);
+    rt_run_hooks(cli, c->oci, OCI_PRESTART, &st, "created", true);
+    rt_run_hooks(cli, c->oci, OCI_CREATE_RUNTIME, &st, "created", true);
 }
 
 void rt_create_end(struct container *c)
@@ -1087,6 +1196,78 @@ void rt_child_ready(struct container *c, int preserve_fds)
     closedir(d);
 }
 
+/* ---- the terminal: --console-socket ------------------------------------------- */
+
+int rt_connect_console(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(addr.sun_path, path);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        int err = -errno;
+
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+/* The pty's master, with its name as the message, over the socket: one
+ * SCM_RIGHTS descriptor, as conmon (src/ctrl.c) and go-runc (console.go)
+ * read it. */
+static int send_master(int sock, int master, const char *name)
+{
+    char control[CMSG_SPACE(sizeof(int))] = { 0 };
+    struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                          .msg_controllen = sizeof(control) };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+    return sendmsg(sock, &msg, 0) < 0 ? -errno : 0;
+}
+
+void rt_child_terminal(struct container *c)
+{
+    char name[64];
+    int master, slave, fd, err;
+
+    if (c->console < 0)
+        return;
+    /* A pty of the container's own devpts (mounted newinstance): its
+     * /dev/ptmx, after pivot_root. */
+    if ((master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 || unlockpt(master) < 0 ||
+        ptsname_r(master, name, sizeof(name)) != 0)
+        die("open a terminal on /dev/ptmx");
+    if ((slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+        die("open %s", name);
+    /* /dev/console is the terminal too (runtime-spec, config-linux.md). */
+    if ((fd = open("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+        close(fd);
+    if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+        die("bind %s on /dev/console", name);
+    if ((err = send_master(c->console, master, name)) < 0)
+        die_errno(err, "send the terminal to the console socket");
+    close(master);
+    close(c->console);
+    c->console = -1;
+    /* A session of its own, with the terminal as its controlling one. */
+    if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+        die("make %s the controlling terminal", name);
+    for (int i = 0; i < 3; i++)
+        if (dup2(slave, i) < 0)
+            die("dup2 the terminal to %d", i);
+    close(slave);
+}
+
 /* ---- exec: a further process in a running container (runc exec) ----------- */
 
 /* The namespaces of pid that are not the caller's: what setns must join
@@ -1151,7 +1332,8 @@ int rt_exec(struct rt_cli *cli, const struct rt_state *st, const char *status)
         die_msg("exec %s: config.json: %s", cli->id, err_text);
     c.oci = &cfg;
     /* Pinned, and the host's files opened, before we leave the host. */
-    if ((pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0)) < 0 || !record_alive(st->pid, st->start))
+    pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+    if (pidfd < 0 || !record_alive(st->pid, st->start))
         die_msg("exec %s: container not running", cli->id);
     snprintf(path, sizeof(path), "/proc/%d/ns/cgroup", (int)st->pid);
     if ((cgroup_ns = open(path, O_RDONLY | O_CLOEXEC)) < 0)

@@ -1076,6 +1076,7 @@ static int oci_child_main(void *arg)
     rt_child_mounts(c);
     switch_root(c);
     rt_child_paths(c);
+    rt_child_terminal(c); /* --console-socket */
     if (c->oci->ns_new & CLONE_NEWNET)
         bring_up_network(c); /* lo */
     if (!p->no_new_privs)
@@ -1122,7 +1123,7 @@ static void save_state(struct container *c, const struct rt_cli *cli)
      * knows the container only by its id: the state is a file in root/id.
      * The pid alone is not enough to find the process again (pids are
      * reused): its start time, from /proc/PID/stat, goes with it. */
-    char text[8192], path[PATH_MAX], created[64];
+    char text[16384], path[PATH_MAX], created[64];
     struct kv_out out;
     int err;
 
@@ -1135,6 +1136,7 @@ static void save_state(struct container *c, const struct rt_cli *cli)
     kv_put(&out, "created", "%s", created);
     kv_put(&out, "owner", "%s", "root");
     kv_put(&out, "annotations", "%s", c->oci->annotations);
+    kv_put(&out, "hooks", "%s", c->oci->hooks_json);
     kv_put(&out, "own_pid_ns", "%d", (c->oci->ns_new & CLONE_NEWPID) != 0);
     for (int i = 0; i < c->cg.ndirs; i++)
         kv_put(&out, "cgroup", "%s", c->cg.dirs[i].path);
@@ -1151,6 +1153,7 @@ static const char *status_of(const struct rt_state *st)
 {
     const char *status = "stopped";
 
+    (void)st; /* until the block below uses it */
     /* LAB:BEGIN oci-status */
     /* Nothing tells the runtime when the container ends (its parent is
      * conmon, containerd's shim, or init): it looks. Gone, a zombie, or
@@ -1184,6 +1187,7 @@ static void oci_create(struct container *c, const struct rt_cli *cli)
         die_errno(err, "%s", c->cg.what);
     rt_create_wait_ready(c); /* sync point GO; its failure is ours */
     save_state(c, cli);
+    rt_create_hooks(c, cli); /* prestart, createRuntime: a failure ends create */
     if (cli->pid_file && (err = rt_write_pid_file(cli->pid_file, c->pid)) < 0)
         die_errno(err, "write the pid file %s", cli->pid_file);
     rt_create_end(c); /* what died() would undo stays */
@@ -1293,12 +1297,14 @@ static int oci_run(struct container *c, struct rt_cli *cli)
     if (!cli->detach)
         sig_forward_to(c->pid); /* SIGTERM, SIGHUP: the container's */
     oci_start(cli, &st);
+    rt_state_hooks(cli, &st, OCI_POSTSTART, "running");
     if (cli->detach)
         return 0;
     if (proc_wait(c->pid, &status) < 0)
         die("run %s: wait for the container", cli->id);
     rt_state_load(cli, &st);
     oci_delete(cli, &st);
+    rt_state_hooks(cli, &st, OCI_POSTSTOP, "stopped");
     return proc_exit_status(status);
 }
 
@@ -1327,12 +1333,16 @@ static int oci_main(int argc, char *argv[])
         rt_state_load(&cli, &st); /* "container does not exist" */
         if (strcmp(cli.command, "state") == 0)
             rt_print_state(cli.id, &st, status_of(&st));
-        else if (strcmp(cli.command, "start") == 0)
+        else if (strcmp(cli.command, "start") == 0) {
             oci_start(&cli, rt_check_startable(&cli, &st, status_of(&st)));
+            rt_state_hooks(&cli, &st, OCI_POSTSTART, "running");
+        }
         else if (strcmp(cli.command, "kill") == 0)
             oci_kill(&cli, &st, rt_signal_of(&cli));
-        else if (strcmp(cli.command, "delete") == 0)
+        else if (strcmp(cli.command, "delete") == 0) {
             oci_delete(&cli, &st);
+            rt_state_hooks(&cli, &st, OCI_POSTSTOP, "stopped");
+        }
         else if (strcmp(cli.command, "ps") == 0)
             rt_ps(&cli, &st);
         else if (strcmp(cli.command, "exec") == 0)

@@ -75,6 +75,9 @@ def test_podman_runs_it(step, podman):
     runtime = ["--runtime", labtest.step_bin(step)]
     r = client(run + runtime + ["run", "--rm"] + opts + [IMAGE, "sh", "-c", "echo hi; exit 3"], env)
     assert (r.returncode, r.stdout) == (3, "hi\n"), r
+    r = client(run + runtime + ["run", "--rm", "-t"] + opts + [IMAGE, "tty"], env)
+    assert (r.returncode, r.stdout.strip()) == (0, "/dev/pts/0"), \
+        f"a terminal (--console-socket)\n{r}"
     name = "e" + uuid.uuid4().hex[:8]
     r = client(run + runtime + ["run", "-d", "--name", name] + opts + [IMAGE, "sleep", "100"], env)
     assert r.returncode == 0, r

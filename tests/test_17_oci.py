@@ -369,13 +369,14 @@ def test_a_seccomp_profile_is_compiled_and_loaded(step, bundle):
 @pytest.mark.given
 @pytest.mark.parametrize("edit,message", [
     (lambda c: c["linux"].update(intelRdt={"closID": "x"}), "linux.intelRdt: not supported"),
-    (lambda c: c.update(hooks={"prestart": [{"path": "/bin/true"}]}), "hooks: not supported"),
+    (lambda c: c.update(hooks={"startContainer": [{"path": "/bin/true"}]}),
+     "hooks.startContainer: not supported"),
     (lambda c: c.update(ociVersion="2.0.0"), "ociVersion"),
     (lambda c: c["process"].update(args="sh"), "process.args: must be"),
     (lambda c: c["root"].update(path="nothere"), "root.path"),
     (lambda c: c["linux"].update(sysctl={"kernel.panic": "1"}), "not in a separate kernel namespace"),
     (lambda c: c["linux"].update(namespaces=[{"type": "pid"}]), "no mount namespace"),
-], ids=["intelRdt", "hooks", "ociVersion", "args-type", "rootfs", "host-sysctl", "no-mountns"])
+], ids=["intelRdt", "startContainer-hook", "ociVersion", "args-type", "rootfs", "host-sysctl", "no-mountns"])
 def test_what_the_lab_cannot_do_is_refused_by_name(step, bundle, edit, message):
     b = bundle(["true"], edit)
     r = b.create()
@@ -438,3 +439,83 @@ def test_list_ps_spec_and_features(step, bundle, tmp_path):
     refused(b.cmd("spec", "--bundle", spec_dir), "exists")
     features = json.loads(b.cmd("features").out)
     assert "CAP_SYS_ADMIN" in features["linux"]["capabilities"], features
+
+
+def test_a_terminal_goes_to_the_console_socket(step, bundle, tmp_path):
+    """process.terminal: the container's stdio is a pty of its own devpts,
+    whose master create sends over --console-socket (what conmon and
+    containerd's shim listen on): one SCM_RIGHTS descriptor, the pty's
+    name as the message."""
+    import array
+    import socket
+
+    def edit(c):
+        c["process"]["terminal"] = True
+    b = bundle(["sh", "-c", "tty; ls -l /dev/console | cut -c1; exit 7"], edit)
+    refused(b.create(), "cannot allocate tty if runc will detach without setting console socket")
+    path = tmp_path / "console.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    server.settimeout(labtest.scaled(10))
+    create = subprocess.Popen([str(labtest.step_bin(step)), "create", "--bundle", str(b.dir),
+                               "--console-socket", str(path), b.id], env=labtest.step_env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        conn, _ = server.accept()
+        fds = array.array("i")
+        name, ancillary, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
+        for level, kind, data in ancillary:
+            assert (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS)
+            fds.frombytes(data[:fds.itemsize])
+        assert len(fds) == 1 and name.startswith(b"/dev/pts/"), (name, list(fds))
+        assert create.wait(timeout=labtest.scaled(10)) == 0, create.stderr.read()
+        assert b.cmd("start", b.id).rc == 0
+        out = b""
+        while True:
+            try:
+                data = os.read(fds[0], 1024)
+            except OSError:  # EIO: the last holder of the pty's other end is gone
+                break
+            if not data:
+                break
+            out += data
+        os.close(fds[0])
+        assert out.decode().splitlines() == [name.decode(), "c"], out
+    finally:
+        create.kill()
+        create.wait()
+        server.close()
+    b.wait_status("stopped")
+
+
+def test_hooks_run_with_the_state_on_stdin(step, bundle, tmp_path):
+    """prestart and createRuntime at create, poststart at start, poststop
+    at delete: each given the state JSON on stdin, in the runtime's
+    namespaces; a failing create hook fails create; a hung one is killed
+    at its timeout."""
+    log = tmp_path / "hooks.log"
+    hook = {"path": "/bin/sh", "args": ["sh", "-c", f"cat >> {log}; echo >> {log}"]}
+
+    def edit(c):
+        c["hooks"] = {k: [hook] for k in ("prestart", "createRuntime", "poststart", "poststop")}
+    b = bundle(["sleep", "30"], edit)
+    assert b.create().rc == 0
+    states = [json.loads(l) for l in log.read_text().splitlines()]
+    assert [s["status"] for s in states] == ["created", "created"], states
+    assert states[0]["id"] == b.id and states[0]["pid"] == b.state()["pid"], states
+    assert b.cmd("start", b.id).rc == 0
+    assert json.loads(log.read_text().splitlines()[2])["status"] == "running"
+    assert b.cmd("kill", b.id, "KILL").rc == 0
+    b.wait_status("stopped")
+    assert b.cmd("delete", b.id).rc == 0
+    assert json.loads(log.read_text().splitlines()[3])["status"] == "stopped"
+
+    b.config["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]}
+    b.write()
+    refused(b.create(), "createRuntime hook /bin/sh: exit status 3")
+    assert not (OCI_ROOT / b.id).exists(), "a failed hook undoes create"
+    b.config["hooks"] = {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "60"],
+                                       "timeout": 1}]}
+    b.write()
+    refused(b.create(), "timed out after 1 s")

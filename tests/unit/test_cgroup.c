@@ -152,6 +152,15 @@ static void v2_group_enables_cpu_and_writes_cpu_max(void)
     CU_ASSERT_STRING_EQUAL(unit_read(group, "cpu.max"), "50000 100000");
     CU_ASSERT_EQUAL(cg_set_cpu_limit(&g, 0, 100000), 0);
     CU_ASSERT_STRING_EQUAL(unit_read(group, "cpu.max"), "max 100000");
+    /* A further controller, the same directory: handed down to lab/ too
+     * (the fake files keep the last write only). */
+    struct cg_layout pids = fake_layout(CG_V2, root);
+
+    snprintf(pids.controller, sizeof(pids.controller), "pids");
+    CU_ASSERT_EQUAL(cg_add_controller(&g, &pids), 0);
+    CU_ASSERT_STRING_EQUAL(unit_read(root, "cgroup.subtree_control"), "+pids");
+    CU_ASSERT_STRING_EQUAL(unit_read(lab, "cgroup.subtree_control"), "+pids");
+    CU_ASSERT_EQUAL(g.ndirs, 1);
     unlink(in(group, "cpu.max"));
     CU_ASSERT_EQUAL(cg_remove(&g), 0);
     unit_tmpdir_remove(root);

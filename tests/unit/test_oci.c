@@ -121,7 +121,9 @@ static void refused(const char *from, const char *to, const char *words)
 static void refuses_what_it_cannot_do_by_name(void)
 {
     refused("\"hostname\": \"h1\",", "\"hooks\": { \"prestart\": [ {} ] },",
-            "hooks: not supported");
+            "hooks.prestart[].path: must be an absolute path");
+    refused("\"hostname\": \"h1\",", "\"solaris\": { \"milestone\": \"x\" },",
+            "solaris: not supported");
     refused("\"cgroupsPath\"", "\"intelRdt\": { \"closID\": \"x\" }, \"cgroupsPath\"",
             "linux.intelRdt: not supported");
     refused("\"1.0.2\"", "\"2.0.0\"", "ociVersion: 2.0.0");
