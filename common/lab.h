@@ -806,6 +806,7 @@ int oci_write_sysctl(const char *key, const char *value);
 /* A filter ready to load, or NULL with err set. */
 void *oci_seccomp_compile(void *json, char *err, size_t len);
 int oci_seccomp_load(void *filter);
+void oci_seccomp_release(void *filter);
 
 /* ---- manifest.c: a Kubernetes Pod or ReplicaSet manifest (18) --------- */
 

@@ -469,7 +469,6 @@ static int spec_field(struct walk *w, const char *key, yaml_node_t *v, const cha
 {
     struct k8s_pod *pod = arg;
     long n;
-    int err;
 
     if (strcmp(key, "containers") == 0)
         return list_items(w, v, where, container_item, pod);
@@ -482,8 +481,8 @@ static int spec_field(struct walk *w, const char *key, yaml_node_t *v, const cha
         return 0;
     }
     if (strcmp(key, "terminationGracePeriodSeconds") == 0) {
-        if ((err = number_at(w, v, where, 0, 3600, &n)) < 0)
-            return err;
+        if (number_at(w, v, where, 0, 3600, &n) < 0)
+            return -EINVAL;
         pod->grace_seconds = (int)n;
         return 0;
     }
@@ -568,11 +567,10 @@ static int replicaset_spec_field(struct walk *w, const char *key, yaml_node_t *v
 {
     struct k8s_pod *pod = arg;
     long n;
-    int err;
 
     if (strcmp(key, "replicas") == 0) {
-        if ((err = number_at(w, v, where, 0, K8S_MAX_REPLICAS, &n)) < 0)
-            return err;
+        if (number_at(w, v, where, 0, K8S_MAX_REPLICAS, &n) < 0)
+            return -EINVAL;
         pod->replicas = (int)n;
         return 0;
     }

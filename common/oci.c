@@ -312,7 +312,10 @@ int oci_read_process_json(struct oci_config *cfg, void *json, struct oci_process
 
 int oci_read_process(struct oci_config *cfg, const char *file, struct oci_process *out)
 {
-    json_object *json = json_object_from_file(file);
+    json_object *json;
+
+    memset(cfg, 0, sizeof(*cfg));
+    json = json_object_from_file(file);
 
     if (!json)
         return refuse(cfg, "%s: %s", file, json_error());

@@ -230,3 +230,9 @@ int oci_seccomp_load(void *ctx)
 {
     return seccomp_load(ctx);
 }
+
+void oci_seccomp_release(void *filter)
+{
+    if (filter)
+        seccomp_release(filter);
+}

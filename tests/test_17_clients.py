@@ -65,7 +65,7 @@ def podman():
         subprocess.run([HELPERS / "podman-fixture.sh", "teardown"], env=env, check=False)
 
 
-def client(argv, env=None, timeout=60):
+def client(argv, env=None, timeout=20):
     return subprocess.run([str(a) for a in argv], env=env, capture_output=True, text=True,
                           timeout=labtest.scaled(timeout))
 

@@ -404,6 +404,7 @@ def test_errors_go_to_the_log_as_json(step, bundle, tmp_path):
     assert time.strptime(entry["time"], "%Y-%m-%dT%H:%M:%SZ"), "RFC 3339, as containerd reads it"
 
 
+@pytest.mark.given  # the plan of the groups and its removal are common/runtime.c's
 def test_sigkill_of_create_leaves_nothing_after_delete_force(step, bundle, rng):
     b = bundle(["sleep", "30"])
     p = subprocess.Popen([str(labtest.step_bin(step)), "create", "--bundle", str(b.dir), b.id],

@@ -157,8 +157,11 @@ static void compiles_a_seccomp_profile(void)
     CU_ASSERT_EQUAL_FATAL(oci_read_process(&cfg, config, &cfg.process), -EINVAL); /* no args */
     void *json = cfg.json;
 
-    CU_ASSERT_PTR_NOT_NULL(oci_seccomp_compile(json, err, sizeof(err)));
+    void *filter = oci_seccomp_compile(json, err, sizeof(err));
+
+    CU_ASSERT_PTR_NOT_NULL(filter);
     CU_ASSERT_STRING_EQUAL(err, "");
+    oci_seccomp_release(filter);
     oci_free(&cfg);
     unit_write(dir, "p.json", "{ \"defaultAction\": \"SCMP_ACT_NOTIFY\" }");
     CU_ASSERT_EQUAL(oci_read_process(&cfg, config, &cfg.process), -EINVAL);

@@ -38,7 +38,10 @@ EOF
 run)   # podman-fixture.sh run --runtime RT run --rm IMAGE-ARGS...  (adds the needed flags)
   shift; exec $PODMAN "$@" ;;
 teardown)
-  $PODMAN rm -a -f -t 0 > /dev/null 2>&1 || true
+  timeout 30 $PODMAN rm -a -f -t 0 > /dev/null 2>&1 || true
+  for f in /sys/fs/cgroup/*/"$CG"/*/cgroup.procs; do   # what a broken runtime left running
+    [ -f "$f" ] && for p in $(cat "$f"); do kill -KILL "$p" 2>/dev/null || true; done
+  done
   # conmon and its exit command (podman container cleanup) finish asynchronously; they hold
   # the overlay driver's mount and the <CG>/conmon cgroup: wait until none of them is left
   for i in $(seq 1 100); do
