@@ -987,8 +987,6 @@ void rt_list(struct rt_cli *cli, const char *(*status_of)(const struct rt_state 
 int rt_pids(const struct rt_state *st, pid_t *pids, int max);
 void rt_ps(struct rt_cli *cli, const struct rt_state *st);
 int rt_write_pid_file(const char *path, pid_t pid);
-int rt_pid_file_dir(const char *path);
-int rt_write_pid_file_at(int dir_fd, const char *path, pid_t pid);
 int rt_parse_signal(const char *s);
 void rt_now_rfc3339(char *buf, size_t len);
 int rt_spec(const char *bundle, bool rootless);

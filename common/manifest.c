@@ -33,6 +33,10 @@ static int refuse(struct k8s_pod *pod, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(pod->error, sizeof(pod->error), fmt, ap);
     va_end(ap);
+    /* One line, whatever the file held (a YAML scalar may span lines). */
+    for (char *c = pod->error; *c; c++)
+        if ((unsigned char)*c < ' ')
+            *c = ' ';
     return -EINVAL;
 }
 
@@ -135,6 +139,8 @@ int k8s_quantity(const char *s, bool cpu, long long *out)
         if (strcmp(end, "m") == 0)
             v /= 1000;
         else if (*end)
+            return -EINVAL;
+        if (v > 1e9) /* a billion CPUs: no machine; and the cast would overflow */
             return -EINVAL;
         *out = (long long)(v * 1000 + 0.5);
         return *out > 0 ? 0 : -EINVAL;

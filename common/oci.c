@@ -38,6 +38,10 @@ static int refuse(struct oci_config *cfg, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(cfg->error, sizeof(cfg->error), fmt, ap);
     va_end(ap);
+    /* One line, whatever the file held (a YAML scalar may span lines). */
+    for (char *c = cfg->error; *c; c++)
+        if ((unsigned char)*c < ' ')
+            *c = ' ';
     return -EINVAL;
 }
 
@@ -456,9 +460,9 @@ static int read_namespaces(struct oci_config *cfg, json_object *lnx)
     json_object *list;
     int err = member(cfg, lnx, "linux.", "namespaces", json_type_array, &list);
 
-    if (err < 0 || !list)
+    if (err < 0)
         return err;
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
+    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
         json_object *ns = json_object_array_get_idx(list, i);
         const char *type = "", *path = NULL;
         size_t k;

@@ -415,52 +415,25 @@ void rt_ps(struct rt_cli *cli, const struct rt_state *st)
 
 /* runc's createPidFile: the number alone, no newline (containerd reads it
  * with strconv.Atoi), written to a new file renamed into place. */
-/* The directory of a pid file, opened now: exec writes the file once it
- * has left the host's mount namespace. */
-int rt_pid_file_dir(const char *path)
+int rt_write_pid_file(const char *path, pid_t pid)
 {
-    char dir[PATH_MAX];
+    char tmp[PATH_MAX], text[16];
     const char *slash = strrchr(path, '/');
-
-    if (path_printf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
-                    slash ? (slash == path ? "/" : path) : ".") < 0)
-        return -ENAMETOOLONG;
-    int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-    return fd < 0 ? -errno : fd;
-}
-
-int rt_write_pid_file_at(int dir_fd, const char *path, pid_t pid)
-{
-    char tmp[NAME_MAX + 2], text[16];
-    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     int fd, n, err = 0;
 
-    if (path_printf(tmp, sizeof(tmp), ".%s", name) < 0)
+    if (path_printf(tmp, sizeof(tmp), "%.*s.%s", slash ? (int)(slash - path + 1) : 0, path,
+                    slash ? slash + 1 : path) < 0)
         return -ENAMETOOLONG;
-    if ((fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_SYNC | O_CLOEXEC, 0644)) < 0)
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_SYNC | O_CLOEXEC, 0644)) < 0)
         return -errno;
     n = snprintf(text, sizeof(text), "%d", (int)pid);
     if (write(fd, text, (size_t)n) != n)
         err = -EIO;
     close(fd);
-    if (!err && renameat(dir_fd, tmp, dir_fd, name) < 0)
+    if (!err && rename(tmp, path) < 0)
         err = -errno;
     if (err)
-        unlinkat(dir_fd, tmp, 0);
-    return err;
-}
-
-/* runc's createPidFile: the number alone, no newline (containerd reads it
- * with strconv.Atoi), written to a new file renamed into place. */
-int rt_write_pid_file(const char *path, pid_t pid)
-{
-    int dir = rt_pid_file_dir(path), err;
-
-    if (dir < 0)
-        return dir;
-    err = rt_write_pid_file_at(dir, path, pid);
-    close(dir);
+        unlink(tmp);
     return err;
 }
 
@@ -1116,6 +1089,12 @@ void rt_create_end(struct container *c)
     undo.dir[0] = '\0';
     if (c->fifo >= 0)
         close(c->fifo);
+    /* The child has its own copy; ours goes. */
+    oci_seccomp_release(c->seccomp);
+    c->seccomp = NULL;
+    oci_free(c->oci);
+    free(c->oci);
+    c->oci = NULL;
 }
 
 const struct rt_state *rt_check_startable(const struct rt_cli *cli, const struct rt_state *st,
@@ -1295,13 +1274,13 @@ static int namespaces_to_join(pid_t pid)
 
 /* The process to run: --process FILE (what podman and containerd pass),
  * or the command after the id with the container's own environment. */
-static void exec_process(struct rt_cli *cli, struct oci_config *cfg, struct oci_process *p)
+static void exec_process(struct rt_cli *cli, struct oci_config *cfg, struct oci_config *file,
+                         struct oci_process *p)
 {
     if (cli->process) {
-        struct oci_config file = { 0 };
-
-        if (oci_read_process(&file, cli->process, p) < 0)
-            die_msg("exec %s: %s", cli->id, file.error);
+        if (oci_read_process(file, cli->process, &file->process) < 0)
+            die_msg("exec %s: %s", cli->id, file->error);
+        *p = file->process;
         return;
     }
     if (cli->nargs < 1)
@@ -1311,13 +1290,73 @@ static void exec_process(struct rt_cli *cli, struct oci_config *cfg, struct oci_
     p->terminal = false;
 }
 
+/* The exec'd process, in the container's namespaces (joined by our parent)
+ * and, now, its groups and cgroup namespace: set up as config.json's
+ * process, then the program. Does not return. */
+static _Noreturn void exec_child(struct container *c, struct oci_process *p,
+                                 const struct rt_state *st, const int *procs, int cgroup_ns)
+{
+    char program[PATH_MAX];
+    int err;
+
+    for (int i = 0; i < st->ncgroups; i++)
+        if (write(procs[i], "0", 1) < 0)
+            die("join the group %s", st->cgroups[i]);
+    if (setns(cgroup_ns, CLONE_NEWCGROUP) < 0 && errno != EINVAL)
+        die("setns(CLONE_NEWCGROUP)");
+    if (!p->no_new_privs && c->seccomp && (err = oci_seccomp_load(c->seccomp)) < 0)
+        die_errno(err, "load the seccomp filter");
+    rt_child_process(c, p);
+    if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        die("prctl(PR_SET_NO_NEW_PRIVS)");
+    if (p->no_new_privs && c->seccomp && (err = oci_seccomp_load(c->seccomp)) < 0)
+        die_errno(err, "load the seccomp filter");
+    rt_child_find_program(p, program, sizeof(program));
+    if (proc_close_on_exec() < 0)
+        die("mark descriptors close-on-exec");
+    execv(program, p->args);
+    die_status(LAB_EXIT_NOEXEC, errno, "exec %s", program);
+}
+
+/* A first child joins the container's namespaces and forks the process
+ * (a PID namespace takes in only the children of who joined it), tells
+ * us its pid and exits: this process never leaves the host's namespaces,
+ * and the process is ours to wait for as the subreaper, or conmon's. */
+static pid_t exec_fork(struct container *c, struct oci_process *p, const struct rt_state *st,
+                       int pidfd, const int *procs, int cgroup_ns)
+{
+    int report[2], flags = namespaces_to_join(st->pid), status;
+    pid_t joiner, child = -1;
+
+    if (pipe2(report, O_CLOEXEC) < 0 || (joiner = fork()) < 0)
+        die("exec: fork");
+    if (joiner == 0) {
+        lab_enter_child();
+        close(report[0]);
+        if (flags && setns(pidfd, flags) < 0)
+            die("setns(%s)", ns_flag_names(flags));
+        if ((child = fork()) < 0)
+            die("fork into the container");
+        if (child == 0)
+            exec_child(c, p, st, procs, cgroup_ns);
+        _exit(write(report[1], &child, sizeof(child)) == sizeof(child) ? 0 : LAB_EXIT_FAILED);
+    }
+    close(report[1]);
+    if (read(report[0], &child, sizeof(child)) != sizeof(child))
+        child = -1;
+    close(report[0]);
+    if (proc_wait(joiner, &status) < 0 || child < 0)
+        exit(RT_EXIT_FAILED); /* the joiner said why */
+    return child;
+}
+
 int rt_exec(struct rt_cli *cli, const struct rt_state *st, const char *status)
 {
     struct container c = { 0 };
-    struct oci_config cfg;
+    static struct oci_config cfg, file; /* large: not on the stack */
     struct oci_process p;
     char path[PATH_MAX], err_text[512];
-    int pidfd, cgroup_ns, procs[CG_MAX_DIRS], flags, wstatus, err, pid_dir = -1;
+    int pidfd, cgroup_ns, procs[CG_MAX_DIRS], wstatus, err;
     pid_t child;
 
     if (strcmp(status, "running") != 0)
@@ -1325,13 +1364,13 @@ int rt_exec(struct rt_cli *cli, const struct rt_state *st, const char *status)
     /* The container's config: its seccomp filter holds for every process. */
     if (oci_read(&cfg, st->bundle) < 0)
         die_msg("exec %s: config.json: %s", cli->id, cfg.error);
-    exec_process(cli, &cfg, &p);
+    exec_process(cli, &cfg, &file, &p);
     if (p.terminal)
         die_msg("exec %s: process.terminal: not supported by the lab's runtime", cli->id);
     if (cfg.seccomp && !(c.seccomp = oci_seccomp_compile(cfg.seccomp, err_text, sizeof(err_text))))
         die_msg("exec %s: config.json: %s", cli->id, err_text);
     c.oci = &cfg;
-    /* Pinned, and the host's files opened, before we leave the host. */
+    /* Pinned, and the host's files opened, before anyone leaves the host. */
     pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
     if (pidfd < 0 || !record_alive(st->pid, st->start))
         die_msg("exec %s: container not running", cli->id);
@@ -1342,38 +1381,16 @@ int rt_exec(struct rt_cli *cli, const struct rt_state *st, const char *status)
         if (path_join(path, sizeof(path), st->cgroups[i], "cgroup.procs") < 0 ||
             (procs[i] = open(path, O_WRONLY | O_CLOEXEC)) < 0)
             die("exec %s: open %s", cli->id, path);
-    if (cli->pid_file && (pid_dir = rt_pid_file_dir(cli->pid_file)) < 0)
-        die_errno(pid_dir, "exec %s: the pid file's directory", cli->id);
-    flags = namespaces_to_join(st->pid);
-    if (flags && setns(pidfd, flags) < 0)
-        die("exec %s: setns(%s)", cli->id, ns_flag_names(flags));
-    /* The PID namespace takes in our children: fork. */
-    if ((child = fork()) < 0)
-        die("exec %s: fork", cli->id);
-    if (child == 0) {
-        char program[PATH_MAX];
-
-        lab_enter_child();
-        for (int i = 0; i < st->ncgroups; i++)
-            if (write(procs[i], "0", 1) < 0)
-                die("join the group %s", st->cgroups[i]);
-        if (setns(cgroup_ns, CLONE_NEWCGROUP) < 0 && errno != EINVAL)
-            die("setns(CLONE_NEWCGROUP)");
-        if (!p.no_new_privs && c.seccomp && (err = oci_seccomp_load(c.seccomp)) < 0)
-            die_errno(err, "load the seccomp filter");
-        rt_child_process(&c, &p);
-        if (p.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-            die("prctl(PR_SET_NO_NEW_PRIVS)");
-        if (p.no_new_privs && c.seccomp && (err = oci_seccomp_load(c.seccomp)) < 0)
-            die_errno(err, "load the seccomp filter");
-        rt_child_find_program(&p, program, sizeof(program));
-        if (proc_close_on_exec() < 0)
-            die("mark descriptors close-on-exec");
-        execv(program, p.args);
-        die_status(LAB_EXIT_NOEXEC, errno, "exec %s", program);
-    }
-    if (cli->pid_file && (err = rt_write_pid_file_at(pid_dir, cli->pid_file, child)) < 0)
+    /* Without --detach the process is ours to wait for: its parent, the
+     * joiner, exits at once, and a subreaper adopts it. */
+    if (!cli->detach && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        die("exec %s: prctl(PR_SET_CHILD_SUBREAPER)", cli->id);
+    child = exec_fork(&c, &p, st, pidfd, procs, cgroup_ns);
+    if (cli->pid_file && (err = rt_write_pid_file(cli->pid_file, child)) < 0)
         die_errno(err, "exec %s: write the pid file %s", cli->id, cli->pid_file);
+    oci_seccomp_release(c.seccomp);
+    oci_free(&cfg);
+    oci_free(&file);
     if (cli->detach)
         return 0; /* the caller (conmon, the shim) is its subreaper */
     sig_forward_to(child);

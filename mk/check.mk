@@ -89,7 +89,7 @@ check-valgrind: deps-check $(BUILD)/unit-tests
 # for FUZZ_SECONDS from its committed seed corpus. New inputs it finds are
 # kept in the build tree, not in the repository; a crash or a broken promise
 # stops the check with the input that caused it.
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 5
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 
