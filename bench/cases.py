@@ -353,6 +353,9 @@ def rows(steps, ctx, guard_only=False):
                     refs.append(r)
     floors = FLOORS[:1] if guard_only else FLOORS
     tools = [] if guard_only else [t for t in TOOLS if t.id != "crun-v1" or ctx.hide_v2]
+    # A step compared with crun needs crun-v1 where crun refuses the cgroups.
+    if guard_only and ctx.hide_v2 and any(r.id == "crun" for r in refs):
+        tools = [t for t in TOOLS if t.id == "crun-v1"]
     tools = [t for t in tools if t not in refs]
     return ([ctx.row(r) for r in floors] + [ctx.step_row(n, b) for n, b in steps.items()]
             + [ctx.row(r) for r in refs + tools])
