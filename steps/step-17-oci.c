@@ -1029,7 +1029,8 @@ static int exec_in_container(int argc, char *argv[])
 /* ==== Step 17: an OCI runtime, the container's life split into commands ==== */
 
 /* The filter of config.json's linux.seccomp, compiled by libseccomp in the
- * parent (the profiles podman and containerd send name hundreds of calls). */
+ * parent (podman's default, containers/common's pkg/seccomp/default_linux.go,
+ * names 437 calls in 22 rules). */
 static void oci_load_seccomp(struct container *c)
 {
     int err;
@@ -1158,7 +1159,8 @@ static const char *status_of(const struct rt_state *st)
     /* Nothing tells the runtime when the container ends (its parent is
      * conmon, containerd's shim, or init): it looks. Gone, a zombie, or
      * another process with the same pid: stopped. Alive with exec.fifo
-     * still there: created. Otherwise running. */
+     * still there: created. Otherwise running. (runc decides so too:
+     * libcontainer/container_linux.go, refreshState.) */
     if (record_alive(st->pid, st->start))
         status = st->created_only ? "created" : "running";
     /* LAB:END */
@@ -1258,8 +1260,9 @@ static void oci_delete(const struct rt_cli *cli, const struct rt_state *st)
 {
     /* LAB:BEGIN oci-delete */
     /* A running container is deleted only with --force; a created one is
-     * killed first, as runc does (containerd deletes a task that never
-     * started so). Its processes end first (SIGKILL to all of its group,
+     * killed first, as runc's delete.go does (containerd's
+     * pkg/process/init.go deletes a task that never started so, without
+     * --force). Its processes end first (SIGKILL to all of its group,
      * which a process without its own PID namespace needs), then its
      * groups, then the state: after that, the id is free again. */
     const char *status = status_of(st);
