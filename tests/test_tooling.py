@@ -276,7 +276,7 @@ def test_a_checkout_in_tmp_is_seen_by_a_sandbox_in_a_sandbox(tmp_path):
 
 def test_the_carried_matrix_runs_each_mechanism_on_its_step_and_the_last():
     out = subprocess.run(["/usr/bin/python3", "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                          "test_08_volume.py", "test_00_reliability.py"],
+                          "--matrix=carried", "test_08_volume.py", "test_00_reliability.py"],
                          cwd=REPO / "tests", capture_output=True, text=True)
     ids = [l for l in out.stdout.splitlines() if "::" in l]
     last = max(int(p.name[5:7]) for p in (REPO / "steps").glob("step-[0-9][0-9]-*.c"))
@@ -289,6 +289,11 @@ def test_the_carried_matrix_runs_each_mechanism_on_its_step_and_the_last():
                           cwd=REPO / "tests", capture_output=True, text=True)
     full_steps = {int(m) for l in full.stdout.splitlines() for m in re.findall(r"step-(\d\d)", l)}
     assert full_steps == set(range(8, last + 1)), sorted(full_steps)
+    guest = subprocess.run(["/usr/bin/python3", "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                            "--matrix=last", "test_08_volume.py", "test_00_reliability.py"],
+                           cwd=REPO / "tests", capture_output=True, text=True)
+    guest_steps = {int(m) for l in guest.stdout.splitlines() for m in re.findall(r"step-(\d\d)", l)}
+    assert guest_steps == {last}, f"the course VM's matrix: the last step only: {sorted(guest_steps)}"
 
 
 def test_lab_h_maps_every_file_of_common():

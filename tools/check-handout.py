@@ -43,7 +43,7 @@ def check(ok, what):
     return ok
 
 
-def grade(tree, steps=None, scoring_only=True):
+def grade(tree, steps=None, scoring_only=True, first_failure=False):
     """Runs the tree's own grader; returns {"05": {"got": cents, ...}}."""
     out = WORK / f"summary-{tree.name}.json"
     out.unlink(missing_ok=True)
@@ -51,6 +51,8 @@ def grade(tree, steps=None, scoring_only=True):
            f"--results={WORK / 'results.json'}", f"--junit={WORK / 'junit.xml'}"]
     if scoring_only:
         cmd.append("--scoring-only")
+    if first_failure:
+        cmd.append("--first-failure")
     results = {}
     for step in steps or [None]:
         out.unlink(missing_ok=True)
@@ -211,15 +213,25 @@ def prove_mutants(solution):
         src = next(f for f in handout.step_files() if int(f.name[5:7]) == m["step"])
         target = tree / "steps" / src.name
         target.write_text(mutate(src.read_text(), src, m, catalog))
-        result = grade(tree, [m["step"]]).get(f"{m['step']:02d}")
+        # A mutant with no bound only has to lose points: its grading stops
+        # at the first scoring test that fails (the longest part of the proof
+        # otherwise). One with a bound is graded in full, to weigh the loss.
+        bounded = "at_most" in m
+        result = grade(tree, [m["step"]], first_failure=not bounded).get(f"{m['step']:02d}")
         target.write_text(src.read_text())
         full = solution.get(f"{m['step']:02d}", {}).get("worth", 0)
         lost = (full - result["got"]) / 100 if result else 0
-        note = " (does not compile)" if result and result["error"] else ""
-        most = m.get("at_most", 1.0) * full / 100
-        bound = f", at most {most:g}" if "at_most" in m else ""
-        check(result is not None and 0 < lost <= most,
-              f"step {m['step']:02d} {m['block']}: {m['why']}: loses {lost:.2f} of {full / 100:g}{bound}{note}")
+        name = f"step {m['step']:02d} {m['block']}: {m['why']}"
+        if result and result["error"]:
+            check(True, f"{name}: does not compile: loses {full / 100:g}")
+        elif bounded:
+            most = m["at_most"] * full / 100
+            check(result is not None and 0 < lost <= most,
+                  f"{name}: loses {lost:.2f} of {full / 100:g}, at most {most:g}")
+        else:
+            caught = result and result.get("first_failed") or (result and result["stopped"])
+            check(result is not None and 0 < lost,
+                  f"{name}: loses points" + (f" ({caught})" if caught else ""))
 
 
 def main():

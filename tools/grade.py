@@ -82,7 +82,7 @@ def build(step):
 
 # ---- running the tests ---------------------------------------------------------------------
 
-def run_tests(step, seed, scoring_only=False):
+def run_tests(step, seed, scoring_only=False, first_failure=False):
     """The harness on one step, in a sandbox; returns its report:
     {"stopped": reason or None, "tests": [...]} (see tests/conftest.py)."""
     report = REPO / WORK / f"step-{step:02d}.json"
@@ -94,6 +94,8 @@ def run_tests(step, seed, scoring_only=False):
            f"--bin-dir={REPO / WORK / 'bin'}", f"--lab-report={report}"]
     if scoring_only:
         cmd.append("--scoring-only")
+    if first_failure:
+        cmd.append("--exitfirst")
     env = dict(os.environ, LAB_SEED=str(seed))
     r = subprocess.run(cmd, cwd=REPO / "tests", env=env, capture_output=True, text=True)
     if r.returncode == 124:
@@ -153,7 +155,7 @@ def score(step, worth, error, warnings, report):
     return entry
 
 
-def grade(steps, seed, scoring_only=False):
+def grade(steps, seed, scoring_only=False, first_failure=False):
     (REPO / WORK / "bin").mkdir(parents=True, exist_ok=True)
     points, default = points_table()
     r = subprocess.run(["make", "-s", "--no-print-directory", "rootfs", "build/segv"], cwd=REPO,
@@ -164,7 +166,7 @@ def grade(steps, seed, scoring_only=False):
     for step in steps:
         worth = float(points.get(f"{step:02d}", default))
         error, warnings = build(step)
-        report = None if error else run_tests(step, seed, scoring_only)
+        report = None if error else run_tests(step, seed, scoring_only, first_failure)
         graded.append(score(step, worth, error, warnings, report))
     return graded
 
@@ -323,6 +325,9 @@ def main():
                     help="also write the points as GitHub Classroom's reporter reads them (base64 JSON)")
     ap.add_argument("--scoring-only", action="store_true",
                     help="run only the tests that earn points (the points are the same)")
+    ap.add_argument("--first-failure", action="store_true",
+                    help="stop at the first failing test (make check-handout's mutants: that a "
+                         "mistake costs points is the proof; the points are then a lower bound)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("make grade: the harness runs containers and needs root: run it as root "
@@ -334,7 +339,7 @@ def main():
         steps = [args.step]
     seed = int(os.environ.get("LAB_SEED") or random.SystemRandom().randrange(1, 2**31))
     t0 = time.monotonic()
-    graded = grade(steps, seed, args.scoring_only)
+    graded = grade(steps, seed, args.scoring_only, args.first_failure)
     elapsed = time.monotonic() - t0
     got, _ = print_table(graded, seed, elapsed)
     Path(args.results).write_text(json.dumps(results_json(graded, seed, elapsed, got), indent=2) + "\n")
@@ -366,7 +371,9 @@ def summary(graded):
                                  "stopped": e["stopped"], "warnings": len(e["warnings"]),
                                  "scoring": len([t for t in e["scoring"] if t["outcome"] != "skipped"]),
                                  "passed": len([t for t in e["scoring"] if t["outcome"] == "passed"]),
-                                 "failed_given": len([t for t in e["given"] if t["outcome"] == "failed"])}
+                                 "failed_given": len([t for t in e["given"] if t["outcome"] == "failed"]),
+                                 "first_failed": next((t["name"] for t in e["scoring"]
+                                                       if t["outcome"] == "failed"), None)}
             for e in graded}
 
 
