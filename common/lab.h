@@ -30,9 +30,10 @@
  *   seccomp.c    an OCI seccomp profile, compiled with libseccomp      (oci_seccomp_)
  *   runtime.c    runc's command line, state, the OCI container's setup (rt_)
  *   manifest.c   a Kubernetes Pod or ReplicaSet manifest, from YAML     (k8s_)
+ *   kubelet.c    a node's pods on disk, the runtime calls, their status (kl_)
  *
  * Two kinds of code live here. The library (every file but container.c,
- * join.c, infra.c and log.c) returns 0, or a value >= 0, on success and
+ * join.c, infra.c, kubelet.c and log.c) returns 0, or a value >= 0, on success and
  * -errno on failure; it never prints and never exits. The others are the
  * part of every step that is not a lesson, taken out of the step files:
  * like a step, they narrate with say() and end the program with die() when
@@ -867,6 +868,128 @@ int k8s_read_manifest(struct k8s_pod *pod, const char *path);
 /* Kubernetes' quantities: cpu ("500m", "0.5") in millicores, memory
  * ("64Mi", "1G", "1000") in bytes. 0, or -EINVAL. */
 int k8s_quantity(const char *s, bool cpu, long long *out);
+
+/* ---- kubelet.c: a node's pods on disk, the runtime calls, status (18) -- */
+
+#define KL_DEFAULT_ROOT "/run/lab/kubelet" /* the kubelet's --root-dir is /var/lib/kubelet */
+#define KL_MAX_PODS 64
+#define KL_REASON_MAX 32
+
+enum kl_state { KL_WAITING, KL_RUNNING, KL_TERMINATED };
+enum kl_hook { KL_NO_HOOK, KL_POST_START, KL_PRE_STOP, KL_PROBE };
+
+/* How one run of a container ended. */
+struct kl_end {
+    bool set;
+    int exit_code, signal;
+    long long started, finished;       /* wall clock, ms */
+    char reason[KL_REASON_MAX];        /* Completed, Error, ContainerStatusUnknown */
+};
+
+/* One container of a pod, as the kubelet sees it. */
+struct kl_container {
+    const struct k8s_container *spec;  /* in its pod's spec */
+    char id[384];                      /* the OCI container's: POD_NAME */
+    char dir[PATH_MAX];                /* ROOT/pods/POD/NAME: bundle, rootfs, log */
+    enum kl_state state;
+    char reason[KL_REASON_MAX];        /* waiting: ContainerCreating, CrashLoopBackOff */
+    bool ready;                        /* running, and its postStart has returned */
+    int restarts;
+    long long started;                 /* wall clock, ms, of the current run */
+    struct kl_end end, last;           /* this run's end (terminated), the run before */
+    pid_t monitor;                     /* the process that waits for it (conmon's job) */
+    unsigned long long monitor_start;
+    int monitor_fd;                    /* its pidfd, -1 when none */
+    pid_t hook;                        /* a postStart, preStop or probe that runs */
+    int hook_fd;
+    enum kl_hook hook_kind;
+    long long hook_deadline, kill_at;  /* monotonic ms; 0: none */
+    bool term_sent;
+    /* The back-off, in memory only, as the kubelet keeps it. */
+    long long backoff_ms, backoff_updated; /* wall clock, ms */
+    int probe_failures;
+    long long next_probe;              /* monotonic ms */
+    long long retry_at;                /* monotonic ms: the back-off's end */
+};
+
+/* A pod: its spec (read from its own copy of the manifest) and its state. */
+struct kl_pod {
+    char name[256];
+    char dir[PATH_MAX];                /* ROOT/pods/NAME */
+    char source[PATH_MAX];             /* the manifest file it came from */
+    char hash[20];                     /* of that file's bytes, when it was made */
+    char owner[256];                   /* its ReplicaSet, or "" for a static pod */
+    struct k8s_pod spec;
+    long long created;                 /* wall clock, ms */
+    const char *phase;                 /* Pending, Running, Succeeded, Failed */
+    bool terminating;
+    long long grace_deadline;          /* monotonic ms */
+    struct kl_container sandbox;       /* the pause container: the pod's namespaces */
+    struct kl_container c[K8S_MAX_CONTAINERS];
+    int nc;
+};
+
+/* One manifest of the directory, read: a Pod, or a ReplicaSet's count. */
+struct kl_wanted {
+    char name[256], file[PATH_MAX], hash[20];
+    bool replicaset;
+    int replicas;
+};
+
+/* What the kubelet was started with, and what it has. */
+struct kubelet {
+    char root[PATH_MAX], oci_root[PATH_MAX], manifests[PATH_MAX];
+    char self[PATH_MAX];               /* this program: the runtime it calls */
+    int relist_s;                      /* --file-check-frequency */
+    long long backoff_initial_ms, backoff_max_ms, backoff_reset_ms;
+    bool quiet;
+    struct kl_pod *pods[KL_MAX_PODS];
+    int npods;
+};
+
+/* The kubelet's directories, ROOT a private mount (as containers/storage
+ * makes its own: drivers/overlay/overlay.go): an overlay mounted under it propagates nowhere. */
+void kl_setup(struct kubelet *k);
+/* At the end, with no pod left: the mount and directories go. */
+void kl_teardown(struct kubelet *k);
+/* The desired state: every manifest of the directory (*.yaml, not a dot
+ * file), read again; one that is refused is said once until it changes. */
+int kl_manifests(const struct kubelet *k, struct kl_wanted *w, int max);
+/* FNV-1a of a file's bytes, in hex: a changed manifest is a new pod. */
+int kl_file_hash(const char *path, char *hash, size_t len);
+/* A new pod's directory and record, from manifest file source. */
+struct kl_pod *kl_pod_new(struct kubelet *k, const char *name, const char *source,
+                          const char *hash, const char *owner);
+/* The pods a kubelet before this one left: records, monitors, exits. */
+void kl_pods_adopt(struct kubelet *k);
+void kl_pod_forget(struct kubelet *k, struct kl_pod *p);
+/* The pause container; then a container of the pod, created and started
+ * by the runtime under a monitor. 0, or -1 (its end is recorded). */
+int kl_sandbox_start(struct kubelet *k, struct kl_pod *p);
+int kl_container_start(struct kubelet *k, struct kl_pod *p, struct kl_container *c);
+/* Whether c's monitor has ended: then c's end is read and recorded. */
+bool kl_container_ended(struct kubelet *k, struct kl_container *c);
+/* The runtime's kill, and its delete with the container's directory. */
+void kl_container_signal(struct kubelet *k, struct kl_container *c, int sig);
+void kl_container_remove(struct kubelet *k, struct kl_container *c);
+/* A command in the running container (runtime exec), not waited for. */
+int kl_hook_start(struct kubelet *k, struct kl_container *c, enum kl_hook kind,
+                  const char *const *argv, long long timeout_ms);
+/* Whether the hook has ended: 1 (status in *status, -1 timed out), 0. */
+int kl_hook_ended(struct kl_container *c, int *status);
+/* Whether every container is ready; their restarts, added up. */
+bool kl_pod_ready(const struct kl_pod *p);
+int kl_pod_restarts(const struct kl_pod *p);
+/* The pod's record and status.json, for get, logs and the next kubelet. */
+void kl_pod_save(struct kubelet *k, struct kl_pod *p);
+/* Everything of the pod is gone: its directory goes. */
+void kl_pod_remove(struct kubelet *k, struct kl_pod *p);
+/* The pidfds to wait on, the soonest deadline (monotonic ms, 0: none). */
+int kl_wait_fds(const struct kubelet *k, int *fds, int max, long long *deadline);
+/* ./step-18 get pods | get pod NAME [-o json] | logs NAME [-c C] */
+int kl_get_command(int argc, char *argv[]);
+int kl_logs_command(int argc, char *argv[]);
+long long kl_wall_ms(void);
 
 /* ---- container.c: the start and the end of every step ------------------ */
 

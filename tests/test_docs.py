@@ -16,7 +16,8 @@ A transcript is a fenced block whose info string starts with `console`:
   after the other: `cd`, variables and background jobs carry on to the next
   command of the same block, never to another block.
 - `sudo` marks a command that needs root. The test runs as root, where
-  `sudo` runs the command and does nothing else.
+  `sudo` runs the command and does nothing else; a background `sudo CMD &`
+  runs CMD itself, so that `kill %1` reaches it, as sudo passes it on.
 - What varies from machine to machine, or from run to run:
     `...` alone on a line    any lines, or none
     `...` inside a line      any text, within that line
@@ -338,7 +339,10 @@ def check(transcript):
         for c in transcript.commands:
             expected = list(c.expected)
             background = c.text.rstrip().endswith("&")
-            out, _, last_job = shell.run(substitute(c.text, bound))
+            text = c.text
+            if background and text.startswith("sudo "):
+                text = text[len("sudo "):]  # the job is the command, as sudo relays signals
+            out, _, last_job = shell.run(substitute(text, bound))
             if background and expected and JOB_LINE.match(expected[0].strip()):
                 job = PID.search(expected[0]).group(0)
                 bound.setdefault(job, last_job)

@@ -104,12 +104,18 @@ PARAM = re.compile(r"(\w+)\s*[,)]")
 UNUSED_NOTE = "/* unused until the TODO above is done */"
 
 
+FALLBACK = re.compile(r"^\s*return (false|true|0|-1|NULL|\"\w+\");\s*$")
+
+
 def unused_parameters(lines, first, last, spans):
     """When blocks are the whole body of a function (one block, or several
-    with nothing but blank lines between), the names of the function's
-    parameters, which nothing uses once they are gone: asked at the last
-    block of the body (first..last, 1-based, its markers included)."""
-    if last >= len(lines) or lines[last].rstrip() != "}":
+    with nothing but blank lines between, and at most a fallback `return
+    CONSTANT;` after them), the names of the function's parameters, which
+    nothing uses once they are gone: asked at the last block of the body
+    (first..last, 1-based, its markers included)."""
+    close = last + 1 if last < len(lines) - 1 and FALLBACK.match(lines[last]) else last
+    # (a fallback: the return the function ends on when the block is empty)
+    if close >= len(lines) or lines[close].rstrip() != "}":
         return []
     open_at = next((k for k in range(first - 2, -1, -1) if lines[k].rstrip() == "{"), None)
     if not open_at:
