@@ -51,6 +51,16 @@ long long kl_wall_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Memory for the kubelet's own tables: none left is the end of it. */
+static void *zalloc(size_t size)
+{
+    void *p = calloc(1, size);
+
+    if (!p)
+        die("allocate %zu bytes", size);
+    return p;
+}
+
 static int pidfd_of(pid_t pid)
 {
     return (int)syscall(SYS_pidfd_open, pid, 0);
@@ -201,11 +211,9 @@ static int is_manifest(const struct dirent *e)
 int kl_manifests(const struct kubelet *k, struct kl_wanted *w, int max)
 {
     struct dirent **names;
-    struct k8s_pod *pod = malloc(sizeof(*pod));
+    struct k8s_pod *pod = zalloc(sizeof(*pod));
     int n = 0, found = scandir(k->manifests, &names, is_manifest, alphasort);
 
-    if (!pod)
-        die("allocate");
     for (int i = 0; i < found; i++) {
         struct kl_wanted *x = &w[n];
         if (n < max && path_join(x->file, sizeof(x->file), k->manifests, names[i]->d_name) == 0 &&
@@ -373,11 +381,9 @@ static void add_pod(struct kubelet *k, struct kl_pod *p)
 struct kl_pod *kl_pod_new(struct kubelet *k, const char *name, const char *source,
                           const char *hash, const char *owner)
 {
-    struct kl_pod *p = calloc(1, sizeof(*p));
+    struct kl_pod *p = zalloc(sizeof(*p));
     char pods[PATH_MAX], copy[PATH_MAX];
 
-    if (!p)
-        die("allocate a pod");
     snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->source, sizeof(p->source), "%s", source);
     snprintf(p->hash, sizeof(p->hash), "%s", hash);
@@ -404,11 +410,9 @@ struct kl_pod *kl_pod_new(struct kubelet *k, const char *name, const char *sourc
 
 static struct kl_pod *adopt_pod(const char *dir, const char *name)
 {
-    struct kl_pod *p = calloc(1, sizeof(*p));
+    struct kl_pod *p = zalloc(sizeof(*p));
     char text[4096], path[PATH_MAX], *cur = text, *key, *value;
 
-    if (!p)
-        die("allocate a pod");
     snprintf(p->name, sizeof(p->name), "%s", name);
     joined(p->dir, sizeof(p->dir), dir, name);
     joined(path, sizeof(path), p->dir, "pod");
@@ -524,9 +528,9 @@ static int runtime(const struct kubelet *k, int out, const char *const *args)
 static const char *image_rootfs(const struct kubelet *k, const char *image, char *buf, size_t len)
 {
     const char *env = getenv("LAB_ROOTFS");
-    char dir[PATH_MAX];
 
     if (strcmp(image, "busybox") == 0 || strncmp(image, "busybox:", 8) == 0) {
+        char dir[PATH_MAX];
         if (env && *env)
             return env;
         snprintf(dir, sizeof(dir), "%s", k->self);
@@ -845,13 +849,11 @@ static int create_and_start(struct kubelet *k, struct kl_container *c)
     return runtime(k, -1, start) == 0 ? 0 : -1;
 }
 
-/* A container that could not be made ends at once, as one that failed. */
-static void start_failed(struct kl_container *c, const char *what)
+/* A container that could not be made ends at once, as one that failed
+ * (containerd's reason for it: StartError, exit code 128). */
+static void start_failed(struct kl_container *c, const char *why)
 {
-    char why[512];
-
-    runtime_error(c, why, sizeof(why));
-    warn_errno(0, "container %s: %s: %s", c->id, what, why);
+    warn_errno(0, "container %s: %s", c->id, why);
     c->state = KL_TERMINATED;
     c->end = (struct kl_end){ .set = true, .exit_code = 128, .started = c->started,
                               .finished = kl_wall_ms() };
@@ -859,7 +861,8 @@ static void start_failed(struct kl_container *c, const char *what)
     unmount_rootfs(c->dir);
 }
 
-static int start(struct kubelet *k, struct kl_pod *p, struct kl_container *c, const char *image)
+static int start_one(struct kubelet *k, struct kl_pod *p, struct kl_container *c,
+                     const char *image)
 {
     char buf[PATH_MAX];
     const char *lower = image_rootfs(k, image, buf, sizeof(buf));
@@ -871,18 +874,23 @@ static int start(struct kubelet *k, struct kl_pod *p, struct kl_container *c, co
     c->term_sent = false;
     c->kill_at = 0;
     c->end.set = false;
+    char why[PATH_MAX + 512];
     if (!lower || access(lower, X_OK) < 0) {
-        warn_errno(errno, "container %s: image %s", c->id, image);
-        start_failed(c, "no such image (the lab's kubelet knows busybox and directories)");
+        snprintf(why, sizeof(why), "image %s: %s (the lab's kubelet knows busybox and directories)",
+                 image, strerror(lower ? errno : ENAMETOOLONG));
+        start_failed(c, why);
         return -1;
     }
     if ((err = mount_rootfs(c->dir, lower)) < 0) {
-        warn_errno(-err, "container %s: mount its rootfs over %s", c->id, lower);
-        start_failed(c, "rootfs");
+        snprintf(why, sizeof(why), "mount its rootfs over %s: %s", lower, strerror(-err));
+        start_failed(c, why);
         return -1;
     }
-    if ((err = write_config(p, c)) < 0 || create_and_start(k, c) < 0) {
-        start_failed(c, "create and start");
+    if (write_config(p, c) < 0 || create_and_start(k, c) < 0) {
+        char error[512];
+        runtime_error(c, error, sizeof(error));
+        snprintf(why, sizeof(why), "create and start: %s", error);
+        start_failed(c, why);
         kl_container_remove(k, c);
         return -1;
     }
@@ -894,12 +902,12 @@ static int start(struct kubelet *k, struct kl_pod *p, struct kl_container *c, co
 
 int kl_sandbox_start(struct kubelet *k, struct kl_pod *p)
 {
-    return start(k, p, &p->sandbox, "busybox");
+    return start_one(k, p, &p->sandbox, "busybox");
 }
 
 int kl_container_start(struct kubelet *k, struct kl_pod *p, struct kl_container *c)
 {
-    return start(k, p, c, c->spec->image);
+    return start_one(k, p, c, c->spec->image);
 }
 
 static bool has_ended(int fd)
@@ -1145,7 +1153,8 @@ static json_object *pod_json(const struct kl_pod *p)
     if (p->terminating)
         json_object_object_add(meta, "deletionTimestamp", timestamp(kl_wall_ms()));
     json_object_object_add(pod, "metadata", meta);
-    json_object_object_add(spec, "restartPolicy", json_object_new_string(policies[p->spec.restart]));
+    json_object_object_add(spec, "restartPolicy",
+                           json_object_new_string(policies[p->spec.restart]));
     json_object_object_add(spec, "terminationGracePeriodSeconds",
                            json_object_new_int(p->spec.grace_seconds));
     json_object_object_add(spec, "hostNetwork", json_object_new_boolean(p->spec.host_network));
@@ -1259,7 +1268,7 @@ static json_object *field(json_object *o, const char *key)
     return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
-static const char *text(json_object *o, const char *key)
+static const char *string_field(json_object *o, const char *key)
 {
     json_object *v = field(o, key);
 
@@ -1303,7 +1312,7 @@ static void pod_row(json_object *pod, char cols[5][64])
 {
     json_object *meta = field(pod, "metadata"), *status = field(pod, "status");
     json_object *cs = field(status, "containerStatuses");
-    const char *reason = text(status, "phase");
+    const char *reason = string_field(status, "phase");
     int total = cs ? (int)json_object_array_length(cs) : 0, ready = 0, restarts = 0;
     long long last_restart = 0;
     bool running = false;
@@ -1313,13 +1322,13 @@ static void pod_row(json_object *pod, char cols[5][64])
         json_object *w = field(state, "waiting"), *t = field(state, "terminated");
         json_object *lt = field(field(c, "lastState"), "terminated");
         restarts += json_object_get_int(field(c, "restartCount"));
-        long long fin = lt ? parse_time(text(lt, "finishedAt")) : 0;
+        long long fin = lt ? parse_time(string_field(lt, "finishedAt")) : 0;
         if (fin > last_restart)
             last_restart = fin;
-        if (w && text(w, "reason") && *text(w, "reason"))
-            reason = text(w, "reason");
-        else if (t && text(t, "reason") && *text(t, "reason"))
-            reason = text(t, "reason");
+        if (w && string_field(w, "reason") && *string_field(w, "reason"))
+            reason = string_field(w, "reason");
+        else if (t && string_field(t, "reason") && *string_field(t, "reason"))
+            reason = string_field(t, "reason");
         else if (json_object_get_boolean(field(c, "ready")) && field(state, "running")) {
             running = true;
             ready++;
@@ -1329,7 +1338,7 @@ static void pod_row(json_object *pod, char cols[5][64])
         reason = "Running";
     if (field(meta, "deletionTimestamp"))
         reason = "Terminating";
-    snprintf(cols[0], 64, "%s", text(meta, "name"));
+    snprintf(cols[0], 64, "%s", string_field(meta, "name"));
     snprintf(cols[1], 64, "%d/%d", ready, total);
     snprintf(cols[2], 64, "%s", reason ? reason : "Unknown");
     char ago[32];
@@ -1338,17 +1347,15 @@ static void pod_row(json_object *pod, char cols[5][64])
         snprintf(cols[3], 64, "%d (%s ago)", restarts, ago);
     else
         snprintf(cols[3], 64, "%d", restarts);
-    human(cols[4], 64, kl_wall_ms() - parse_time(text(meta, "creationTimestamp")));
+    human(cols[4], 64, kl_wall_ms() - parse_time(string_field(meta, "creationTimestamp")));
 }
 
 static int print_table(json_object **pods, int n)
 {
     static const char *const head[5] = { "NAME", "READY", "STATUS", "RESTARTS", "AGE" };
-    char (*rows)[5][64] = calloc((size_t)n + 1, sizeof(*rows));
+    char (*rows)[5][64] = zalloc(((size_t)n + 1) * sizeof(*rows));
     size_t width[5] = { 0 };
 
-    if (!rows)
-        die("allocate");
     for (int c = 0; c < 5; c++)
         snprintf(rows[0][c], 64, "%s", head[c]);
     for (int i = 0; i < n; i++)
@@ -1388,7 +1395,7 @@ static int list_pods(const char *root, json_object **pods, int max)
 
 int kl_get_command(int argc, char *argv[])
 {
-    struct get_args a;
+    struct get_args a = { 0 };
     json_object *pods[KL_MAX_PODS] = { 0 };
     int n;
 
@@ -1406,7 +1413,7 @@ int kl_get_command(int argc, char *argv[])
     }
     if (a.output && strcmp(a.output, "name") == 0) {
         for (int i = 0; i < n; i++)
-            printf("pod/%s\n", text(field(pods[i], "metadata"), "name"));
+            printf("pod/%s\n", string_field(field(pods[i], "metadata"), "name"));
     } else if (a.output) {
         json_object *out = pods[0];
         if (!a.name) { /* kubectl's List of the items */
@@ -1433,7 +1440,7 @@ int kl_get_command(int argc, char *argv[])
 
 int kl_logs_command(int argc, char *argv[])
 {
-    struct get_args a;
+    struct get_args a = { 0 };
     char path[PATH_MAX], buf[65536];
     ssize_t got;
 
@@ -1447,18 +1454,18 @@ int kl_logs_command(int argc, char *argv[])
     int n = specs ? (int)json_object_array_length(specs) : 0;
     const char *c = a.container;
     if (!c && n == 1)
-        c = text(json_object_array_get_idx(specs, 0), "name");
+        c = string_field(json_object_array_get_idx(specs, 0), "name");
     if (!c) {
         char names[1024] = "";
         for (int i = 0; i < n; i++)
             snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? " " : "",
-                     text(json_object_array_get_idx(specs, i), "name"));
+                     string_field(json_object_array_get_idx(specs, i), "name"));
         die_msg("a container name must be specified for pod %s, choose one of: [%s]", a.name,
                 names);
     }
     bool known = false;
     for (int i = 0; i < n; i++)
-        known = known || strcmp(text(json_object_array_get_idx(specs, i), "name"), c) == 0;
+        known = known || strcmp(string_field(json_object_array_get_idx(specs, i), "name"), c) == 0;
     if (!known)
         die_msg("container %s is not valid for pod %s", c, a.name);
     if (path_printf(path, sizeof(path), "%s/pods/%s/%s/log", a.root, a.name, c) < 0)

@@ -1396,7 +1396,8 @@ static bool still_wanted(const struct kl_pod *p, const struct kl_wanted *w, int 
     return true;
 }
 
-static void make_pod(struct kubelet *k, const char *name, const struct kl_wanted *w, const char *owner)
+static void make_pod(struct kubelet *k, const char *name, const struct kl_wanted *w,
+                     const char *owner)
 {
     if (kl_pod_new(k, name, w->file, w->hash, owner))
         say("pod %s: made from %s", name, w->file);
@@ -1445,7 +1446,7 @@ static void start_termination(struct kubelet *k, struct kl_pod *p, const char *w
 /* The count: a ReplicaSet's pods, as many as its manifest says. */
 static void scale_replicaset(struct kubelet *k, const struct kl_wanted *w)
 {
-    struct kl_pod *mine[KL_MAX_PODS];
+    struct kl_pod *mine[KL_MAX_PODS] = { 0 };
     int have = 0;
 
     for (int i = 0; i < k->npods; i++)
@@ -1514,16 +1515,13 @@ static const char *pod_phase(const struct kl_pod *p)
     for (int i = 0; i < p->nc; i++) {
         const struct kl_container *c = &p->c[i];
         /* A container waiting after an end (CrashLoopBackOff) is stopped. */
-        const struct kl_end *end = c->state == KL_TERMINATED ? &c->end
-                                   : c->state == KL_WAITING && c->last.set ? &c->last
-                                                                           : NULL;
-        if (c->state == KL_RUNNING)
-            running++;
-        else if (end) {
-            stopped++;
-            succeeded += end->exit_code == 0;
-        } else
-            waiting++;
+        const struct kl_end *ended = c->state == KL_TERMINATED                ? &c->end
+                                     : c->state == KL_WAITING && c->last.set ? &c->last
+                                                                             : NULL;
+        running += c->state == KL_RUNNING;
+        stopped += ended != NULL;
+        succeeded += ended && ended->exit_code == 0;
+        waiting += c->state != KL_RUNNING && !ended;
     }
     if (waiting > 0)
         return "Pending"; /* a container has not been started yet */
@@ -1758,7 +1756,6 @@ static bool wait_for_change(struct kubelet *k, int inotify_fd, int signal_fd)
     struct pollfd pfd[2 + 2 * KL_MAX_PODS * (K8S_MAX_CONTAINERS + 1)];
     int fds[2 * KL_MAX_PODS * (K8S_MAX_CONTAINERS + 1)];
     long long deadline;
-    char buf[4096];
 
     int n = kl_wait_fds(k, fds, (int)(sizeof(fds) / sizeof(fds[0])), &deadline);
     pfd[0] = (struct pollfd){ .fd = inotify_fd, .events = POLLIN };
@@ -1780,9 +1777,11 @@ static bool wait_for_change(struct kubelet *k, int inotify_fd, int signal_fd)
     if (poll(pfd, (nfds_t)n + 2, (int)timeout) < 0 && errno != EINTR)
         die("poll");
     /* LAB:END */
-    if (pfd[0].revents & POLLIN)
-        while (read(inotify_fd, buf, sizeof(buf)) > 0)
+    if (pfd[0].revents & POLLIN) {
+        char events[4096];
+        while (read(inotify_fd, events, sizeof(events)) > 0)
             ; /* which file does not matter: the loop reads them all */
+    }
     struct signalfd_siginfo si;
     return !((pfd[1].revents & POLLIN) && read(signal_fd, &si, sizeof(si)) == sizeof(si));
 }
