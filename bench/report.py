@@ -454,6 +454,26 @@ def machine(res, by):
     return ["## The machine", "", "| | |", "|---|---|"] + [row(*r) for r in rows] + [""]
 
 
+def pod_cycles(res, by):
+    pc = res.get("pod_cycles")
+    if not pc:
+        return []
+    out = ["## Step 18: a pod's life", "",
+           f"A pod of one container (`{esc(' '.join(pc['command']))}`): its manifest written until "
+           "the pod runs, removed until it is gone (`bench/ref/pod-cycle.sh`), "
+           f"{pc['runs']} times. Step 18's kubelet runs on the directory, and the time is what "
+           "its `get pods` shows (polled every 10 ms); podman's way to run the same manifest is "
+           "`podman kube play`, then `podman kube down` (a private podman, the lab's rootfs as "
+           "its image; its pod has an infra container too).", "",
+           row("", "median (ms)", "min", "max"), row("---", "---", "---", "---")]
+    for name, label in (("step-18", "step-18 kubelet"), ("podman", "podman kube play + down")):
+        r = pc.get(name) or {}
+        st = r.get("stats")
+        out.append(row(label, ms(st["median"]), ms(st["min"]), ms(st["max"])) if st
+                   else row(label, f"not measured: {esc(r.get('error', '?'))}", "", ""))
+    return out + [""]
+
+
 def build_times(res, by):
     b, out = res.get("build", {}), ["## Build and test times", ""]
     mk = b.get("make")
@@ -529,8 +549,8 @@ def reading(res, by):
         "machine table above.", ""]
 
 
-SECTIONS = (intro, targets, latency, comparisons, throughput, phases, kernel, machine,
-            build_times, reading)
+SECTIONS = (intro, targets, latency, comparisons, throughput, phases, pod_cycles, kernel,
+            machine, build_times, reading)
 
 
 def render(res):

@@ -609,6 +609,85 @@ def measure(args, steps, run_id, work, cgroups):
     return rows, per_round, phase, kcost
 
 
+# ---- step 18: a pod's life under a kubelet -----------------------------------------
+
+POD_CYCLE = REPO / "bench" / "ref" / "pod-cycle.sh"
+PODMAN_FIXTURE = REPO / "tests" / "helpers" / "oci" / "podman-fixture.sh"
+POD_COMMAND = ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]  # ends on SIGTERM
+
+
+def pod_manifest(image):
+    """One pod of one container, as YAML (JSON is YAML), for the lab's
+    kubelet and for podman kube play."""
+    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bench"},
+                       "spec": {"terminationGracePeriodSeconds": 2, "containers": [
+                           {"name": "main", "image": image, "command": POD_COMMAND}]}})
+
+
+def timed_cycles(argv, runs, timeout):
+    """Runs argv runs times: the seconds each took, or an error."""
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        rc, _, err = run_group(argv, timeout)
+        if rc != 0:
+            return {"error": last_line(err, f"exit {rc}")}
+        times.append(time.monotonic() - t0)
+    return {"stats": stats(times)}
+
+
+def lab_pod_cycles(binary, work, runs, timeout):
+    """Step 18's kubelet on a directory of its own, and runs pods through it."""
+    manifests, manifest = work / "kubelet", work / "lab-pod.yaml"
+    manifests.mkdir()
+    manifest.write_text(pod_manifest("busybox"))
+    kubelet = subprocess.Popen([str(binary), "kubelet", "-q", "--pod-manifest-path", str(manifests)],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               env=dict(os.environ, LAB_ROOTFS=str(ROOTFS.resolve())))
+    try:
+        return timed_cycles(["sh", str(POD_CYCLE), "lab", str(binary), str(manifests),
+                             str(manifest)], runs, timeout)
+    finally:
+        kubelet.send_signal(signal.SIGTERM)  # no pod left: it removes its state
+        try:
+            kubelet.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(kubelet.pid, signal.SIGKILL)
+            kubelet.communicate()
+
+
+def podman_pod_cycles(work, runs, timeout):
+    """The same pod through podman kube play and kube down, on a private
+    podman (the one test_17_clients.py uses), with the lab's rootfs as its
+    image."""
+    if not shutil.which("podman"):
+        return {"error": "podman is not installed (make deps installs it)"}
+    env = dict(os.environ, BASE=str(work / "podman"), CG=f"bench-podman-{os.getpid()}")
+    manifest = work / "podman-pod.yaml"
+    manifest.write_text(pod_manifest("localhost/lab-busybox:latest"))
+    r = subprocess.run([str(PODMAN_FIXTURE), "setup", str(ROOTFS.resolve())], env=env,
+                       capture_output=True, text=True, timeout=300)
+    try:
+        if r.returncode:
+            return {"error": "podman's setup failed: " + last_line(r.stderr, f"exit {r.returncode}")}
+        return timed_cycles(["env", f"BASE={env['BASE']}", f"CG={env['CG']}", "sh", str(POD_CYCLE),
+                             "podman", str(PODMAN_FIXTURE), str(manifest)], runs, timeout)
+    finally:
+        subprocess.run([str(PODMAN_FIXTURE), "teardown"], env=env, capture_output=True, timeout=300)
+
+
+def pod_cycles(steps, work, runs, timeout):
+    """Step 18's row: a pod's manifest written until it runs, removed until it
+    is gone; beside it, podman's way to run a pod manifest."""
+    if 18 not in steps or runs <= 0:
+        return None
+    log(f"pod cycles: step 18's kubelet and podman kube play, {runs} each")
+    return {"runs": runs, "command": POD_COMMAND,
+            "step-18": lab_pod_cycles(steps[18], work, runs, timeout),
+            "podman": podman_pod_cycles(work, runs, timeout)}
+
+
 def compare(steps, rows):
     """Each step against its reference: the ratio of the medians, and the
     ratio within each round (what the guard judges: their median)."""
@@ -668,6 +747,7 @@ def bench(args, steps):
     with workspace(run_id) as work:
         before = host_state(str(work))
         rows, per_round, phase, kcost = measure(args, steps, run_id, work, cgroups)
+        pods = None if args.guard_only else pod_cycles(steps, work, args.pod_cycles, 120)
         log("checking that the host is as before")
         leftovers += host_leftovers(before, str(work))
     for line in leftovers:
@@ -690,7 +770,7 @@ def bench(args, steps):
                    "throughput": args.throughput, "batches": args.batches,
                    "phase_runs": args.phase_runs, "guard_only": args.guard_only},
         "steps": list(steps), "comparisons": compare(steps, rows), "rows": rows,
-        "phases": phase, "kcost": kcost, "build": build,
+        "phases": phase, "kcost": kcost, "build": build, "pod_cycles": pods,
         "host": {"leftovers": leftovers, "cpu_cgroup": cg_dir, "cpu_cgroup_version": cg_ver},
     }
 
@@ -705,6 +785,7 @@ OPTIONS = [   # the numeric options: name, default, what it sets
     ("--batches", 3, "throughput batches; the median is shown"),
     ("--phase-runs", 100, "runs of the last step with --timings"),
     ("--timeout", 900, "seconds for one hyperfine call"),
+    ("--pod-cycles", 10, "step 18: pods through the kubelet, and through podman kube play"),
 ]
 
 

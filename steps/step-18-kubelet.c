@@ -1644,8 +1644,13 @@ static void sync_pod(struct kubelet *k, struct kl_pod *p)
                 kl_container_signal(k, &p->c[i], SIGKILL);
     bool terminal = strcmp(was, "Succeeded") == 0 || strcmp(was, "Failed") == 0;
     if (p->sandbox.state != KL_RUNNING && !terminal) {
-        if (kl_sandbox_start(k, p) < 0)
+        if (proc_now_ms() < p->sandbox.retry_at)
             return;
+        if (kl_sandbox_start(k, p) < 0) {
+            /* The kubelet's backOffPeriod for a pod whose sync failed. */
+            p->sandbox.retry_at = proc_now_ms() + 10 * 1000;
+            return;
+        }
         say("pod %s: sandbox started (pause: the pod's namespaces)", p->name);
     }
     for (int i = 0; i < p->nc; i++)

@@ -603,3 +603,26 @@ def test_the_kubelet_needs_its_manifest_path(step):
     assert r.rc == 125 and len(r.err_lines) == 1, r.describe()
     r = labtest.run(step, "kubelet", "--help", raw_args=True)
     assert r.rc == 0 and "--pod-manifest-path" in r.out, r.describe()
+
+
+@pytest.mark.given  # common/kubelet.c writes them into config.json; step 17 applies them
+def test_resource_limits_reach_the_containers_group(step, kubelet):
+    """resources.limits: memory in bytes, cpu in millicores (500m is half a
+    CPU: a quota of 50,000 us per 100,000)."""
+    k = kubelet()
+    name = unique_name("lim")
+    limits = "    resources:\n      limits:\n        memory: 64Mi\n        cpu: 500m\n"
+    k.write(name, pod_yaml(name, container("main", "exec sleep 1000", limits)))
+    k.wait_running(name)
+    state = (KUBELET_ROOT / "oci" / f"{name}_main" / "state").read_text().splitlines()
+    groups = [Path(l[len("cgroup="):]) for l in state if l.startswith("cgroup=")]
+    memory = [g / f for g in groups for f in ("memory.max", "memory.limit_in_bytes")
+              if (g / f).exists()]
+    assert memory and int(memory[0].read_text()) == 64 << 20, f"{memory}: 64Mi is 67108864 bytes"
+    v2 = [g / "cpu.max" for g in groups if (g / "cpu.max").exists()]
+    v1 = [g for g in groups if (g / "cpu.cfs_quota_us").exists()]
+    if v2:
+        assert v2[0].read_text().split() == ["50000", "100000"], v2[0].read_text()
+    else:
+        assert v1 and int((v1[0] / "cpu.cfs_quota_us").read_text()) == 50000
+        assert int((v1[0] / "cpu.cfs_period_us").read_text()) == 100000
