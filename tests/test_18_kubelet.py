@@ -424,19 +424,21 @@ def test_removal_runs_pre_stop_then_ends_the_pod_after_its_grace(step, kubelet, 
     name = unique_name("stop")
     hook = ("    lifecycle:\n      preStop:\n        exec:\n          command: [\"sh\", \"-c\", "
             "\"echo bye > /shared/pre-stop\"]\n")
-    # sh as PID 1 ignores SIGTERM: only the SIGKILL at the grace period's end ends it.
-    k.write(name, pod_yaml(name, container("main", "trap '' TERM; while true; do sleep 0.1; done",
-                                           MOUNT + hook), grace=3, volumes=host_volume(shared)))
+    # SIGTERM is noted and ignored: only the SIGKILL at the grace period's end ends it.
+    k.write(name, pod_yaml(name, container("main", "trap 'echo term > /shared/term' TERM; "
+                                           "while true; do sleep 0.1; done", MOUNT + hook),
+                           grace=4, volumes=host_volume(shared)))
     k.wait_running(name)
     pid = container_pid(name, "main")
     t0 = time.monotonic()
     k.remove(name)
     k.wait("Terminating", lambda: re.search(rf"^{name}\s+\S+\s+Terminating\s",
                                             k.cmd("get", "pods").out, re.M))
-    k.wait_gone(name)
+    k.wait_gone(name, timeout=10)
     elapsed = time.monotonic() - t0
     assert (shared / "pre-stop").read_text() == "bye\n", "preStop ran before the end"
-    assert elapsed >= 2.8, f"SIGKILL only after terminationGracePeriodSeconds (3 s): {elapsed:.1f} s"
+    assert (shared / "term").exists(), "the container got SIGTERM first"
+    assert elapsed >= 3.8, f"SIGKILL only after terminationGracePeriodSeconds (4 s): {elapsed:.1f} s"
     assert not labtest.process_alive(pid)
 
 
