@@ -463,8 +463,9 @@ def pod_cycles(res, by):
            "the pod runs, removed until it is gone (`bench/ref/pod-cycle.sh`), "
            f"{pc['runs']} times. Step 18's kubelet runs on the directory, and the time is what "
            "its `get pods` shows (polled every 10 ms); podman's way to run the same manifest is "
-           "`podman kube play`, then `podman kube down` (a private podman, the lab's rootfs as "
-           "its image; its pod has an infra container too).", "",
+           "`podman kube play`, then `podman kube down` (a private podman with runc, since crun "
+           "refuses this machine's hybrid cgroups; the lab's rootfs as its image; its pod has "
+           "an infra container too).", "",
            row("", "median (ms)", "min", "max"), row("---", "---", "---", "---")]
     for name, label in (("step-18", "step-18 kubelet"), ("podman", "podman kube play + down")):
         r = pc.get(name) or {}

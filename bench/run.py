@@ -613,7 +613,7 @@ def measure(args, steps, run_id, work, cgroups):
 
 POD_CYCLE = REPO / "bench" / "ref" / "pod-cycle.sh"
 PODMAN_FIXTURE = REPO / "tests" / "helpers" / "oci" / "podman-fixture.sh"
-POD_COMMAND = ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]  # ends on SIGTERM
+POD_COMMAND = ["/bin/sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]  # ends on SIGTERM
 
 
 def pod_manifest(image):

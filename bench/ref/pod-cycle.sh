@@ -18,8 +18,9 @@ lab)
     while [ -n "$("$bin" get pods 2>/dev/null)" ]; do sleep 0.01; done ;;
 podman)
     fixture=$2 manifest=$3
-    "$fixture" run kube play --network none "$manifest" > /dev/null
-    "$fixture" run kube down "$manifest" > /dev/null ;;
+    # runc: crun refuses a hybrid cgroup tree whose v2 side holds a controller
+    "$fixture" run --runtime runc kube play --replace --network none "$manifest" > /dev/null
+    "$fixture" run --runtime runc kube down "$manifest" > /dev/null ;;
 *)
     echo "usage: $0 lab STEP_BIN DIR MANIFEST | podman FIXTURE MANIFEST" >&2
     exit 2 ;;

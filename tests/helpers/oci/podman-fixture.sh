@@ -7,7 +7,7 @@
 # (a short name writes /var/cache/containers/short-name-aliases.conf.lock).
 set -eu
 BASE=${BASE:?set BASE}; CG=${CG:-ocitest-podman}
-IMG=localhost/lab-busybox:latest
+IMG=localhost/lab-busybox:latest PAUSE_IMG=localhost/lab-pause:latest
 export CONTAINERS_CONF=$BASE/containers.conf TMPDIR=$BASE/vartmp
 PODMAN="podman --root $BASE/root --runroot $BASE/runroot --tmpdir $BASE/tmp
   --network-config-dir $BASE/net --volumepath $BASE/vol
@@ -21,6 +21,9 @@ setup)
 default_capabilities = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
   "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]
 default_sysctls = ["net.ipv4.ping_group_range=0 0"]
+# podman's defaults exceed this sandbox's hard limits (what `--ulimit` gives a run; kube play
+# has no such option)
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 [engine]
 lock_type = "file"
 tmp_dir = "$BASE/tmp"
@@ -28,13 +31,19 @@ volume_path = "$BASE/vol"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "$BASE/tmp/events.log"
+# A pod's infra container (kube play): the lab's rootfs with /bin/pause as its command,
+# rather than podman's own pause image, which it builds from catatonit (not installed here)
+infra_image = "$PAUSE_IMG"
 # runtime_supports_json = ["crun", "runc", "step-17"]   # uncomment (per source, untested): podman then passes --log-format=json --log FILE
 [network]
 network_config_dir = "$BASE/net"
 EOF
-  tar -C "$2" -c . | unshare -m --propagation private sh -c \
-    'mount -t tmpfs -o size=16m vl /var/lib && exec "$@"' sh \
-    $PODMAN import --change 'CMD ["sh"]' - "$IMG" > /dev/null ;;
+  rootfs=$2
+  for image in "$IMG sh" "$PAUSE_IMG /bin/pause"; do set -- $image
+    tar -C "$rootfs" -c . | unshare -m --propagation private sh -c \
+      'mount -t tmpfs -o size=16m vl /var/lib && exec "$@"' sh \
+      $PODMAN import --change "CMD [\"$2\"]" - "$1" > /dev/null
+  done ;;
 run)   # podman-fixture.sh run --runtime RT run --rm IMAGE-ARGS...  (adds the needed flags)
   shift; exec $PODMAN "$@" ;;
 teardown)
