@@ -1036,7 +1036,7 @@ int kl_wait_fds(const struct kubelet *k, int *fds, int max, long long *deadline)
             /* A probe that is due (and can run) is due now; the others
              * count only ahead: what is past was done by this pass. */
             bool probe = c->state == KL_RUNNING && c->spec && c->spec->nliveness &&
-                         c->hook_fd < 0 && c->ready;
+                         c->hook_fd < 0 && c->ready && !c->term_sent;
             const long long when[] = { c->hook_fd >= 0 ? c->hook_deadline : 0, c->kill_at,
                                        p->terminating ? p->grace_deadline : 0 };
             for (size_t w = 0; w < sizeof(when) / sizeof(when[0]); w++)
