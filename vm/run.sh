@@ -5,9 +5,10 @@
 #
 #   test    copies a snapshot of this repository (what git tracks, plus new
 #           files; no build outputs) onto a second disk, boots, and inside
-#           runs `make test LAB_MATRIX=last` (or $VM_TEST_COMMAND) in /lab:
-#           every test on the last step, whose code holds every step's
-#           blocks; prints the guest's test summary, exits with its status
+#           runs `make -j2 test LAB_MATRIX=last` (or $VM_TEST_COMMAND) in
+#           /lab: the build on both vCPUs, then every test on the last step,
+#           whose code holds every step's blocks; prints the guest's test
+#           summary, exits with its status
 #   shell   boots to a root shell in /lab on this terminal, /lab being this
 #           repository shared read-write over 9p (VM_SHARE=copy: a copy)
 #
@@ -100,7 +101,7 @@ fi
 
 # ---- test: boot, run, report -----------------------------------------------------
 
-"$here/snapshot.sh" "$repo" "$out/labtree.tar" "${VM_TEST_COMMAND:-make test LAB_MATRIX=last}"
+"$here/snapshot.sh" "$repo" "$out/labtree.tar" "${VM_TEST_COMMAND:-make -j2 test LAB_MATRIX=last}"
 console=$out/console.log status=$out/status.log
 : >"$console"
 : >"$status"
