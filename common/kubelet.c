@@ -850,7 +850,8 @@ static int create_and_start(struct kubelet *k, struct kl_container *c)
 }
 
 /* A container that could not be made ends at once, as one that failed
- * (containerd's reason for it: StartError, exit code 128). */
+ * (containerd's reason for it: StartError, exit code 128, in its
+ * internal/cri/server/helpers.go). */
 static void start_failed(struct kl_container *c, const char *why)
 {
     warn_errno(0, "container %s: %s", c->id, why);
@@ -872,6 +873,7 @@ static int start_one(struct kubelet *k, struct kl_pod *p, struct kl_container *c
     c->started = kl_wall_ms();
     c->ready = false;
     c->term_sent = false;
+    c->probe_hold = false;
     c->kill_at = 0;
     c->end.set = false;
     char why[PATH_MAX + 512];
@@ -937,7 +939,7 @@ bool kl_container_ended(struct kubelet *k, struct kl_container *c)
     if (kv_read(AT_FDCWD, path, text, sizeof(text)) == 0) {
         while (kv_next(&cur, &key, &value) > 0)
             load_end(&c->end, key, value);
-        /* The reasons containerd's CRI gives (Completed, Error). */
+        /* The reasons containerd's CRI gives (internal/cri/server/helpers.go). */
         snprintf(c->end.reason, sizeof(c->end.reason), "%s",
                  c->end.exit_code == 0 ? "Completed" : "Error");
     }
@@ -1036,7 +1038,7 @@ int kl_wait_fds(const struct kubelet *k, int *fds, int max, long long *deadline)
             /* A probe that is due (and can run) is due now; the others
              * count only ahead: what is past was done by this pass. */
             bool probe = c->state == KL_RUNNING && c->spec && c->spec->nliveness &&
-                         c->hook_fd < 0 && c->ready && !c->term_sent;
+                         c->hook_fd < 0 && c->ready && !c->probe_hold;
             const long long when[] = { c->hook_fd >= 0 ? c->hook_deadline : 0, c->kill_at,
                                        p->terminating ? p->grace_deadline : 0 };
             for (size_t w = 0; w < sizeof(when) / sizeof(when[0]); w++)

@@ -905,6 +905,7 @@ struct kl_container {
     enum kl_hook hook_kind;
     long long hook_deadline, kill_at;  /* monotonic ms; 0: none */
     bool term_sent;
+    bool probe_hold;                   /* killed for its probe: no more probes of this run */
     /* The back-off, in memory only, as the kubelet keeps it. */
     long long backoff_ms, backoff_updated; /* wall clock, ms */
     int probe_failures;

@@ -1559,7 +1559,7 @@ static void hook_done(struct kubelet *k, struct kl_pod *p, struct kl_container *
             c->spec->name, c->probe_failures);
         c->probe_failures = 0;
         kl_container_signal(k, c, SIGTERM);
-        c->term_sent = true; /* no more probes of this run (the prober's onHold) */
+        c->probe_hold = true; /* no more probes of this run (the prober's onHold) */
         c->kill_at = proc_now_ms() + 1000LL * p->spec.grace_seconds;
     }
 }
@@ -1574,7 +1574,7 @@ static void watch_running(struct kubelet *k, struct kl_container *c)
         kl_container_signal(k, c, SIGKILL);
         c->kill_at = 0;
     }
-    if (!s->nliveness || c->hook_fd >= 0 || !c->ready || c->term_sent ||
+    if (!s->nliveness || c->hook_fd >= 0 || !c->ready || c->probe_hold ||
         proc_now_ms() < c->next_probe)
         return;
     kl_hook_start(k, c, KL_PROBE, s->liveness, 1000); /* timeoutSeconds: 1 */
