@@ -654,7 +654,8 @@ static void set_resources(json_object *linux_, const struct k8s_container *s)
 }
 
 /* Docker's default capabilities, which containerd gives a pod's containers
- * too (moby: oci/caps/defaults.go; containerd: pkg/oci/spec.go). */
+ * too (moby: daemon/pkg/oci/caps/defaults.go;
+ * containerd: pkg/oci/spec.go, defaultUnixCaps). */
 static json_object *default_caps(void)
 {
     static const char *const caps[] = {
