@@ -115,16 +115,27 @@ static bool is_mount_point(const char *path)
            (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
+/* A kubelet that dies (a fork that fails, a path too long) leaves its pods,
+ * as one that is stopped does, and takes its root away when none is left. */
+static void teardown_on_error(void *k)
+{
+    kl_teardown(k);
+}
+
 void kl_setup(struct kubelet *k)
 {
     char pods[PATH_MAX];
 
     make_dir(LAB_RUN_DIR);
     make_dir(k->root);
-    if (!is_mount_point(k->root) &&
-        (mount(k->root, k->root, NULL, MS_BIND, NULL) < 0 ||
-         mount(NULL, k->root, NULL, MS_PRIVATE, NULL) < 0))
-        die("make %s a private mount", k->root);
+    if (!is_mount_point(k->root)) {
+        if (mount(k->root, k->root, NULL, MS_BIND, NULL) < 0)
+            die("bind %s on itself", k->root);
+        lab_set_cleanup(teardown_on_error, k);
+        if (mount(NULL, k->root, NULL, MS_PRIVATE, NULL) < 0)
+            die("make %s a private mount", k->root);
+    }
+    lab_set_cleanup(teardown_on_error, k);
     joined(k->oci_root, sizeof(k->oci_root), k->root, "oci");
     joined(pods, sizeof(pods), k->root, "pods");
     make_dir(k->oci_root);
@@ -135,6 +146,7 @@ void kl_teardown(struct kubelet *k)
 {
     char pods[PATH_MAX];
 
+    lab_set_cleanup(NULL, NULL);
     joined(pods, sizeof(pods), k->root, "pods");
     if (rmdir(pods) < 0 && errno != ENOENT)
         return; /* pods outlive the kubelet: the next one adopts them */
@@ -484,6 +496,7 @@ static void child_defaults(void)
 {
     sigset_t none;
 
+    lab_enter_child(); /* a die() here must not run the kubelet's cleanup */
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
