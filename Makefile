@@ -69,7 +69,7 @@ STEP_LIBS_18 := $(STEP_LIBS_17) -lyaml
 STEP_LIBS_LAST := 18
 step_libs = $(or $(STEP_LIBS_$(1)),$(if $(shell [ $(1) -gt $(STEP_LIBS_LAST) ] && echo y),$(STEP_LIBS_$(STEP_LIBS_LAST))))
 
-.PHONY: all steps rootfs oci-bundle demo-image user-rootfs deps test check-matrix unit pytest demo docs check-docs check clean help
+.PHONY: all steps rootfs oci-bundle demo-image user-rootfs deps test check-matrix unit pytest demo docs check-docs check clean help test-helpers
 .DELETE_ON_ERROR:
 
 all: steps rootfs oci-bundle
@@ -107,7 +107,7 @@ $(foreach s,$(STEP_SRC),$(eval $(call step_rule,$(s))))
 HELPER_SRC := $(sort $(wildcard rootfs/helpers/*.c))
 HELPERS := $(HELPER_SRC:rootfs/helpers/%.c=$(BUILD)/helpers/%)
 
-$(BUILD)/helpers/%: rootfs/helpers/%.c
+$(BUILD)/helpers/%: rootfs/helpers/%.c rootfs/helpers/calls.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -static -o $@ $<
 
@@ -152,12 +152,19 @@ $(BUILD)/unit-tests: $(sort $(wildcard tests/unit/*.c)) tests/unit/unit.h $(LIBC
 unit: $(BUILD)/unit-tests
 	$(Q)cd $(BUILD) && ./unit-tests
 
-# Programs the harness runs inside containers; static, for the busybox rootfs.
-TEST_HELPERS := $(BUILD)/segv
+# Programs of the harness: segv runs inside containers (static, for the
+# busybox rootfs); seccomp-verdicts reads a container's filter from the host.
+TEST_HELPERS := $(BUILD)/segv $(BUILD)/seccomp-verdicts
 
 $(BUILD)/segv: tests/helpers/segv.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O0 -static -o $@ $<
+
+test-helpers: $(TEST_HELPERS)
+
+$(BUILD)/seccomp-verdicts: tests/helpers/seccomp-verdicts.c rootfs/helpers/calls.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -o $@ $<
 
 # The harness runs in a sandbox of its own (tools/sandbox.py): namespaces, a
 # shared root as systemd makes it, a cgroup with limits; nothing a broken

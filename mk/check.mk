@@ -53,7 +53,7 @@ check-static: deps-check
 	$(Q)for cc in gcc clang; do \
 	    $(MAKE) -s --no-print-directory BUILD=$(BUILD)/static-$$cc OUT=$(BUILD)/static-$$cc CC=$$cc \
 	        steps $(BUILD)/static-$$cc/unit-tests $(HELPERS:$(BUILD)/%=$(BUILD)/static-$$cc/%) \
-	        $(BUILD)/static-$$cc/segv || exit 1; \
+	        $(TEST_HELPERS:$(BUILD)/%=$(BUILD)/static-$$cc/%) || exit 1; \
 	done
 	$(Q)$(CPPCHECK) common steps rootfs/helpers
 	@echo "check-static: gcc and clang -Werror, cppcheck: no findings"
@@ -65,7 +65,7 @@ check-static: deps-check
 # clang-format over the tables of the steps would spread them one entry per
 # line: the layout of a table is left to its author.)
 FORMAT_FILES = $(wildcard steps/*.c common/*.c common/*.h tests/unit/*.c tests/unit/*.h \
-                 tests/fuzz/*.c rootfs/helpers/*.c)
+                 tests/fuzz/*.c rootfs/helpers/*.c rootfs/helpers/*.h tests/helpers/*.c)
 check-format:
 	$(Q)awk 'length > 100 { print FILENAME ":" FNR ": longer than 100 columns"; bad = 1 } \
 	    /\t/ { print FILENAME ":" FNR ": a tab"; bad = 1 } \

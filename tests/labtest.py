@@ -301,6 +301,21 @@ class Running:
             time.sleep(0.01)
         raise AssertionError(f"step-{self.step:02d} (pid {self.pid}) has no child process")
 
+    def descendant(self, comm):
+        """The first process named comm (its /proc comm) at or below the
+        container's PID 1: the process that runs the user's command, found
+        from the host, whatever init a step puts above it."""
+        todo = [self.child_pid()]
+        while todo:
+            pid = todo.pop(0)
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() == comm:
+                    return pid
+                todo += [int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            except FileNotFoundError:
+                continue
+        raise AssertionError(f"step-{self.step:02d}: no process {comm!r} in the container")
+
     def finish(self, stdin="\n", timeout=10):
         """Lets the command go on, waits for the end; returns a Result."""
         t0 = time.monotonic()
@@ -336,6 +351,29 @@ def nspid(pid):
         if line.startswith("NSpid:"):
             return [int(x) for x in line.split()[1:]]
     raise AssertionError(f"no NSpid in /proc/{pid}/status")
+
+
+def proc_status(pid):
+    """/proc/PID/status as the host reads it: {"CapEff": "...", "Seccomp": "2", ...}."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+
+
+def seccomp_verdicts(pid, *calls):
+    """What the seccomp filters of process pid answer to each call (names and
+    arguments of rootfs/helpers/calls.h): {"mount": "ERRNO EPERM", "getpid":
+    "ALLOW", ...}, read from the host with ptrace and run there
+    (tests/helpers/seccomp-verdicts.c), so that nothing the container holds
+    can forge them; {} when the process has no filter. Skips the test where
+    the kernel cannot hand a filter out (no CONFIG_CHECKPOINT_RESTORE)."""
+    import pytest  # only the tests skip; the tools that use this module do not
+
+    r = subprocess.run([str(REPO / "build" / "seccomp-verdicts"), str(pid), *calls],
+                       capture_output=True, text=True, timeout=scaled(10))
+    if r.returncode == 2 and "PTRACE_SECCOMP_GET_FILTER" in r.stderr:
+        pytest.skip(f"this kernel cannot show a filter to the host: {r.stderr.strip()}")
+    assert r.returncode in (0, 3), f"seccomp-verdicts {pid}: {r.stderr.strip()}"
+    return {} if r.returncode == 3 else dict(l.split(": ", 1) for l in r.stdout.splitlines()[1:])
 
 
 def ns_id(pid, kind):

@@ -7,6 +7,11 @@ a block device are refused, while a shell's ordinary work goes on;
 /proc/kcore, /proc/keys and the rest read as empty (or not at all),
 /proc/sys and its kind refuse writes (EROFS), /sys is read-only. The host's
 own /proc is untouched.
+
+What the container prints can be forged by the step (a `grep` of its own
+in the rootfs), so the tests read the same facts from the host too: the
+capability sets and NoNewPrivs of the container's shell from
+/proc/PID/status, its mounts from /proc/PID/mountinfo.
 """
 
 import glob
@@ -51,7 +56,30 @@ def caps(out):
 STATUS = "grep -E '^(Cap|NoNewPrivs)' /proc/self/status"
 
 
+def from_host(step, *options):
+    """The container's shell, seen from the host while it waits: its
+    capability sets and NoNewPrivs, and its mounts by mount point."""
+    c = labtest.Running(step, *options, "sh", "-c", "echo ready; read x")
+    try:
+        c.wait_for()
+        pid = c.descendant("sh")
+        status = labtest.proc_status(pid)
+        mounts = {line.split()[4]: line for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()}
+    finally:
+        c.finish()
+    return caps("\n".join(f"{k}: {v}" for k, v in status.items())), mounts
+
+
+def read_only(mountinfo_line):
+    return mountinfo_line.split()[5].split(",")[0] == "ro"
+
+
 def test_dockers_default_capabilities_and_no_new_privs(step):
+    expected = {"CapInh": 0, "CapPrm": DOCKER_DEFAULT, "CapEff": DOCKER_DEFAULT, "CapBnd": DOCKER_DEFAULT,
+                "CapAmb": 0, "NoNewPrivs": 1}
+    seen, _ = from_host(step)
+    assert seen == expected, ("from the host, the container's shell: "
+                              f"{ {k: hex(v) for k, v in seen.items()} }")
     r = run(step, "sh", "-c", STATUS)
     assert r.rc == 0, r.describe()
     got = caps(r.out)
@@ -67,6 +95,8 @@ def test_what_root_may_not_do_and_what_it_still_does(step):
               "ip link add lab-dummy type dummy && echo LINKED; mknod /tmp/disk b 8 0 && echo BLOCKDEV; "
               "reboot -f && echo REBOOTED; insmod /lib/modules/x.ko 2>/dev/null && echo MODULE; "
               "echo work > /tmp/f && chown 1:1 /tmp/f && mknod /tmp/pipe p && kill -0 $$ && echo ordinary-ok")
+    seen, _ = from_host(step)
+    assert seen["CapEff"] == DOCKER_DEFAULT, f"from the host: CapEff {seen['CapEff']:#x}"
     r = run(step, "sh", "-c", script)
     refused = [w for w in ("MOUNTED", "RENAMED", "LINKED", "BLOCKDEV", "REBOOTED", "MODULE") if w in r.out]
     assert not refused, f"root inside could still do: {refused}\n" + r.describe()
@@ -80,6 +110,10 @@ def test_cap_add_and_cap_drop_as_docker_run(step):
     chown = run(step, "--cap-drop", "chown", "sh", "-c", STATUS + "; touch /tmp/f; chown 1:1 /tmp/f")
     assert caps(chown.out)["CapEff"] == DOCKER_DEFAULT & ~1 and "Operation not permitted" in chown.err, (
         "--cap-drop chown (any case, with or without CAP_) takes CAP_CHOWN away\n" + chown.describe())
+    seen = {opts: from_host(step, *opts)[0]["CapEff"] for opts in [("--cap-drop", "chown"),
+            ("--cap-drop", "ALL", "--cap-add", "CAP_NET_BIND_SERVICE"), ("--cap-add", "SYS_ADMIN")]}
+    assert list(seen.values()) == [DOCKER_DEFAULT & ~1, 1 << 10, DOCKER_DEFAULT | 1 << 21], (
+        f"from the host, CapEff: { {' '.join(k): hex(v) for k, v in seen.items()} }")
     none = run(step, "--cap-drop", "ALL", "--cap-add", "CAP_NET_BIND_SERVICE", "sh", "-c", STATUS)
     assert caps(none.out)["CapEff"] == 1 << 10, "--cap-drop ALL --cap-add NET_BIND_SERVICE\n" + none.describe()
     every = run(step, "--cap-add", "all", "sh", "-c", STATUS)
@@ -91,6 +125,12 @@ def test_privileged_has_everything_and_no_masks(step):
     no_new_privs, mounts allowed, nothing masked."""
     script = (STATUS + "; mount -t tmpfs x /mnt 2>/dev/null && echo mounted; "
               "echo masks=$(grep -c ' /proc/sys ' /proc/self/mountinfo)")
+    seen, mounts = from_host(step, "--privileged")
+    _, default_mounts = from_host(step)
+    assert seen["CapEff"].bit_count() >= 40 and seen["NoNewPrivs"] == 0 and "/proc/sys" not in mounts, (
+        f"from the host, --privileged: CapEff {seen['CapEff']:#x}, NoNewPrivs {seen['NoNewPrivs']}, "
+        f"/proc/sys mounted: {'/proc/sys' in mounts}")
+    assert "/proc/sys" in default_mounts, "from the host: without --privileged, /proc/sys is a mount"
     default, r = run(step, "sh", "-c", script), run(step, "--privileged", "sh", "-c", script)
     got = caps(r.out)
     assert got["CapEff"].bit_count() >= 40 and got["NoNewPrivs"] == 0 and "mounted" in r.out, r.describe()
@@ -100,6 +140,9 @@ def test_privileged_has_everything_and_no_masks(step):
 
 
 def test_masked_paths_are_empty_or_denied(step):
+    _, mounts = from_host(step)
+    unmasked = [p for p in MASKED if Path(p).exists() and p not in mounts]
+    assert not unmasked, f"from the host, these are not masked by a mount in the container: {unmasked}"
     # a directory lists nothing, a file reads nothing (or cannot be read)
     script = "; ".join(f"echo {p}=$(if [ -d {p} ]; then ls -A {p} | wc -l; else cat {p} 2>/dev/null | wc -c; fi)"
                        for p in MASKED)
@@ -116,6 +159,9 @@ def test_masked_paths_are_empty_or_denied(step):
 def test_read_only_paths_refuse_writes(step, path):
     """Each is a read-only mount inside; a file of it, written even with
     every capability, fails with EROFS."""
+    _, mounts = from_host(step, "--cap-add", "ALL")
+    assert path in mounts and read_only(mounts[path]), (
+        f"from the host, {path} in the container: {mounts.get(path, 'not a mount')}")
     target = {"/proc/sys": "/proc/sys/kernel/hostname", "/proc/irq": "/proc/irq/default_smp_affinity",
               "/proc/sysrq-trigger": "/proc/sysrq-trigger"}.get(path)
     r = run(step, "--cap-add", "ALL", "sh", "-c",
@@ -127,6 +173,9 @@ def test_read_only_paths_refuse_writes(step, path):
 
 
 def test_sys_is_the_containers_and_read_only(step):
+    _, mounts = from_host(step)
+    assert "/sys" in mounts and read_only(mounts["/sys"]) and " sysfs " in mounts["/sys"], (
+        f"from the host, /sys in the container: {mounts.get('/sys', 'not a mount')}")
     r = run(step, "--network", "bridge", "sh", "-c", "ls /sys/class/net; echo 1 > /sys/class/net/lo/mtu; "
             "grep ' /sys ' /proc/self/mountinfo")
     assert sorted(r.out.split("\n")[0:2]) == ["eth0", "lo"], "/sys should show the container's links\n" + r.describe()
@@ -158,6 +207,8 @@ def test_bad_capabilities_are_refused(step, opts, words):
 def test_a_capability_above_31_can_be_added(step):
     """Capabilities 32 and above live in the second word of capset(2)'s
     data: --cap-add PERFMON (38) and BPF (39) show in CapEff."""
+    seen, _ = from_host(step, "--cap-add", "PERFMON", "--cap-add", "BPF")
+    assert seen["CapEff"] == DOCKER_DEFAULT | 3 << 38, f"from the host: CapEff {seen['CapEff']:#x}"
     r = run(step, "--cap-add", "PERFMON", "--cap-add", "BPF", "grep", "^Cap", "/proc/self/status")
     plain = run(step, "grep", "^Cap", "/proc/self/status")
     got = caps(r.out)

@@ -41,7 +41,7 @@ def lab_copy():
     /tmp: each sandbox has a /tmp of its own.)"""
     tree = Path(tempfile.mkdtemp(prefix="graded-", dir=REPO / "build")) / "lab"
     handout.write_handout(tree, None, give=handout.last_step())
-    subprocess.run(["make", "-s", "rootfs", "build/segv"], cwd=tree, check=True, capture_output=True)
+    subprocess.run(["make", "-s", "rootfs", "test-helpers"], cwd=tree, check=True, capture_output=True)
     yield tree
     shutil.rmtree(tree.parent)
 
@@ -123,3 +123,65 @@ def test_a_step_that_behaves_only_under_the_grader_scores_nothing(lab_copy):
         "the cheat must build, or this proves nothing\n" + r.stdout[-2000:])
     score = json.loads((lab_copy / "results.json").read_text())["score"]
     assert score <= 0.05 * 10, f"the cheat scored {score} of 10 on step 13\n{r.stdout[-2000:]}"
+
+
+# The forged probe: every answer the seccomp tests look for, printed by a
+# script where the rootfs's `syscalls` was (and an `unshare` that fails).
+FORGED_PROBE = r'''#!/bin/sh
+for a; do case $a in
+--x32) echo "x32: killed by SIGSYS";; --i386) echo "i386: killed by SIGSYS";;
+getpid|ptrace|adjtimex) echo "$a: ok";; mount|umount2) echo "$a: EFAULT";;
+*) echo "$a: EPERM";; esac; done
+'''
+
+
+@pytest.mark.timeout(LIMIT + 60)
+def test_a_filter_that_allows_everything_behind_a_forged_probe_scores_nothing(lab_copy):
+    """A step 14 that loads a one-instruction filter (ALLOW: /proc says
+    Seccomp 2) and writes a script over the rootfs's /bin/syscalls and
+    /bin/unshare in its own layer, which prints what the tests expect. The
+    tests judge the filter from the host too, where nothing the container
+    holds is read."""
+    step = next((lab_copy / "steps").glob("step-14-*.c"))
+    solution = step.read_text()
+    begin, end = "    /* LAB:BEGIN seccomp */\n", "    /* LAB:END */\n"
+    first = solution.index(begin) + len(begin)
+    last = solution.index(end, first)
+    script = FORGED_PROBE.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    cheat = (
+        "    struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };\n"
+        "    struct sock_fprog everything = { .len = 1, .filter = allow };\n"
+        "    (void)denied;\n"
+        "    (void)caps_of;\n"
+        "    if (c->opts.seccomp_unconfined || c->opts.privileged)\n"
+        "        return;\n"
+        f'    const char *probe = "{script}";\n'
+        '    const char *fail = "#!/bin/sh\\necho unshare: Operation not permitted >&2\\nexit 1\\n";\n'
+        '    for (int i = 0; i < 2; i++) {\n'
+        '        int fd = open(i ? "/bin/unshare" : "/bin/syscalls", O_WRONLY | O_CREAT | O_TRUNC, 0755);\n'
+        "        if (fd >= 0 && write(fd, i ? fail : probe, strlen(i ? fail : probe)) < 0)\n"
+        "            die(\"forge\");\n"
+        "        if (fd >= 0)\n"
+        "            close(fd);\n"
+        "    }\n"
+        "    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &everything) < 0)\n"
+        "        die(\"load\");\n")
+    forged = solution[:first] + cheat + solution[last:]
+    if "#include <fcntl.h>" not in forged:
+        forged = forged.replace("#include <sched.h>\n", "#include <fcntl.h>\n#include <sched.h>\n", 1)
+    step.write_text(forged)
+    written = time.time()
+    try:
+        r = subprocess.run([sys.executable, str(REPO / "tools" / "sandbox.py"), "--pids=2048",
+                            f"--keep={REPO}", f"--time-limit={labtest.scaled(LIMIT):g}", "--",
+                            sys.executable, str(lab_copy / "tools" / "grade.py"), "--step=14",
+                            f"--results={lab_copy / 'results.json'}", f"--junit={lab_copy / 'report.xml'}"],
+                           cwd=lab_copy, capture_output=True, text=True)
+    finally:
+        step.write_text(solution)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    binary = lab_copy / "build" / "grade" / "bin" / "step-14"
+    assert binary.exists() and binary.stat().st_mtime >= written - 1, (
+        "the cheat must build, or this proves nothing\n" + r.stdout[-2000:])
+    score = json.loads((lab_copy / "results.json").read_text())["score"]
+    assert score <= 0.05 * 10, f"the cheat scored {score} of 10 on step 14\n{r.stdout[-2000:]}"

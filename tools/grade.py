@@ -158,7 +158,7 @@ def score(step, worth, error, warnings, report):
 def grade(steps, seed, scoring_only=False, first_failure=False):
     (REPO / WORK / "bin").mkdir(parents=True, exist_ok=True)
     points, default = points_table()
-    r = subprocess.run(["make", "-s", "--no-print-directory", "rootfs", "build/segv"], cwd=REPO,
+    r = subprocess.run(["make", "-s", "--no-print-directory", "rootfs", "test-helpers"], cwd=REPO,
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"make grade: the rootfs or the test helpers do not build: {one_line(r.stderr)}")
