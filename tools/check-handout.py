@@ -205,11 +205,13 @@ def prove_mutants(solution):
     tree = WORK / "mutant"
     handout.write_handout(tree, None, give=handout.last_step())
     catalog = handout.load_catalog()
+    per_step = {}  # step: [mutants, those that lost points]
     for m in mutants:
         why = cannot_show(m)
         if why:
             print(f"  skip step {m['step']:02d} {m['block']}: {m['why']}: {why}", flush=True)
             continue
+        per_step.setdefault(m["step"], [0, 0])[0] += 1
         src = next(f for f in handout.step_files() if int(f.name[5:7]) == m["step"])
         target = tree / "steps" / src.name
         target.write_text(mutate(src.read_text(), src, m, catalog))
@@ -223,15 +225,20 @@ def prove_mutants(solution):
         lost = (full - result["got"]) / 100 if result else 0
         name = f"step {m['step']:02d} {m['block']}: {m['why']}"
         if result and result["error"]:
-            check(True, f"{name}: does not compile: loses {full / 100:g}")
+            ok = check(True, f"{name}: does not compile: loses {full / 100:g}")
         elif bounded:
             most = m["at_most"] * full / 100
-            check(result is not None and 0 < lost <= most,
-                  f"{name}: loses {lost:.2f} of {full / 100:g}, at most {most:g}")
+            ok = check(result is not None and 0 < lost <= most,
+                       f"{name}: loses {lost:.2f} of {full / 100:g}, at most {most:g}")
         else:
             caught = result and result.get("first_failed") or (result and result["stopped"])
-            check(result is not None and 0 < lost,
-                  f"{name}: loses points" + (f" ({caught})" if caught else ""))
+            ok = check(result is not None and 0 < lost,
+                       f"{name}: loses points" + (f" ({caught})" if caught else ""))
+        per_step[m["step"]][1] += ok
+    print("the mutants, per step (each must lose points):")
+    for step in steps_of():
+        n, lost = per_step.get(step, [0, 0])
+        check(n > 0 and lost == n, f"step {step:02d}: {n} mutant(s), {lost} lost points")
 
 
 def main():
