@@ -313,8 +313,9 @@ static int create_dir(struct cg_group *g, const struct cg_layout *l)
     if (path_join(parent, sizeof(parent), l->root, g->parent) < 0 ||
         path_join(d->path, sizeof(d->path), parent, g->name) < 0)
         return -ENAMETOOLONG;
-    if (strcmp(g->parent, CG_PARENT) == 0) /* only the lab's own are named after pids */
-        (void)cg_remove_stale(l, g->name, &removed);
+    /* Only the lab's own are named after pids: lab/<pid>, lab/pod-NAME/<pid>. */
+    if (strcmp(g->parent, CG_PARENT) == 0 || strncmp(g->parent, CG_PARENT "/pod-", 8) == 0)
+        (void)cg_remove_stale_in(l, g->parent, g->name, &removed);
     g->stale_removed += removed;
     if (l->version == CG_V2 && (err = v2_enable(g, l->root, l->controller)) < 0)
         return err;
@@ -349,9 +350,13 @@ static int create_first(struct cg_group *g, const struct cg_layout *l)
 
 int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name)
 {
+    char parent[sizeof(g->parent)];
+
+    /* A pod's container: under its pod's group, which lab_start named. */
+    snprintf(parent, sizeof(parent), "%s", g->parent[0] ? g->parent : CG_PARENT);
     memset(g, 0, sizeof(*g));
     g->dir_fd = -1;
-    strcpy(g->parent, CG_PARENT);
+    strcpy(g->parent, parent);
     if (path_printf(g->name, sizeof(g->name), "%s", name) < 0)
         return -ENAMETOOLONG;
     return create_first(g, l);
@@ -651,6 +656,20 @@ int cg_remove_named(const struct cg_layout *l, const char *name)
     return 0;
 }
 
+int cg_remove_pod(const struct cg_layout *l, const char *pod, pid_t infra)
+{
+    char lab[PATH_MAX], group[PATH_MAX];
+    int err;
+
+    if (path_join(lab, sizeof(lab), l->root, CG_PARENT) < 0 ||
+        path_printf(group, sizeof(group), "%s/pod-%s/%d", lab, pod, (int)infra) < 0)
+        return -ENAMETOOLONG;
+    if ((err = cg_remove_path(group)) < 0) /* and the pod's group, once empty */
+        return err;
+    (void)rmdir(lab);
+    return 0;
+}
+
 int cg_remove_path(const char *path)
 {
     char parent[PATH_MAX], *slash;
@@ -669,12 +688,18 @@ int cg_remove_path(const char *path)
 
 int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed)
 {
+    return cg_remove_stale_in(l, CG_PARENT, keep_name, removed);
+}
+
+int cg_remove_stale_in(const struct cg_layout *l, const char *under, const char *keep_name,
+                       int *removed)
+{
     char parent[PATH_MAX], path[PATH_MAX];
     struct dirent *e;
     DIR *d;
 
     *removed = 0;
-    if (path_join(parent, sizeof(parent), l->root, CG_PARENT) < 0)
+    if (path_join(parent, sizeof(parent), l->root, under) < 0)
         return -ENAMETOOLONG;
     if (!(d = opendir(parent)))
         return errno == ENOENT ? 0 : -errno;

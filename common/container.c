@@ -119,6 +119,8 @@ void lab_start_step(struct container *c, int step, int argc, char *argv[])
     for (int i = 0; i < LAB_MAX_LAYERS; i++)
         c->idmapped[i] = -1;
     c->cg.dir_fd = -1;
+    if (c->opts.pod[0]) /* one group for the pod, its infra and containers below it */
+        snprintf(c->cg.parent, sizeof(c->cg.parent), "%s/pod-%s", CG_PARENT, c->opts.pod);
     c->host_sysfs = -1;
     /* --network host: the child binds the host's /sys, but a user namespace
      * cannot take it without the mounts below it (the host's cgroups...):

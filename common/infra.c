@@ -128,19 +128,22 @@ static void make_infra_veth(struct container *c)
     nl_close(&nl);
 }
 
-/* lab/<infra pid>, in each hierarchy a container's group is in. */
+/* The pod's group, lab/pod-NAME, in each hierarchy a container's group is
+ * in: the infra in lab/pod-NAME/<infra pid>, each container beside it, as
+ * the kubelet puts a pod's containers under kubepods/[QoS class/]pod<UID>/. */
 static void make_infra_group(struct container *c)
 {
     static const char *const controllers[] = { "cpu", "memory", "pids" };
     struct cg_group g = { .dir_fd = -1 };
     struct cg_layout l;
-    char id[16];
+    char path[PATH_MAX];
     int err = 0;
 
-    snprintf(id, sizeof(id), "%d", (int)c->pod.infra);
+    if (path_printf(path, sizeof(path), "%s/%d", c->cg.parent, (int)c->pod.infra) < 0)
+        die_msg("--pod %s: its group's name is too long", c->opts.pod);
     for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && err == 0; i++)
         if ((err = cg_detect(&l, controllers[i])) == 0)
-            err = i == 0 ? cg_create(&g, &l, id) : cg_add_controller(&g, &l);
+            err = i == 0 ? cg_create_at(&g, &l, path) : cg_add_controller(&g, &l);
     if (err == 0)
         err = cg_add_pid(&g, c->pod.infra);
     if (g.dir_fd >= 0)

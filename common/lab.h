@@ -358,7 +358,9 @@ struct cg_dir {
 
 struct cg_group {
     char name[256];             /* <pid> of the lab process; an OCI container's leaf */
-    char parent[PATH_MAX];      /* CG_PARENT, or an OCI cgroupsPath's dirname ("" at the root) */
+    char parent[PATH_MAX];      /* CG_PARENT, CG_PARENT/pod-NAME for a pod's (set before
+                                 * cg_create, which keeps it), or an OCI cgroupsPath's
+                                 * dirname ("" at the root) */
     char path[PATH_MAX];        /* the first directory, for narration */
     struct cg_dir dirs[CG_MAX_DIRS];
     int ndirs;
@@ -384,6 +386,11 @@ int cg_remove_named(const struct cg_layout *l, const char *name);
 /* Removes the groups under lab/ whose lab process is gone (killed by
  * SIGKILL, say), except keep_name. */
 int cg_remove_stale(const struct cg_layout *l, const char *keep_name, int *removed);
+/* The same under another group of the lab's (lab/pod-NAME). */
+int cg_remove_stale_in(const struct cg_layout *l, const char *under, const char *keep_name,
+                       int *removed);
+/* Removes lab/pod-NAME/<infra> and lab/pod-NAME, then lab/ once empty. */
+int cg_remove_pod(const struct cg_layout *l, const char *pod, pid_t infra);
 /* lab/<name> in the controller's hierarchy, after removing the groups that
  * killed lab processes left there. */
 int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name);

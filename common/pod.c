@@ -142,16 +142,15 @@ int pod_write(const char *name, const struct lab_pod *p)
 int pod_teardown(const char *name, const struct lab_pod *p)
 {
     static const char *const controllers[] = { "cpu", "memory", "pids" };
-    char path[PATH_MAX], dir[PATH_MAX], id[16], veth[IF_NAMESIZE];
+    char path[PATH_MAX], dir[PATH_MAX], veth[IF_NAMESIZE];
     struct nl_sock nl;
     struct cg_layout l;
 
     if (p->infra > 0 && record_alive(p->infra, p->start))
         (void)proc_kill_wait(p->infra, 2000);
-    snprintf(id, sizeof(id), "%d", (int)p->infra);
     for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++)
         if (cg_detect(&l, controllers[i]) == 0)
-            (void)cg_remove_named(&l, id);
+            (void)cg_remove_pod(&l, name, p->infra);
     snprintf(veth, sizeof(veth), "lab%d", (int)p->infra);
     if (p->net && nl_open(&nl) == 0) {
         (void)nl_link_delete(&nl, veth); /* gone with its namespace already is fine */

@@ -54,6 +54,18 @@ nogroup:x:65534:
 GROUP
 echo lab > "$tmp/etc/hostname"
 
+# What runc makes in every container's /dev besides the nodes
+# (libcontainer/rootfs_linux.go, setupDevSymlinks; the mount points of
+# config.json's /dev/pts and /dev/shm): the fd and std links, ptmx into the
+# container's own devpts. The lab's /dev is the image's, so the image holds
+# them; step 09 mounts a devpts and a tmpfs on the two directories.
+mkdir -p "$tmp/dev/pts" "$tmp/dev/shm"
+ln -s /proc/self/fd "$tmp/dev/fd"
+ln -s /proc/self/fd/0 "$tmp/dev/stdin"
+ln -s /proc/self/fd/1 "$tmp/dev/stdout"
+ln -s /proc/self/fd/2 "$tmp/dev/stderr"
+ln -s pts/ptmx "$tmp/dev/ptmx"
+
 # The device files every program expects (2>/dev/null above all). Making
 # device nodes takes root; without it the rootfs is built without them, and
 # is built again the next time, as root or not, until they are there.

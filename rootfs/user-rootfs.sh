@@ -15,7 +15,8 @@ trap 'rm -rf "$tmp"' EXIT
 rm -rf "$tmp"
 mkdir -p "$tmp"
 tar -C "$src" --exclude='./dev/*' --exclude='./root' -cf - . | tar -C "$tmp" --no-same-owner -xf -
-mkdir -p "$tmp/root" "$tmp/dev/mqueue"
+mkdir -p "$tmp/root" "$tmp/dev/mqueue" "$tmp/dev/pts" "$tmp/dev/shm"
+(cd "$src/dev" && find . -maxdepth 1 -type l -exec cp -P {} "$tmp/dev/" \;)
 chmod 0700 "$tmp/root"
 rm -rf "$dest"
 mv "$tmp" "$dest"

@@ -115,8 +115,8 @@ def container_mounts(step):
                                "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
                                "/sys/devices/virtual/powercap", "/proc/bus", "/proc/fs",
                                "/proc/irq", "/proc/sys", "/proc/sysrq-trigger") if Path(p).exists()]
-    if step >= 9:
-        points.append("/dev/mqueue")
+    if step >= 9:  # the IPC namespace's mqueue, and the rest of Docker's /dev
+        points += ["/dev/mqueue", "/dev/shm", "/dev/pts"]
     if step >= 10:
         points.append("/sys/fs/cgroup")
         version, _ = layout("cpu")
@@ -302,10 +302,11 @@ class Running:
         raise AssertionError(f"step-{self.step:02d} (pid {self.pid}) has no child process")
 
     def descendant(self, comm):
-        """The first process named comm (its /proc comm) at or below the
-        container's PID 1: the process that runs the user's command, found
-        from the host, whatever init a step puts above it."""
-        todo = [self.child_pid()]
+        """The first process named comm (its /proc comm) below the step's
+        process: the process that runs the user's command, found from the
+        host, whatever init (or pod infra) a step puts beside or above it."""
+        self.child_pid()  # the container has started
+        todo = [int(k) for k in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()]
         while todo:
             pid = todo.pop(0)
             try:

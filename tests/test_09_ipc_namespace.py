@@ -1,4 +1,4 @@
-"""Step 09: an IPC namespace, and a fresh mqueue on /dev/mqueue.
+"""Step 09: an IPC namespace, a fresh mqueue on /dev/mqueue, and the rest of Docker's /dev.
 
 System V shared memory, semaphores and message queues, and POSIX message
 queues, made on the host are not listed inside; those made inside are not
@@ -6,7 +6,8 @@ listed on the host, nor in another container, and go with the container.
 The host side makes and removes its objects itself (with the C library's
 calls; the rootfs's busybox has no ipcs, so the container reads
 /proc/sysvipc, which is what ipcs shows). Objects are found by random keys
-and names.
+and names. /dev/shm (POSIX shared memory) and /dev/pts (terminals) are a
+tmpfs and a devpts of the container's own, read from the host too.
 """
 
 import ctypes
@@ -162,3 +163,63 @@ def test_a_queue_made_inside_can_be_removed_inside(step, rng):
             "ls /dev/mqueue")
     assert r.rc == 0 and "rm=0" in r.out and name not in r.out.split(), (
         f"rm /dev/mqueue/{name} should remove the queue it made\n" + r.describe())
+
+
+def dev_mounts(pid):
+    """The container's mounts on /dev/shm and /dev/pts, as the host reads
+    them: {"/dev/shm": ("tmpfs", "rw,nosuid,nodev,noexec,...", "rw,size=65536k"), ...}."""
+    found = {}
+    for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines():
+        left, right = line.split(" - ", 1)
+        point = left.split()[4]
+        if point in ("/dev/shm", "/dev/pts"):
+            found[point] = (right.split()[0], left.split()[5], right.split()[2])
+    return found
+
+
+def test_dev_shm_is_a_tmpfs_of_the_containers_own(step, rng):
+    """POSIX shared memory is files in /dev/shm: a tmpfs of the container's
+    own, 64 MiB and sticky, as Docker's; what one container puts there the
+    image and another container never see."""
+    name = f"lab-shm-{rng.randrange(16**8):08x}"
+    c = Running(step, "sh", "-c", f"echo data > /dev/shm/{name} && stat -c %a /dev/shm && ls /dev/shm && "
+                "echo ready; read _")
+    try:
+        out = c.wait_for("ready")
+        mounts = dev_mounts(c.descendant("sh"))
+        other = run(step, "ls", "/dev/shm")
+    finally:
+        r = c.finish()
+    kind, flags, options = mounts.get("/dev/shm", (None, "", ""))
+    assert kind == "tmpfs" and {"nosuid", "nodev", "noexec"} <= set(flags.split(",")) and \
+        "size=65536k" in options.split(","), (
+            f"from the host, /dev/shm in the container should be a tmpfs, nosuid, nodev, noexec, of "
+            f"65536k: {mounts.get('/dev/shm', 'not a mount')}\n" + r.describe())
+    assert out.split()[:2] == ["1777", name], f"inside: mode 1777, holding {name}\n" + r.describe()
+    assert name not in other.out and not (labtest.default_rootfs() / "dev" / "shm" / name).exists(), (
+        f"{name} should be only in the first container's /dev/shm\n" + other.describe())
+
+
+def test_dev_pts_is_a_devpts_of_the_containers_own(step):
+    """Terminals of its own: a new devpts on /dev/pts (nothing of the host's
+    is listed), where opening /dev/ptmx makes pts 0."""
+    c = Running(step, "sh", "-c", "ls /dev/pts; exec 3<>/dev/ptmx; ls /dev/pts; echo ready; read _")
+    try:
+        out = c.wait_for("ready")
+        mounts = dev_mounts(c.descendant("sh"))
+    finally:
+        r = c.finish()
+    kind, flags, options = mounts.get("/dev/pts", (None, "", ""))
+    assert kind == "devpts" and "ptmxmode=666" in options.split(",") and "nosuid" in flags.split(","), (
+        f"from the host, /dev/pts in the container should be a devpts with ptmxmode=666: "
+        f"{mounts.get('/dev/pts', 'not a mount')}\n" + r.describe())
+    assert out.split() == ["ptmx", "0", "ptmx", "ready"], (
+        "inside, /dev/pts should list ptmx alone, then pts 0 once /dev/ptmx is opened\n" + r.describe())
+
+
+@pytest.mark.given  # the image's links: they hold without the step's code
+def test_dev_has_dockers_links(step):
+    r = run(step, "sh", "-c", "for l in fd stdin stdout stderr ptmx; do echo $l=$(readlink /dev/$l); done; "
+            "echo piped | cat /dev/stdin")
+    assert r.out.split() == ["fd=/proc/self/fd", "stdin=/proc/self/fd/0", "stdout=/proc/self/fd/1",
+                             "stderr=/proc/self/fd/2", "ptmx=pts/ptmx", "piped"], r.describe()

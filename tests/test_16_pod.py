@@ -9,7 +9,8 @@ other's IPC objects, and have the same /proc/self/ns inodes for those
 namespaces; containers of two pods do not. From the host: killing one
 container leaves the others and the pod's address alone; the pod ends with
 its last container (no infra, veth, group or record left: the host check
-after every test), or with ./step-16 pod rm NAME. 20 containers in 5 pods
+after every test), or with ./step-16 pod rm NAME. The pod has one cgroup,
+lab/pod-NAME, with the infra's and each container's below it. 20 containers in 5 pods
 at once, and SIGKILL of a step or of an infra at any point, leave nothing
 behind either.
 
@@ -117,6 +118,31 @@ def test_the_pod_ends_with_its_last_container(step):
     member.finish()
     assert not labtest.process_alive(infra), "the infra outlived the pod's last container"
     assert not pod_record(pod) and not Path(f"/sys/class/net/lab{infra}").exists()
+
+
+def test_a_pods_infra_and_containers_share_its_group(step):
+    """One cgroup for the pod, lab/pod-NAME: its infra and each container in
+    a group below it, in every controller's hierarchy (the kubelet puts a
+    pod's under kubepods/[QoS class/]pod<UID>/); the pod's group goes with the pod."""
+    pod = unique_name("p")
+    members = [Member(step, pod, "") for _ in range(2)]
+    try:
+        infra = int(pod_record(pod)["infra"])
+        wanted = {infra: infra, **{m.c.pid: m.c.descendant("sh") for m in members}}  # groups: lab pids
+        found = {}
+        for controller in ("cpu", "memory", "pids"):
+            _, root = labtest.layout(controller)
+            for group, pid in wanted.items():
+                procs = Path(root, "lab", f"pod-{pod}", str(group), "cgroup.procs")
+                found[controller, group] = procs.exists() and str(pid) in procs.read_text().split()
+    finally:
+        for m in members:
+            m.finish()
+    missing = [f"{controller}: lab/pod-{pod}/{group}" for (controller, group), ok in found.items() if not ok]
+    assert not missing, f"these groups should exist and hold the pod's processes: {missing}"
+    gone = labtest.wait_until(lambda: not any(Path(labtest.layout(c)[1], "lab", f"pod-{pod}").exists()
+                                              for c in ("cpu", "memory", "pids")))
+    assert gone, f"lab/pod-{pod} should go with the pod's last container"
 
 
 def test_share_pid_gives_the_pod_one_pid_namespace(step):

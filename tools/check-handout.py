@@ -107,8 +107,11 @@ def give_tree(tree, give):
 def prove_points(tree):
     steps = steps_of()
     print("the untouched handout, every step:", flush=True)
+    t0 = time.monotonic()
     blank = grade(tree)
-    print("each step with the steps before it given (GIVE=NN-1):", flush=True)
+    print(f"each step with the steps before it given (GIVE=NN-1) (the untouched handout took "
+          f"{time.monotonic() - t0:.0f} s):", flush=True)
+    t0 = time.monotonic()
     given = {}
     for nn in steps:
         if nn == steps[0]:
@@ -122,8 +125,11 @@ def prove_points(tree):
     give_tree(tree, 0)
     # Scoring tests only: that every other test passes on the solution too,
     # on every step, is make check-matrix's proof (make check runs both).
-    print("the solution, every step, the tests that earn its points:", flush=True)
+    print(f"the solution, every step, the tests that earn its points (GIVE took "
+          f"{time.monotonic() - t0:.0f} s):", flush=True)
+    t0 = time.monotonic()
     solution = grade(REPO)
+    print(f"  (the solution took {time.monotonic() - t0:.0f} s)", flush=True)
     table(steps, blank, given, solution)
     return solution
 
@@ -249,8 +255,10 @@ def main():
     WORK.mkdir(parents=True)
     tree = prove_handout()
     solution = prove_points(tree)
+    t1 = time.monotonic()
     prove_mutants(solution)
-    print(f"make check-handout: {time.monotonic() - t0:.0f} s")
+    print(f"make check-handout: {time.monotonic() - t0:.0f} s "
+          f"(the handout and the points {t1 - t0:.0f} s, the mutants {time.monotonic() - t1:.0f} s)")
     if failures:
         print(f"make check-handout: {len(failures)} check(s) failed", file=sys.stderr)
         return 1

@@ -204,6 +204,33 @@ static void a_stale_group_with_our_name_is_replaced(void)
     unit_tmpdir_remove(root);
 }
 
+static void a_pods_container_goes_under_the_pods_group(void)
+{
+    char *root = unit_tmpdir(), path[PATH_MAX];
+    struct cg_layout l = fake_layout(CG_V1, root);
+    struct cg_group g = { .dir_fd = -1 };
+
+    /* lab_start names the pod's group before the step's cg_create */
+    snprintf(g.parent, sizeof(g.parent), "lab/pod-web");
+    PATHF(path, "%s/lab/pod-web/999999", root); /* a killed container's, left behind */
+    CU_ASSERT_EQUAL_FATAL(mkdir(in(root, "lab"), 0755), 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(in(root, "lab/pod-web"), 0755), 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(path, 0755), 0);
+    CU_ASSERT_EQUAL_FATAL(cg_create(&g, &l, "4242"), 0);
+    CU_ASSERT_EQUAL(g.stale_removed, 1);
+    CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+    PATHF(path, "%s/lab/pod-web/4242", root);
+    CU_ASSERT_STRING_EQUAL(g.path, path);
+    /* the infra's group keeps the pod's while it runs */
+    CU_ASSERT_EQUAL_FATAL(mkdir(in(root, "lab/pod-web/77"), 0755), 0);
+    CU_ASSERT_EQUAL(cg_remove(&g), 0);
+    CU_ASSERT_EQUAL(access(in(root, "lab/pod-web"), F_OK), 0);
+    /* the pod's teardown: the infra's, the pod's, then lab/ */
+    CU_ASSERT_EQUAL(cg_remove_pod(&l, "web", 77), 0);
+    CU_ASSERT_NOT_EQUAL(access(in(root, "lab"), F_OK), 0);
+    unit_tmpdir_remove(root);
+}
+
 static void stale_groups_of_dead_processes_are_removed(void)
 {
     char *root = unit_tmpdir(), path[PATH_MAX];
@@ -257,6 +284,7 @@ static const struct unit_test tests[] = {
     { "v2: enabled controllers left alone", v2_leaves_enabled_controllers_alone },
     { "a stale group with our name", a_stale_group_with_our_name_is_replaced },
     { "stale groups of dead processes", stale_groups_of_dead_processes_are_removed },
+    { "a pod's container under the pod's group", a_pods_container_goes_under_the_pods_group },
     { "a missing hierarchy is reported", missing_hierarchy_is_reported },
     { NULL, NULL },
 };
