@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lab.h"
@@ -105,6 +106,41 @@ static void plan_mount_points(struct container *c, int step)
         die_errno(err, "record the volumes' mount points");
 }
 
+/* --network container:NAME: NAME's PID 1, pinned by a pidfd; the child joins
+ * its user and network namespaces (moby's daemon/oci_linux.go joins both:
+ * "to share a net namespace, the containers must also share a user
+ * namespace"), so it takes NAME's id map, and its hostname (moby's
+ * initializeNetworking, daemon/container_operations.go). */
+static void find_network_peer(struct container *c)
+{
+    const char *name = c->opts.net_container;
+    struct lab_target *t = &c->target;
+    char path[64], hostname[LAB_HOSTNAME_MAX + 2];
+    const char *why;
+    int err;
+
+    if ((err = record_read(name, &t->record)) == -EAGAIN)
+        err = record_wait_ready(name, &t->record, 5000);
+    if (err == -ENOENT)
+        die_msg("--network container:%s: no running container %s", name, name);
+    if (err < 0)
+        die_msg("--network container:%s: %s", name, lab_exec_why(err));
+    t->pid = t->record.pid;
+    if ((t->pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0)) < 0 ||
+        record_start_time(t->pid) != t->record.start)
+        die_msg("--network container:%s: it has ended", name);
+    c->opts.uidmap[0].outside = t->record.uid;
+    c->opts.gidmap[0].outside = t->record.gid;
+    snprintf(path, sizeof(path), "/proc/%d/root/etc/hostname", (int)t->pid);
+    if (file_read(path, hostname, sizeof(hostname)) == 0) {
+        hostname[strcspn(hostname, "\n")] = '\0';
+        if (parse_hostname(hostname, &why) == 0)
+            strcpy(c->hostname, hostname);
+    }
+    say("--network container:%s: its PID 1 is pid %d on the host, pinned by a pidfd", name,
+        (int)t->pid);
+}
+
 void lab_start_step(struct container *c, int step, int argc, char *argv[])
 {
     int err;
@@ -134,6 +170,9 @@ void lab_start_step(struct container *c, int step, int argc, char *argv[])
         strcpy(c->hostname, c->opts.hostname);
     else
         snprintf(c->hostname, sizeof(c->hostname), "lab%d", (int)getpid());
+    c->target.pidfd = c->target.cgroup_ns = -1;
+    if (c->opts.net_container[0])
+        find_network_peer(c);
     if ((err = sync_open(&c->sync)) < 0)
         die_errno(err, "pipe");
     if ((err = ns_snapshot(&c->host_ns)) < 0)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,20 @@ void lab_child_fork(struct container *c, int must_be_new)
         die("prctl(PR_SET_PDEATHSIG)");
     if ((shared = ns_not_new(&c->host_ns, must_be_new)))
         die_msg("still in the host's namespace (is %s set?): refusing to change the host", shared);
+}
+
+void lab_join_network_of(struct container *c, int must_be_new)
+{
+    const int join = CLONE_NEWUSER | CLONE_NEWNET;
+    const int own = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+
+    if (setns(c->target.pidfd, join) < 0)
+        die("--network container:%s: setns(%s)", c->opts.net_container, ns_flag_names(join));
+    if (unshare(own) < 0)
+        die("unshare(%s)", ns_flag_names(own));
+    say("in the network of %s: %s; our own %s", c->opts.net_container, ns_flag_names(join),
+        ns_flag_names(own));
+    lab_child_fork(c, must_be_new);
 }
 
 /* ---- the infra, in its new namespaces ---------------------------------- */

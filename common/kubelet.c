@@ -115,6 +115,20 @@ static bool is_mount_point(const char *path)
            (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
+/* The kubelet's parent group goes once it holds no pod (the runtime's
+ * delete takes a container's group, then its pod's once empty). */
+static void remove_cgroup_parent(void)
+{
+    static const char *const controllers[] = { "cpu", "memory", "pids", "freezer" };
+    struct cg_layout l;
+    char path[PATH_MAX];
+
+    for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++)
+        if (cg_detect(&l, controllers[i]) == 0 &&
+            path_join(path, sizeof(path), l.root, KL_CGROUP_PARENT) == 0)
+            (void)rmdir(path);
+}
+
 /* A kubelet that dies (a fork that fails, a path too long) leaves its pods,
  * as one that is stopped does, and takes its root away when none is left. */
 static void teardown_on_error(void *k)
@@ -151,6 +165,7 @@ void kl_teardown(struct kubelet *k)
     if (rmdir(pods) < 0 && errno != ENOENT)
         return; /* pods outlive the kubelet: the next one adopts them */
     (void)rmdir(k->oci_root);
+    remove_cgroup_parent();
     if (umount2(k->root, 0) < 0)
         warn_errno(errno, "umount %s", k->root);
     (void)rmdir(k->root);
@@ -666,6 +681,18 @@ static void set_resources(json_object *linux_, const struct k8s_container *s)
     json_object_object_add(linux_, "resources", r);
 }
 
+/* linux.cgroupsPath: the pod's group, and each container's below it, as the
+ * kubelet's pod-level groups (kubepods/[QoS class/]pod<UID>/, its
+ * --cgroups-per-qos) hold the containers containerd puts there. */
+static void set_cgroup(json_object *linux_, const struct kl_pod *p, const struct kl_container *c)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/pod-%s/%s", KL_CGROUP_PARENT, p->name,
+             c->id + strlen(p->name) + 1); /* POD_NAME: NAME, or POD for the sandbox */
+    json_object_object_add(linux_, "cgroupsPath", json_object_new_string(path));
+}
+
 /* Docker's default capabilities, which containerd gives a pod's containers
  * too (moby: daemon/pkg/oci/caps/defaults.go;
  * containerd: pkg/oci/spec.go, defaultUnixCaps). */
@@ -756,6 +783,7 @@ static int write_config(const struct kl_pod *p, const struct kl_container *c)
     if (c->spec)
         add_volumes(mounts, p, c->spec);
     join_sandbox(linux_, p, !c->spec);
+    set_cgroup(linux_, p, c);
     if (c->spec)
         set_resources(linux_, c->spec);
     annotate(cfg, p, c);
@@ -1033,6 +1061,7 @@ void kl_pod_remove(struct kubelet *k, struct kl_pod *p)
 {
     (void)k;
     remove_tree(p->dir);
+    remove_cgroup_parent();
 }
 
 int kl_wait_fds(const struct kubelet *k, int *fds, int max, long long *deadline)

@@ -156,6 +156,7 @@ struct lab_opts {
     char pod[LAB_NAME_MAX + 1];        /* --pod: "" for none (16+) */
     bool share_pid;                    /* --share-pid */
     bool host_network;                 /* --network host */
+    char net_container[LAB_NAME_MAX + 1]; /* --network container:NAME: "" for none (16+) */
 };
 
 enum opt_result { OPT_RUN, OPT_HELP, OPT_VERSION, OPT_ERROR };
@@ -337,7 +338,8 @@ const char *ns_flag_names(int flags);
 enum cg_version { CG_NONE = 0, CG_V1 = 1, CG_V2 = 2 };
 
 #define CG_PARENT "lab"
-#define CG_MAX_DIRS 4 /* cpu, memory, pids: one hierarchy each on v1; one on v2 */
+#define CG_MAX_DIRS 4 /* cpu, memory, pids (and an OCI container's freezer): one hierarchy
+                       * each on v1; one on v2 */
 
 /* Where one controller lives: found by cg_detect(), or set by tests to point
  * at a fake tree. */
@@ -921,6 +923,9 @@ struct kl_container {
 };
 
 /* A pod: its spec (read from its own copy of the manifest) and its state. */
+/* The kubelet's pods' groups: KL_CGROUP_PARENT/pod-NAME/CONTAINER. */
+#define KL_CGROUP_PARENT "lab-kubepods"
+
 struct kl_pod {
     char name[256];
     char dir[PATH_MAX];                /* ROOT/pods/NAME */
@@ -1114,6 +1119,13 @@ int rt_state_read(const struct rt_cli *cli, struct rt_state *st);
 /* The same; "container does not exist" (exit 1) when there is none. */
 void rt_state_load(const struct rt_cli *cli, struct rt_state *st);
 void rt_print_state(const char *id, const struct rt_state *st, const char *status);
+/* pause, resume: the container's group frozen or thawed (runc's messages:
+ * "container not running", "container not paused"); state and list show
+ * a frozen container as runc does, "paused". */
+void rt_pause(const struct rt_cli *cli, const struct rt_state *st, const char *status);
+void rt_resume(const struct rt_cli *cli, const struct rt_state *st, const char *status);
+/* delete --force of a paused container: thawed first, so that it can die. */
+void rt_thaw_to_delete(const struct rt_cli *cli, const struct rt_state *st, const char *status);
 void rt_list(struct rt_cli *cli, const char *(*status_of)(const struct rt_state *));
 int rt_pids(const struct rt_state *st, pid_t *pids, int max);
 void rt_ps(struct rt_cli *cli, const struct rt_state *st);
@@ -1243,6 +1255,10 @@ void lab_child_env(struct container *c);
  * dies with it, and refuses to go on while still in one of the host's
  * namespaces that must_be_new names. */
 void lab_child_fork(struct container *c, int must_be_new);
+/* Child of --network container:NAME (16+): into NAME's user and network
+ * namespaces, as a pod's container joins its pod's (pod-join), with a
+ * mount, PID, IPC and UTS namespace of its own; then lab_child_fork. */
+void lab_join_network_of(struct container *c, int must_be_new);
 /* Child: set up; a named container is recorded for exec from now on. */
 void lab_child_ready(struct container *c);
 /* Child, last: becomes the command (exit 127: not found; 126: cannot run). */

@@ -69,7 +69,8 @@ static const struct opt_def defs[] = {
     { "env", 'e', 3, "NAME[=VALUE]", "set a variable in the container (repeatable)" },
     { "hostname", KEY_HOSTNAME, 5, "NAME", "the container's hostname (default: lab<pid>)" },
     { "network", KEY_NETWORK, 6, "MODE",
-      "none (lo only: the lab's default), bridge (a veth pair; docker's default), host (16+)" },
+      "none (lo only: the lab's default), bridge (a veth pair; docker's default), host or "
+      "container:NAME (16+)" },
     { "net", KEY_NET, 6, "MODE", "the same as --network (docker's other spelling)" },
     { "ip", KEY_IP, 6, "ADDR/PREFIX",
       "the container's address (implies --network bridge; /16../30)" },
@@ -336,8 +337,10 @@ static int set_bytes(struct parse_state *ps, const char *name, const char *arg, 
 static int set_network(struct parse_state *ps, const char *name, const char *arg)
 {
     struct lab_opts *o = ps->o;
+    const char *why;
 
     o->net = o->host_network = ps->network_none = false;
+    o->net_container[0] = '\0';
     if (strcmp(arg, "none") == 0)
         ps->network_none = true;
     else if (strcmp(arg, "bridge") == 0)
@@ -346,12 +349,16 @@ static int set_network(struct parse_state *ps, const char *name, const char *arg
         o->host_network = true;
     else if (strcmp(arg, "host") == 0)
         return fail(ps, "%s host: not known yet: step 16 adds it", name);
+    else if (strncmp(arg, "container:", 10) == 0 && ps->step < 16)
+        return fail(ps, "%s %s: not known yet: step 16 adds it", name, SHORT(arg));
+    else if (strncmp(arg, "container:", 10) == 0 && record_check_name(arg + 10, &why) < 0)
+        return fail(ps, "%s %s: invalid container format container:<name> (%s)", name, SHORT(arg),
+                    why);
     else if (strncmp(arg, "container:", 10) == 0)
-        return fail(ps, "%s %s: the lab does not share one container's network with another: "
-                        "a pod does (--pod, step 16)", name, SHORT(arg));
+        strcpy(o->net_container, arg + 10); /* record_check_name checked the length */
     else
         return fail(ps, "%s %s: unknown network: none, bridge%s (a veth pair is --network bridge)",
-                    name, SHORT(arg), ps->step >= 16 ? ", host" : "");
+                    name, SHORT(arg), ps->step >= 16 ? ", host, container:NAME" : "");
     return 0;
 }
 
@@ -543,6 +550,14 @@ static int finish(struct parse_state *ps)
         return fail(ps, "--share-pid: only with --pod: it shares the pod's PID namespace");
     if (ps->network_none && o->ip_set)
         return fail(ps, "--ip: not with --network none: an address needs --network bridge");
+    /* moby's refusals (daemon/internal/runconfig/hostconfig.go): the name,
+     * the address and the pod come with the other container's network. */
+    if (o->net_container[0] && (o->hostname[0] || o->ip_set || o->pod[0]))
+        return fail(ps, "--network container:%s: conflicting options: %s and the network mode",
+                    o->net_container, o->hostname[0] ? "hostname" : o->ip_set ? "ip" : "pod");
+    if (o->net_container[0] && (o->nuidmap || o->ngidmap))
+        return fail(ps, "--network container:%s: not with --uidmap or --gidmap: it shares %s's "
+                        "user namespace, and its map", o->net_container, o->net_container);
     if (o->host_network && (o->ip_set || o->pod[0]))
         return fail(ps, "--network host: not with %s: the host's network is not the container's "
                         "to configure or share", o->ip_set ? "--ip" : "--pod");

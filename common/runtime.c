@@ -16,6 +16,7 @@
 #include <grp.h>
 #include <json-c/json.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,9 +37,9 @@
 
 /* ---- the command line ---------------------------------------------------- */
 
-static const char *const commands[] = { "create", "start",    "state", "kill", "delete",
-                                        "run",    "exec",     "list",  "ps",   "spec",
-                                        "features", NULL };
+static const char *const commands[] = { "create", "start",    "state", "kill",  "delete",
+                                        "run",    "exec",     "list",  "ps",    "spec",
+                                        "features", "pause", "resume", NULL };
 
 /* Options only runc's ps, kill and exec take: with one, the command is
  * runc's, not a program to run in a container. */
@@ -80,11 +81,13 @@ bool rt_is_command(int argc, char *argv[])
             break;
     if (i >= argc || !commands[k])
         return false;
-    /* ./step-17 ps runs ps in a new container, and ./step-17 exec NAME is
-     * step 15's docker exec: runc's when global options came first, when
-     * an option only runc's take is given, or when the first word names a
-     * container of --root. */
-    if (strcmp(argv[i], "ps") && strcmp(argv[i], "exec"))
+    /* ./step-17 ps runs ps in a new container (pause and resume too: the
+     * rootfs has both programs), and ./step-17 exec NAME is step 15's
+     * docker exec: runc's when global options came first, when an option
+     * only runc's take is given, or when the first word names a container
+     * of --root. */
+    if (strcmp(argv[i], "ps") && strcmp(argv[i], "exec") && strcmp(argv[i], "pause") &&
+        strcmp(argv[i], "resume"))
         return true;
     if (global)
         return true;
@@ -331,9 +334,108 @@ static json_object *state_json(const char *id, const struct rt_state *st, const 
     return o;
 }
 
+/* ---- pause and resume: the cgroup freezer ---------------------------------- */
+
+/* The container's freezer: v1's freezer.state, in the freezer hierarchy, or
+ * v2's cgroup.freeze, in its one group. */
+static int freezer_file(const struct rt_state *st, char *path, size_t len, bool *v2)
+{
+    for (int i = 0; i < st->ncgroups; i++)
+        for (int v = 0; v < 2; v++)
+            if (path_join(path, len, st->cgroups[i], v ? "cgroup.freeze" : "freezer.state") == 0 &&
+                access(path, F_OK) == 0) {
+                *v2 = v;
+                return 0;
+            }
+    return -ENOENT;
+}
+
+/* runc's status "paused" is not in the state file either: a running (or
+ * created) container whose group is frozen (libcontainer's refreshState). */
+static const char *shown(const struct rt_state *st, const char *status)
+{
+    char path[PATH_MAX], text[32];
+    bool v2;
+
+    if (strcmp(status, "stopped") == 0 || freezer_file(st, path, sizeof(path), &v2) < 0 ||
+        file_read(path, text, sizeof(text)) < 0)
+        return status;
+    return (v2 ? text[0] == '1' : strncmp(text, "FROZEN", 6) == 0) ? "paused" : status;
+}
+
+/* Freezes or thaws the group, and waits until the kernel says it is done:
+ * v1's freezer.state reads FREEZING until every task has stopped, and
+ * offers no event to wait on, so it is read again (runc's library does the
+ * same: opencontainers/cgroups, fs/freezer.go); v2's cgroup.events
+ * says "frozen 1", and poll(2) wakes when it changes. */
+static int set_frozen(const struct rt_state *st, bool frozen)
+{
+    char path[PATH_MAX], events[PATH_MAX], text[256];
+    bool v2;
+    int err;
+
+    if ((err = freezer_file(st, path, sizeof(path), &v2)) < 0)
+        return err;
+    if ((err = file_write(path, v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED"))) < 0)
+        return err;
+    if (v2) {
+        int fd;
+        snprintf(events, sizeof(events), "%.*s/cgroup.events", (int)(strrchr(path, '/') - path),
+                 path);
+        if ((fd = open(events, O_RDONLY | O_CLOEXEC)) < 0)
+            return -errno;
+        for (int tries = 0; tries < 100; tries++) {
+            struct pollfd pfd = { fd, POLLPRI, 0 };
+            ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+
+            text[n > 0 ? n : 0] = '\0';
+            if (strstr(text, frozen ? "frozen 1" : "frozen 0"))
+                break;
+            (void)poll(&pfd, 1, 100);
+        }
+        close(fd);
+        return 0;
+    }
+    for (int tries = 0; tries < 2000; tries++) {
+        if (file_read(path, text, sizeof(text)) == 0 &&
+            strncmp(text, frozen ? "FROZEN" : "THAWED", 6) == 0)
+            return 0;
+        (void)poll(NULL, 0, 1);
+    }
+    return -ETIMEDOUT;
+}
+
+void rt_pause(const struct rt_cli *cli, const struct rt_state *st, const char *status)
+{
+    int err;
+
+    if (strcmp(shown(st, status), "running") && strcmp(shown(st, status), "created"))
+        die_msg("pause %s: container not running", cli->id);
+    if ((err = set_frozen(st, true)) < 0)
+        die_errno(err, "pause %s: freeze its group", cli->id);
+}
+
+void rt_resume(const struct rt_cli *cli, const struct rt_state *st, const char *status)
+{
+    int err;
+
+    if (strcmp(shown(st, status), "paused"))
+        die_msg("resume %s: container not paused", cli->id);
+    if ((err = set_frozen(st, false)) < 0)
+        die_errno(err, "resume %s: thaw its group", cli->id);
+}
+
+void rt_thaw_to_delete(const struct rt_cli *cli, const struct rt_state *st, const char *status)
+{
+    /* A frozen task takes its SIGKILL only once thawed (v1); runc's
+     * destroy thaws too. Without --force, delete refuses it anyway. */
+    if (cli->force && strcmp(shown(st, status), "paused") == 0)
+        (void)set_frozen(st, false);
+}
+
 void rt_print_state(const char *id, const struct rt_state *st, const char *status)
 {
-    json_object *o = state_json(id, st, status);
+    json_object *o = state_json(id, st, shown(st, status));
 
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -358,7 +460,7 @@ void rt_list(struct rt_cli *cli, const char *(*status_of)(const struct rt_state 
         if (path_join(cli->dir, sizeof(cli->dir), cli->root, e->d_name) < 0 ||
             rt_state_read(cli, &st) < 0)
             continue;
-        status = status_of(&st);
+        status = shown(&st, status_of(&st));
         if (strcmp(cli->format, "json") == 0)
             json_object_array_add(all, state_json(e->d_name, &st, status));
         else if (cli->quiet)
@@ -909,7 +1011,9 @@ static void undo_create(void *arg)
 
 static void make_cgroup(struct container *c, const struct rt_cli *cli)
 {
-    static const char *const controllers[] = { "cpu", "memory", "pids" };
+    /* The freezer, for pause: a hierarchy of its own on v1; on v2 every
+     * group has cgroup.freeze, and cg_detect finds no "freezer". */
+    static const char *const controllers[] = { "cpu", "memory", "pids", "freezer" };
     const struct oci_config *cfg = c->oci;
     char path[PATH_MAX];
     int err;
@@ -922,24 +1026,28 @@ static void make_cgroup(struct container *c, const struct rt_cli *cli)
                                                   : "") < 0 ||
         (!path[0] && path_printf(path, sizeof(path), "lab-oci/%s", cli->id) < 0))
         die_msg("create %s: cgroupsPath too long", cli->id);
-    struct cg_layout l[3];
+    struct cg_layout l[4];
     char text[4096], file[PATH_MAX], dir[PATH_MAX];
     struct kv_out plan;
+    int n = 0;
 
     /* The groups' places first, in root/id: a create killed before its
      * state is written leaves them for delete --force to find. */
     kv_init(&plan, text, sizeof(text));
-    for (int i = 0; i < 3; i++) {
-        if ((err = cg_detect(&l[i], controllers[i])) < 0)
+    for (int i = 0; i < 4; i++) {
+        if ((err = cg_detect(&l[n], controllers[i])) < 0 && i == 3)
+            continue; /* no v1 freezer: v2's cgroup.freeze */
+        if (err < 0)
             die_errno(err, "create %s: find the cgroup %s controller", cli->id, controllers[i]);
-        if (path_join(dir, sizeof(dir), l[i].root, path) < 0)
+        if (path_join(dir, sizeof(dir), l[n].root, path) < 0)
             die_msg("create %s: cgroupsPath too long", cli->id);
         kv_put(&plan, "cgroup", "%s", dir);
+        n++;
     }
     if (path_join(file, sizeof(file), cli->dir, RT_PLAN_FILE) < 0 ||
         (err = kv_write(file, &plan)) < 0)
         die_errno(-ENAMETOOLONG, "create %s: write %s", cli->id, RT_PLAN_FILE);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         err = i == 0 ? cg_create_at(&c->cg, &l[i], path) : cg_add_controller(&c->cg, &l[i]);
         if (err == -EEXIST)
             die_msg("create %s: cgroup %s exists already", cli->id, path);

@@ -12,7 +12,9 @@ check: check-format check-static check-valgrind check-asan check-fuzz
 # ---- AddressSanitizer and UndefinedBehaviorSanitizer -----------------------------
 #
 # Every step and the unit tests, built with both, then the unit tests and the
-# whole harness run against those builds. Reports go to files (log_path), so
+# harness's mechanism tests on the last step (--matrix=last: it holds every
+# step's blocks byte for byte and links the same common/; make check-matrix
+# runs them on every step, unsanitized) against those builds. Reports go to files (log_path), so
 # that one from a cloned child is not lost among the step's own stderr; any
 # file there fails the check.
 # Relative for make (a path with spaces stays one word), absolute for the
@@ -34,7 +36,7 @@ check-asan: deps-check all $(TEST_HELPERS)
 	$(Q)rm -rf "$(ASAN_DIR)/logs" && mkdir -p "$(ASAN_DIR)/logs"
 	$(Q)cd "$(ASAN_DIR)" && $(call asan_env,1) ./unit-tests >unit.log 2>&1 || { cat unit.log; exit 1; }
 	$(Q)cd tests && $(call asan_env,0) $(SANDBOX) -- $(PYTEST) -q -p no:cacheprovider \
-	    "--bin-dir=$(ASAN_DIR)" test_[0-9][0-9]_*.py \
+	    "--bin-dir=$(ASAN_DIR)" --matrix=last test_[0-9][0-9]_*.py \
 	    >"$(ASAN_DIR)/pytest.log" 2>&1 \
 	    || { tail -n 40 "$(ASAN_DIR)/pytest.log"; exit 1; }
 	$(Q)if [ -n "$$(ls -A "$(ASAN_DIR)/logs")" ]; then cat "$(ASAN_DIR)"/logs/*; \

@@ -3,7 +3,7 @@
  *
  * New here: --pod NAME (an infra "pause" process holds the pod's network,
  * IPC and UTS namespaces; its containers join them), --share-pid,
- * ./step-16 pod rm NAME, and --network host.
+ * ./step-16 pod rm NAME, --network host and --network container:NAME.
  * Read: docs/step-16-pod.md; setns(2), unshare(2), namespaces(7)
  * Demo: --pod demo sh -c 'hostname; ip -o -4 addr; ps -o pid,args'
  */
@@ -564,11 +564,18 @@ static void make_mounts_private(void)
     /* LAB:END */
 }
 
+/* A pod's container, or one on another's network (--network container:NAME),
+ * is born in no new namespace: its child joins theirs, then makes its own. */
+static bool joins_others(const struct container *c)
+{
+    return c->opts.pod[0] || c->opts.net_container[0];
+}
+
 /* Whether the container has a network namespace of its own to set up: a
  * pod's containers share the pod's, --network host is the host's. */
 static bool own_network(const struct container *c)
 {
-    return !c->opts.pod[0] && !c->opts.host_network;
+    return !joins_others(c) && !c->opts.host_network;
 }
 
 /* What the child must not share with the host, at once: a pod's container
@@ -576,7 +583,7 @@ static bool own_network(const struct container *c)
  * the host's network on purpose. */
 static int must_be_new(const struct container *c)
 {
-    if (c->opts.pod[0])
+    if (joins_others(c))
         return 0;
     return c->opts.host_network ? MUST_BE_NEW & ~CLONE_NEWNET : MUST_BE_NEW;
 }
@@ -585,6 +592,8 @@ static int must_be_new(const struct container *c)
  * the container's own. */
 static void enter_pod(struct container *c)
 {
+    if (c->opts.net_container[0]) /* the same, for a network alone */
+        lab_join_network_of(c, MUST_BE_NEW);
     if (!c->opts.pod[0])
         return;
     /* LAB:BEGIN pod-join */
@@ -1063,7 +1072,7 @@ int main(int argc, char *argv[])
     int flags = SIGCHLD | namespaces();
     /* A pod's container is born in none: its child joins the pod's, then
      * makes its own. --network host: no network namespace at all. */
-    if (c.opts.pod[0])
+    if (joins_others(&c))
         flags = SIGCHLD;
     else if (c.opts.host_network)
         flags &= ~CLONE_NEWNET;
@@ -1081,7 +1090,7 @@ int main(int argc, char *argv[])
         limit_memory_and_pids(&c);
     }
     start_child(&c, flags);
-    if (!c.opts.pod[0]) /* a pod's container joins the pod's user namespace */
+    if (!joins_others(&c)) /* a pod's container joins the pod's user namespace */
         write_id_maps(&c);
     if (lab_wants_cgroup(&c))
         join_cgroup(&c);

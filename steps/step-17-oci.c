@@ -566,11 +566,18 @@ static void make_mounts_private(void)
     /* LAB:END */
 }
 
+/* A pod's container, or one on another's network (--network container:NAME),
+ * is born in no new namespace: its child joins theirs, then makes its own. */
+static bool joins_others(const struct container *c)
+{
+    return c->opts.pod[0] || c->opts.net_container[0];
+}
+
 /* Whether the container has a network namespace of its own to set up: a
  * pod's containers share the pod's, --network host is the host's. */
 static bool own_network(const struct container *c)
 {
-    return !c->opts.pod[0] && !c->opts.host_network;
+    return !joins_others(c) && !c->opts.host_network;
 }
 
 /* What the child must not share with the host, at once: a pod's container
@@ -578,7 +585,7 @@ static bool own_network(const struct container *c)
  * the host's network on purpose. */
 static int must_be_new(const struct container *c)
 {
-    if (c->opts.pod[0])
+    if (joins_others(c))
         return 0;
     return c->opts.host_network ? MUST_BE_NEW & ~CLONE_NEWNET : MUST_BE_NEW;
 }
@@ -587,6 +594,8 @@ static int must_be_new(const struct container *c)
  * the container's own. */
 static void enter_pod(struct container *c)
 {
+    if (c->opts.net_container[0]) /* the same, for a network alone */
+        lab_join_network_of(c, MUST_BE_NEW);
     if (!c->opts.pod[0])
         return;
     /* LAB:BEGIN pod-join */
@@ -1366,6 +1375,7 @@ static int oci_main(int argc, char *argv[])
         else if (strcmp(cli.command, "kill") == 0)
             oci_kill(&cli, &st, rt_signal_of(&cli));
         else if (strcmp(cli.command, "delete") == 0) {
+            rt_thaw_to_delete(&cli, &st, status_of(&st));
             oci_delete(&cli, &st);
             rt_state_hooks(&cli, &st, OCI_POSTSTOP, "stopped");
         }
@@ -1373,6 +1383,10 @@ static int oci_main(int argc, char *argv[])
             rt_ps(&cli, &st);
         else if (strcmp(cli.command, "exec") == 0)
             return rt_exec(&cli, &st, status_of(&st)); /* step 15's exec, as runc's */
+        else if (strcmp(cli.command, "pause") == 0)
+            rt_pause(&cli, &st, status_of(&st)); /* the cgroup freezer */
+        else if (strcmp(cli.command, "resume") == 0)
+            rt_resume(&cli, &st, status_of(&st));
         else
             rt_usage_error("%s: not supported by the lab's runtime", cli.command);
     }
@@ -1399,7 +1413,7 @@ int main(int argc, char *argv[])
     int flags = SIGCHLD | namespaces();
     /* A pod's container is born in none: its child joins the pod's, then
      * makes its own. --network host: no network namespace at all. */
-    if (c.opts.pod[0])
+    if (joins_others(&c))
         flags = SIGCHLD;
     else if (c.opts.host_network)
         flags &= ~CLONE_NEWNET;
@@ -1417,7 +1431,7 @@ int main(int argc, char *argv[])
         limit_memory_and_pids(&c);
     }
     start_child(&c, flags);
-    if (!c.opts.pod[0]) /* a pod's container joins the pod's user namespace */
+    if (!joins_others(&c)) /* a pod's container joins the pod's user namespace */
         write_id_maps(&c);
     if (lab_wants_cgroup(&c))
         join_cgroup(&c);

@@ -15,7 +15,8 @@ at once, and SIGKILL of a step or of an infra at any point, leave nothing
 behind either.
 
 --network host: no network namespace; the host's links, and its /sys,
-read-only.
+read-only. --network container:NAME: NAME's network (and user) namespace,
+its address and name, and nothing else of it.
 """
 
 import os
@@ -171,6 +172,45 @@ def test_pod_rm_ends_its_containers_and_its_infra(step):
     assert labtest.wait_until(lambda: not labtest.process_alive(infra) and not pod_record(pod))
 
 
+@pytest.mark.given  # common/infra.c's join, the pod-join block's mechanism (scored by the pod tests)
+def test_network_container_shares_that_containers_network_alone(step):
+    """--network container:NAME, as docker run's: NAME's network namespace,
+    and its user namespace (moby joins both: a network namespace belongs to
+    the user namespace that made it), NAME's hostname; a mount, PID, IPC
+    and UTS namespace of its own. From the host: the same network and user
+    namespace inodes as NAME's PID 1."""
+    name = unique_name("w")
+    web = Running(step, "--name", name, "--network", "bridge", "sh", "-c",
+                  NS + OWN + "hostname; ip -o -4 addr show eth0; mkdir /www; echo hello from web >/www/index.html; "
+                  "httpd -p 8080 -h /www; ipcmk -Q -k 4545 >/dev/null; echo ready; read _")
+    out = web.wait_for("ready")
+    wait_recorded(name)
+    joined = Running(step, "--network", f"container:{name}", "sh", "-c",
+                     NS + OWN + "hostname; ip -o -4 addr show eth0; wget -qO- http://127.0.0.1:8080/; "
+                     "cat /proc/sysvipc/msg; echo ready; read _")
+    try:
+        mine = joined.wait_for("ready")
+        theirs = {k: labtest.ns_id(web.descendant("sh"), k) for k in ("net", "user", "uts", "ipc")}
+        ours = {k: labtest.ns_id(joined.descendant("sh"), k) for k in ("net", "user", "uts", "ipc")}
+    finally:
+        r = joined.finish()
+        web.finish()
+    assert r.rc == 0 and "hello from web" in mine, (
+        f"over localhost, to {name}'s httpd\n" + r.describe())
+    assert [ours[k] == theirs[k] for k in ("net", "user", "uts", "ipc")] == [True, True, False, False], (
+        f"from the host: the network and user namespaces are {name}'s, UTS and IPC its own\n"
+        f"{name}: {theirs}\njoined: {ours}")
+    ipc, net, user, uts = field(mine, "ns").split()
+    assert [net, user] == field(out, "ns").split()[1:3] and ipc != field(out, "ns").split()[0], r.describe()
+    assert set(field(mine, "own").split()).isdisjoint(field(out, "own").split()), (
+        "a mount and PID namespace of its own\n" + r.describe())
+    eth0 = [line.split()[3] for line in out.splitlines() if " eth0 " in line]
+    assert eth0 and eth0[0] in mine, f"{name}'s address {eth0}, on the same eth0\n" + r.describe()
+    hostname = out.splitlines()[2]
+    assert hostname in mine.splitlines(), f"{name}'s hostname {hostname!r}\n" + r.describe()
+    assert "4545" not in mine, f"{name}'s message queue is not in sight: IPC is its own\n" + r.describe()
+
+
 def test_network_host_has_the_hosts_links(step):
     r = run(step, "--network", "host", "sh", "-c", "ls /sys/class/net; readlink /proc/self/ns/net; "
             "touch /sys/x 2>&1; true")
@@ -300,13 +340,14 @@ def test_options_that_conflict_with_the_pod_are_refused(step):
     (["--network", "host", "--ip", "10.200.0.2/30", "true"], ["--network host", "--ip"]),
     (["--network", "host", "--pod", "x", "true"], ["--network host", "--pod"]),
     (["--network", "bogus", "true"], ["--network bogus", "unknown network", "host"]),
-    (["--net=container:web", "true"], ["--net container:web", "--pod"]),
+    (["--net=container:nosuch", "true"], ["--network container:nosuch", "no running container nosuch"]),
+    (["--network", "container:web", "--hostname", "h", "true"], ["conflicting options: hostname"]),
     (["--pod", "a/b", "true"], ["--pod", "letters, digits"]),
     (["--pod", "", "true"], ["--pod", "empty"]),
     (["pod", "rm", "no-such-pod"], ["pod rm no-such-pod", "no such pod"]),
     (["pod", "ls"], ["pod rm NAME"]),
     (["pod", "rm", "a/b"], ["pod rm", "letters, digits"]),
-], ids=["share-pid-alone", "host-and-ip", "host-and-pod", "bogus", "container", "pod-slash", "pod-empty",
+], ids=["share-pid-alone", "host-and-ip", "host-and-pod", "bogus", "container", "container-hostname", "pod-slash", "pod-empty",
         "rm-missing", "pod-ls", "rm-slash"])
 def test_pod_bad_input_is_refused_in_one_line(step, args, words):
     r = run(step, *args, raw_args=args[0] == "pod")

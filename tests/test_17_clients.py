@@ -83,6 +83,12 @@ def test_podman_runs_it(step, podman):
     assert r.returncode == 0, r
     r = client(run + runtime + ["exec", name, "sh", "-c", "cat /proc/1/cmdline; exit 5"], env)
     assert (r.returncode, r.stdout) == (5, "sleep\0" + "100\0"), r
+    r = client(run + runtime + ["pause", name], env)
+    assert r.returncode == 0, f"podman pause: runc's pause\n{r}"
+    r = client(run + runtime + ["inspect", "--format", "{{.State.Status}}", name], env)
+    assert r.stdout.strip() == "paused", r
+    r = client(run + runtime + ["unpause", name], env)
+    assert r.returncode == 0, f"podman unpause: runc's resume\n{r}"
     r = client(run + runtime + ["stop", "-t", "1", name], env)
     assert r.returncode == 0, r
     r = client(run + runtime + ["rm", "-f", name], env)
@@ -99,6 +105,10 @@ def test_containerd_runs_it(step, containerd):
     r = client(ctr + ["task", "exec"] + fifo + ["--exec-id", "x1", "c2", "sh", "-c",
                                                 "cat /proc/1/cmdline; exit 4"])
     assert (r.returncode, r.stdout) == (4, "sleep\0" + "100\0"), r
+    r = client(ctr + ["task", "pause", "c2"])
+    assert r.returncode == 0 and "PAUSED" in client(ctr + ["task", "ls"]).stdout, r
+    r = client(ctr + ["task", "resume", "c2"])
+    assert r.returncode == 0 and "RUNNING" in client(ctr + ["task", "ls"]).stdout, r
     r = client(ctr + ["task", "kill", "-s", "KILL", "c2"])
     assert r.returncode == 0, r
     assert labtest.wait_until(lambda: "STOPPED" in client(ctr + ["task", "ls"]).stdout, timeout=10)

@@ -241,6 +241,39 @@ def test_delete_ends_a_created_or_running_container(step, bundle):
     assert not (OCI_ROOT / b.id).exists()
 
 
+@pytest.mark.given  # common/runtime.c's freezer; the lesson is the lifecycle
+def test_pause_freezes_the_container_and_resume_thaws_it(step, bundle, tmp_path):
+    """runc's pause and resume (podman pause, ctr task pause): the
+    container's group frozen, its counter still, state "paused"; thawed, it
+    counts on; resume of a running one and pause of a paused one are
+    refused with runc's messages; delete --force ends a paused one."""
+    out = tmp_path / "out"
+    out.mkdir()
+    b = bundle(["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /out/n; sleep 0.02; done"],
+               edit=lambda c: c["mounts"].append({"destination": "/out", "type": "bind",
+                                                  "source": str(out), "options": ["rbind"]}))
+    assert b.create().rc == 0 and b.cmd("start", b.id).rc == 0
+    count = lambda: int((out / "n").read_text() or 0) if (out / "n").exists() else 0  # noqa: E731
+    assert labtest.wait_until(lambda: count() > 2)
+    refused(b.cmd("resume", b.id), "container not paused")
+    r = b.cmd("pause", b.id)
+    assert r.rc == 0 and b.status() == "paused", r.describe()
+    frozen = count()
+    time.sleep(0.3)
+    assert count() == frozen, "paused, the container's shell counts no further"
+    refused(b.cmd("pause", b.id), "container not running")
+    listed = json.loads(b.cmd("list", "--format", "json").out)
+    assert [c["status"] for c in listed if c["id"] == b.id] == ["paused"], listed
+    r = b.cmd("resume", b.id)
+    assert r.rc == 0 and b.status() == "running", r.describe()
+    assert labtest.wait_until(lambda: count() > frozen + 2), "resumed, it counts on"
+    pid = b.state()["pid"]
+    assert b.cmd("pause", b.id).rc == 0
+    refused(b.cmd("delete", b.id), "cannot delete container")
+    assert b.cmd("delete", "--force", b.id).rc == 0
+    assert labtest.wait_until(lambda: not labtest.process_alive(pid)), "delete --force ends a paused one"
+
+
 @pytest.mark.parametrize("name", ["USR1", "SIGUSR1", "usr1", str(int(signal.SIGUSR1))])
 def test_kill_sends_the_signal_by_name_or_number(step, bundle, tmp_path, name):
     out = tmp_path / "out"

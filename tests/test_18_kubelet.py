@@ -628,3 +628,26 @@ def test_resource_limits_reach_the_containers_group(step, kubelet):
     else:
         assert v1 and int((v1[0] / "cpu.cfs_quota_us").read_text()) == 50000
         assert int((v1[0] / "cpu.cfs_period_us").read_text()) == 100000
+
+
+@pytest.mark.given  # common/kubelet.c names the groups in config.json; step 17 makes them
+def test_a_pods_sandbox_and_containers_share_its_group(step, kubelet):
+    """One group per pod, as the kubelet's pod-level groups
+    (kubepods/[QoS class/]pod<UID>/): lab-kubepods/pod-NAME/, with the
+    sandbox (POD) and each container below it, in every hierarchy; gone
+    with the pod."""
+    k = kubelet()
+    name = unique_name("grp")
+    k.write(name, pod_yaml(name, container("a", "exec sleep 1000") + container("b", "exec sleep 1000")))
+    k.wait_running(name)
+    pids = {c: container_pid(name, c) for c in ("POD", "a", "b")}
+    roots = [labtest.layout(controller)[1] for controller in ("cpu", "memory", "pids")]
+    missing = [f"{root}/lab-kubepods/pod-{name}/{c}" for root in roots for c, pid in pids.items()
+               if not (Path(root, "lab-kubepods", f"pod-{name}", c, "cgroup.procs").exists() and
+                       str(pid) in Path(root, "lab-kubepods", f"pod-{name}", c, "cgroup.procs")
+                       .read_text().split())]
+    assert not missing, f"these groups should hold the pod's processes: {missing}"
+    k.remove(name)
+    k.wait_gone(name)
+    assert labtest.wait_until(lambda: not any(Path(root, "lab-kubepods").exists() for root in roots)), (
+        "the pod's group, and the kubelet's lab-kubepods, go with the last pod")

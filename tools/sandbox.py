@@ -16,8 +16,8 @@ limit. Inside it sees:
     tmpfs on /tmp, /run and /dev/shm, of a bounded size (the current
     directory, or each --keep, stays visible at its path even there);
   - its own cgroup as the root of each cgroup hierarchy the lab uses (cpu,
-    memory, pids), so that the lab's groups are made inside it and go with
-    it;
+    memory, pids, and v1's freezer), so that the lab's groups are made
+    inside it and go with it;
   - a loopback, and whatever links the tests make.
 
 What it cannot do, then: kill(-1) or reboot(2) reach only the sandbox's
@@ -47,7 +47,7 @@ CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC = 0x2, 0x4, 0x8, 0x1000, 0x4000
 MS_PRIVATE, MS_SHARED = 1 << 18, 1 << 20
 MNT_DETACH = 2
-CONTROLLERS = ("cpu", "memory", "pids")
+CONTROLLERS = ("cpu", "memory", "pids", "freezer")  # freezer: v1's, for step 17's pause
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -193,7 +193,7 @@ class Groups:
 
 def lab_hierarchy(fstype, superopts):
     """Whether a cgroup mount is one the lab uses: v2, or v1 with cpu,
-    memory or pids."""
+    memory, pids or freezer."""
     return fstype == "cgroup2" or bool(set(superopts.split(",")) & set(CONTROLLERS))
 
 

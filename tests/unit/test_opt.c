@@ -272,8 +272,23 @@ static void networks_as_docker_spells_them(void)
                                 "(a veth pair is --network bridge)");
     CU_ASSERT_EQUAL(parse(6, "--net", NULL), OPT_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--network bridge"));
-    CU_ASSERT_EQUAL(parse(16, "--network", "container:web", NULL), OPT_ERROR);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--pod"));
+    CU_ASSERT_EQUAL(parse(15, "--network", "container:web", NULL), OPT_ERROR);
+    CU_ASSERT_STRING_EQUAL(err, "--network container:web: not known yet: step 16 adds it");
+    CU_ASSERT_EQUAL(parse(16, "--network", "container:web", NULL), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.net_container, "web");
+    CU_ASSERT_FALSE(o.net || o.host_network);
+    CU_ASSERT_EQUAL(parse(16, "--network", "container:web", "--network", "bridge", NULL), OPT_RUN);
+    CU_ASSERT_STRING_EQUAL(o.net_container, ""); /* the last one counts */
+    CU_ASSERT_EQUAL(parse(16, "--net=container:", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "invalid container format container:<name>"));
+    CU_ASSERT_EQUAL(parse(16, "--network", "container:web", "--hostname", "h", NULL), OPT_ERROR);
+    CU_ASSERT_STRING_EQUAL(err, "--network container:web: conflicting options: hostname and the "
+                                "network mode");
+    CU_ASSERT_EQUAL(parse(16, "--network", "container:web", "--pod", "p", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "pod and the network mode"));
+    CU_ASSERT_EQUAL(parse(16, "--network", "container:web", "--uidmap", "0:100000:65536", NULL),
+                    OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "user namespace"));
     unsetenv("LAB_ROOTFS");
 }
 
