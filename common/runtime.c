@@ -370,7 +370,7 @@ static const char *shown(const struct rt_state *st, const char *status)
  * says "frozen 1", and poll(2) wakes when it changes. */
 static int set_frozen(const struct rt_state *st, bool frozen)
 {
-    char path[PATH_MAX], events[PATH_MAX], text[256];
+    char path[PATH_MAX], text[256];
     bool v2;
     int err;
 
@@ -379,7 +379,9 @@ static int set_frozen(const struct rt_state *st, bool frozen)
     if ((err = file_write(path, v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED"))) < 0)
         return err;
     if (v2) {
+        char events[PATH_MAX];
         int fd;
+
         snprintf(events, sizeof(events), "%.*s/cgroup.events", (int)(strrchr(path, '/') - path),
                  path);
         if ((fd = open(events, O_RDONLY | O_CLOEXEC)) < 0)
