@@ -241,6 +241,27 @@ def test_delete_ends_a_created_or_running_container(step, bundle):
     assert not (OCI_ROOT / b.id).exists()
 
 
+def test_kill_all_reaches_every_process_of_the_container(step, bundle, tmp_path):
+    """kill --all: every process of the container's group. A container with
+    no PID namespace of its own needs it: its other processes do not end
+    with its first (runc's kill --all, signalAllProcesses)."""
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def edit(c):
+        c["linux"]["namespaces"] = [{"type": t} for t in ("network", "ipc", "uts", "mount")]
+        c["mounts"].append({"destination": "/out", "type": "bind", "source": str(out),
+                            "options": ["rbind"]})
+    b = bundle(["sh", "-c", "sleep 1000 & echo $! > /out/child; exec sleep 1000"], edit=edit)
+    assert b.create().rc == 0 and b.cmd("start", b.id).rc == 0
+    assert labtest.wait_until(lambda: (out / "child").exists() and (out / "child").read_text().strip())
+    child, first = int((out / "child").read_text()), b.state()["pid"]
+    r = b.cmd("kill", "--all", b.id, "KILL")
+    assert r.rc == 0, r.describe()
+    assert labtest.wait_until(lambda: not labtest.process_alive(child) and not labtest.process_alive(first)), (
+        f"kill --all KILL: the container's first process ({first}) and its other one ({child}) end")
+
+
 @pytest.mark.given  # common/runtime.c's freezer; the lesson is the lifecycle
 def test_pause_freezes_the_container_and_resume_thaws_it(step, bundle, tmp_path):
     """runc's pause and resume (podman pause, ctr task pause): the
