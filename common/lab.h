@@ -100,6 +100,7 @@ _Noreturn void die_status(int status, int errnum, const char *fmt, ...) LAB_PRIN
 #define LAB_NAME_MAX 64 /* --name */
 #define LAB_CPU_PERIOD_DEFAULT 100000L /* us, the kernel's and docker's default */
 #define LAB_MEMORY_MIN (6LL << 20)     /* docker run's smallest --memory */
+#define LAB_SHM_DEFAULT (64LL << 20)   /* /dev/shm: moby's DefaultShmSize (daemon/config) */
 #define LAB_UNLIMITED (-1)             /* --memory-swap -1, --pids-limit -1 */
 
 struct lab_volume {
@@ -137,6 +138,7 @@ struct lab_opts {
     int nvolumes;
     long long memory_bytes;            /* 0: no memory limit */
     long long memory_swap_bytes;       /* memory + swap; 0: docker's default, -1: unlimited */
+    long long shm_bytes;               /* --shm-size: the size of /dev/shm (09+) */
     long pids_limit;                   /* 0: none given; -1: unlimited */
     char *layers[LAB_MAX_LAYERS];      /* --layer, bottom first, resolved; the rootfs if none */
     int nlayers;

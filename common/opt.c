@@ -49,6 +49,7 @@ enum {
     KEY_POD,
     KEY_SHARE_PID,
     KEY_NETWORK,
+    KEY_SHM_SIZE,
 };
 
 struct opt_def {
@@ -79,6 +80,7 @@ static const struct opt_def defs[] = {
     { "cpu-quota", KEY_CPU_QUOTA, 7, "US", "CPU time per period in microseconds (1000..)" },
     { "volume", 'v', 8, "HOST:CONT[:MODE]",
       "bind-mount a host path (repeatable; MODE ro or rw; z, Z: no SELinux here)" },
+    { "shm-size", KEY_SHM_SIZE, 9, "BYTES", "size of /dev/shm, with b, k, m or g (default 64m)" },
     { "memory", 'm', 10, "BYTES", "memory limit, with b, k, m or g (at least 6m)" },
     { "memory-swap", KEY_MEMORY_SWAP, 10, "BYTES", "memory plus swap (-1: unlimited swap)" },
     { "pids-limit", KEY_PIDS_LIMIT, 10, "N", "most processes at once (0 or -1: unlimited)" },
@@ -415,6 +417,12 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
         return set_bytes(ps, "--memory", arg, &o->memory_bytes);
     case KEY_MEMORY_SWAP:
         return set_bytes(ps, "--memory-swap", arg, &o->memory_swap_bytes);
+    case KEY_SHM_SIZE: /* moby: 0 is the default, a size below 0 an error */
+        if (parse_bytes(arg, &o->shm_bytes, &why) < 0)
+            return fail(ps, "--shm-size '%s': %s", SHORT(arg), why);
+        if (o->shm_bytes == 0)
+            o->shm_bytes = LAB_SHM_DEFAULT;
+        return 0;
     case KEY_PIDS_LIMIT:
         if (parse_pids_limit(arg, &o->pids_limit, &why) < 0)
             return fail(ps, "--pids-limit '%s': %s", SHORT(arg), why);
@@ -579,6 +587,7 @@ enum opt_result opt_parse(struct lab_opts *o, int step, int argc, char *argv[], 
 
     memset(o, 0, sizeof(*o));
     o->cpu_period_us = LAB_CPU_PERIOD_DEFAULT;
+    o->shm_bytes = LAB_SHM_DEFAULT;
     build_tables(step, longs, shorts);
     opterr = 0;
     optind = 0; /* glibc: start afresh, so that tests can parse many times */

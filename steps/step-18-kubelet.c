@@ -660,7 +660,7 @@ static void bind_host_sysfs(struct container *c)
 
 /* The rest of Docker's /dev, after /dev/mqueue: a tmpfs for shared memory
  * and a devpts for terminals, each the container's own. */
-static void mount_shm_and_pts(void)
+static void mount_shm_and_pts(const struct container *c)
 {
     /* LAB:BEGIN dev-shm-pts */
     /* POSIX shared memory (shm_open) is not in the IPC namespace: it is
@@ -668,15 +668,18 @@ static void mount_shm_and_pts(void)
      * /dev/shm is a directory of the image, the same for every container.
      * A terminal is a pair of files in a devpts: one of our own, so that
      * the host's terminals are not listed and /dev/ptmx (a link to
-     * pts/ptmx) makes ours. Docker's options (moby daemon/pkg/oci/defaults.go,
-     * and 64 MiB: DefaultShmSize in daemon/config/config.go). */
-    if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              "mode=1777,size=65536k") < 0)
+     * pts/ptmx) makes ours. Docker's options (moby daemon/pkg/oci/defaults.go),
+     * and its size, --shm-size (64 MiB unless given). */
+    char shm[64];
+
+    snprintf(shm, sizeof(shm), "mode=1777,size=%lld", c->opts.shm_bytes);
+    if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm) < 0)
         die("mount a tmpfs on /dev/shm");
     if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
               "newinstance,ptmxmode=0666,mode=0620") < 0)
         die("mount a devpts on /dev/pts");
-    say("mounted a tmpfs of 64 MiB on /dev/shm and a devpts of our own on /dev/pts");
+    say("mounted a tmpfs of %s on /dev/shm and a devpts of our own on /dev/pts",
+        lab_bytes(c->opts.shm_bytes));
     /* LAB:END */
 }
 
@@ -721,7 +724,7 @@ static int child_main(void *arg)
         die("mount mqueue on /dev/mqueue");
     say("mounted a new mqueue on /dev/mqueue: this IPC namespace's POSIX queues");
     /* LAB:END */
-    mount_shm_and_pts();
+    mount_shm_and_pts(c);
     mount_cgroup_view(c);
     mask_paths(c);
     /* LAB:BEGIN hostname */

@@ -105,6 +105,9 @@ MATRIX = [
     (8, ["-v", ":/mnt"], 125, ["-v", "empty part"]),
     (8, ["-v", "/" + LONG + ":/mnt"], 125, ["-v", "too long"]),
     (8, ["-v", "/tmp:/" + LONG], 125, ["-v", "too long"]),
+    # step 09: --shm-size
+    (9, ["--shm-size", "1q"], 125, ["--shm-size", "unknown unit"]),
+    (9, ["--shm-size", "-1m"], 125, ["--shm-size"]),
     # step 10: --memory, --memory-swap, --pids-limit
     (10, ["-m"], 125, ["-m/--memory", "needs a value"]),
     (10, ["-m", "1q"], 125, ["--memory", "unknown unit"]),
@@ -155,7 +158,7 @@ MATRIX = [
 LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname", "x"]),
                  (6, ["--network", "bridge"]), (6, ["--ip", "10.200.0.2/30"]), (7, ["--cpus", "1"]),
                  (7, ["--cpu-period", "100000"]), (7, ["--cpu-quota", "10000"]),
-                 (8, ["-v", "/tmp:/mnt"]), (10, ["-m", "64m"]), (10, ["--memory-swap", "-1"]),
+                 (8, ["-v", "/tmp:/mnt"]), (9, ["--shm-size", "1m"]), (10, ["-m", "64m"]), (10, ["--memory-swap", "-1"]),
                  (10, ["--pids-limit", "64"]), (11, ["--layer", "/tmp"]), (11, ["--upper", "/tmp/u"]),
                  (11, ["--commit", "/tmp/c"]), (12, ["--uidmap", "0:100000:65536"]),
                  (12, ["--gidmap", "0:100000:65536"]), (13, ["--cap-add", "SYS_ADMIN"]),

@@ -200,6 +200,19 @@ def test_dev_shm_is_a_tmpfs_of_the_containers_own(step, rng):
         f"{name} should be only in the first container's /dev/shm\n" + other.describe())
 
 
+@pytest.mark.parametrize("size, kib", [("1m", 1024), ("300k", 300), ("0", 65536)])
+def test_shm_size_as_docker_run(step, size, kib):
+    """--shm-size, as docker run's (0: the default, 64 MiB)."""
+    c = Running(step, "--shm-size", size, "sh", "-c", "echo ready; read _")
+    try:
+        c.wait_for("ready")
+        mounts = dev_mounts(c.descendant("sh"))
+    finally:
+        r = c.finish()
+    assert f"size={kib}k" in mounts.get("/dev/shm", ("", "", ""))[2].split(","), (
+        f"from the host, /dev/shm with --shm-size {size}: {mounts.get('/dev/shm')}\n" + r.describe())
+
+
 def test_dev_pts_is_a_devpts_of_the_containers_own(step):
     """Terminals of its own: a new devpts on /dev/pts (nothing of the host's
     is listed), where opening /dev/ptmx makes pts 0."""

@@ -201,7 +201,10 @@ def cannot_show(m):
         return ""
     if needs == "ia32":
         return labtest.kernel_cannot_make_32bit_calls()
-    raise ValueError(f"mutant {m['why']!r}: needs = {needs!r}: unknown (known: ia32)")
+    if needs == "cgroup2-cpu":
+        version, _ = labtest.cpu_layout()
+        return "" if version == "v2" else f"the cpu controller is on cgroup {version} here"
+    raise ValueError(f"mutant {m['why']!r}: needs = {needs!r}: unknown (known: ia32, cgroup2-cpu)")
 
 
 def prove_mutants(solution):
