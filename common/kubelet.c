@@ -757,6 +757,43 @@ static void annotate(json_object *cfg, const struct kl_pod *p, const struct kl_c
     json_object_object_add(cfg, "annotations", a);
 }
 
+/* The pod's /dev/shm, POD_DIR/shm: one tmpfs for all its containers, as
+ * containerd's CRI plugin binds the sandbox's into each of them
+ * (linuxContainerMounts, internal/cri/server/container_create.go): they
+ * share the pod's IPC namespace, and POSIX shared memory lives in
+ * /dev/shm. Made with the pod's first config, gone with the pod. */
+static int pod_shm(const struct kl_pod *p, char *path, size_t len)
+{
+    joined(path, len, p->dir, "shm");
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    if (!is_mount_point(path) && mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                       "mode=1777,size=65536k") < 0)
+        return -errno;
+    return 0;
+}
+
+/* mounts[/dev/shm]: the pod's, bound, in place of a tmpfs of its own. */
+static int share_pod_shm(json_object *mounts, const struct kl_pod *p)
+{
+    char shm[PATH_MAX];
+    int err;
+
+    if ((err = pod_shm(p, shm, sizeof(shm))) < 0)
+        return err;
+    for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+        json_object *m = json_object_array_get_idx(mounts, i), *dest;
+        if (!json_object_object_get_ex(m, "destination", &dest) ||
+            strcmp(json_object_get_string(dest), "/dev/shm") != 0)
+            continue;
+        const char *opts[] = { "rbind", "nosuid", "nodev", "noexec" };
+        json_object_object_add(m, "type", json_object_new_string("bind"));
+        json_object_object_add(m, "source", json_object_new_string(shm));
+        json_object_object_add(m, "options", strings(opts, 4));
+    }
+    return 0;
+}
+
 /* config.json: the runtime's default spec, made the pod's. */
 static int write_config(const struct kl_pod *p, const struct kl_container *c)
 {
@@ -784,6 +821,10 @@ static int write_config(const struct kl_pod *p, const struct kl_container *c)
         add_volumes(mounts, p, c->spec);
     join_sandbox(linux_, p, !c->spec);
     set_cgroup(linux_, p, c);
+    if (share_pod_shm(mounts, p) < 0) {
+        json_object_put(cfg);
+        return -EIO;
+    }
     if (c->spec)
         set_resources(linux_, c->spec);
     annotate(cfg, p, c);
@@ -1059,7 +1100,12 @@ int kl_hook_ended(struct kl_container *c, int *status)
 
 void kl_pod_remove(struct kubelet *k, struct kl_pod *p)
 {
+    char shm[PATH_MAX];
+
     (void)k;
+    joined(shm, sizeof(shm), p->dir, "shm");
+    if (umount2(shm, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+        warn_errno(errno, "umount %s", shm);
     remove_tree(p->dir);
     remove_cgroup_parent();
 }

@@ -651,3 +651,26 @@ def test_a_pods_sandbox_and_containers_share_its_group(step, kubelet):
     k.wait_gone(name)
     assert labtest.wait_until(lambda: not any(Path(root, "lab-kubepods").exists() for root in roots)), (
         "the pod's group, and the kubelet's lab-kubepods, go with the last pod")
+
+
+@pytest.mark.given  # common/kubelet.c binds the pod's /dev/shm into each container's config.json
+def test_a_pods_containers_share_its_dev_shm(step, kubelet, tmp_path):
+    """POSIX shared memory is files in /dev/shm: the containers of a pod,
+    which share its IPC namespace, share one tmpfs there too, as
+    containerd binds the sandbox's into each; another pod has its own."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    k = kubelet()
+    name, other = unique_name("shm"), unique_name("shm")
+    k.write(name, pod_yaml(name, container("writer", "echo hello > /dev/shm/seg; exec sleep 1000")
+                           + container("reader", "until [ -e /dev/shm/seg ]; do sleep 0.1; done; "
+                                       "cat /dev/shm/seg > /shared/seen; exec sleep 1000", MOUNT),
+                           volumes=host_volume(shared)))
+    k.write(other, pod_yaml(other, container("c", "ls /dev/shm > /shared/other; exec sleep 1000", MOUNT),
+                            volumes=host_volume(shared)))
+    k.wait_running(name)
+    k.wait_running(other)
+    assert k.wait("the reader's copy", lambda: (shared / "seen").exists() and
+                  (shared / "seen").read_text() == "hello\n"), "the reader saw the writer's /dev/shm/seg"
+    assert k.wait("the other pod's listing", lambda: (shared / "other").exists())
+    assert (shared / "other").read_text() == "", "another pod's /dev/shm is its own"
