@@ -33,6 +33,8 @@ GATE = ("--feature-gates", "ReduceDefaultCrashLoopBackOffDecay=true")
 # The API server's letters for a generated name (apimachinery's rand.go).
 SUFFIX = re.compile(r"^[bcdfghjklmnpqrstvwxz2456789]{5}$")
 WAIT = 5
+# The kubelet's line for a sandbox that could not be made (start_failed).
+SANDBOX_FAILED = re.compile(r"container \S+_POD: .*")
 
 
 def pod_yaml(name, containers, restart="Always", grace=2, volumes="", extra=""):
@@ -107,13 +109,18 @@ class Kubelet:
 
     # A pod runs within a second here; a wait fails after WAIT seconds (times
     # the harness's scale), so that a step that never gets there (a blank
-    # handout) costs seconds, not minutes.
+    # handout) costs seconds, not minutes; at once when a pod's sandbox
+    # could not be made (the kubelet tries again only after 10 s).
     def wait(self, what, predicate, timeout=None):
         timeout = timeout or WAIT
         last = [None]
 
         def check():
             last[0] = predicate()
+            failed = SANDBOX_FAILED.search(self.narration())
+            if not last[0] and failed:
+                raise AssertionError(f"never {what}: a sandbox could not be made: {failed.group(0)}\n"
+                                     f"kubelet's narration:\n{self.narration()[-3000:]}")
             return last[0]
         if not labtest.wait_until(check, timeout=labtest.scaled(timeout), interval=0.1):
             raise AssertionError(f"never {what} within {timeout} s\n"
