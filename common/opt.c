@@ -70,8 +70,8 @@ static const struct opt_def defs[] = {
     { "env", 'e', 3, "NAME[=VALUE]", "set a variable in the container (repeatable)" },
     { "hostname", KEY_HOSTNAME, 5, "NAME", "the container's hostname (default: lab<pid>)" },
     { "network", KEY_NETWORK, 6, "MODE",
-      "none (lo only: the lab's default), bridge (a veth pair; docker's default), host or "
-      "container:NAME (16+)" },
+      "none (lo only: the lab's default), bridge (a veth pair; docker's default), host (16+: "
+      "ports from 1024 only, no ping: see docs/step-16-pod.md) or container:NAME (16+)" },
     { "net", KEY_NET, 6, "MODE", "the same as --network (docker's other spelling)" },
     { "ip", KEY_IP, 6, "ADDR/PREFIX",
       "the container's address (implies --network bridge; /16../30)" },
