@@ -64,7 +64,8 @@ def test_with_net_lo_and_eth0_and_the_host_end(step):
     assert host_end == [f"{net['gw']}/30"], f"host end {host_end}, container {net}"
     assert str(addr.ip) != net["gw"], (
         f"eth0 has {addr}, the host's own end's address: each end needs its own\n" + r.describe())
-    assert f"lab{c.pid}" not in labtest.links(), "the veth pair should be gone after the run"
+    assert labtest.wait_until(lambda: f"lab{c.pid}" not in labtest.links(), timeout=2), (
+        "the veth pair should be gone after the run")
 
 
 def test_ping_both_ways(step):
@@ -195,6 +196,12 @@ def test_existing_link_of_our_name_is_refused(step):
         subprocess.run(["ip", "link", "del", f"lab{r.pid}"], capture_output=True)
 
 
+# A veth is gone within a moment of the step's exit, not always at the
+# instant: on a loaded machine (the course VM beside the suite) the pair was
+# seen in /sys/class/net just after the step had deleted it. When the
+# container's network namespace dies first, the kernel's cleanup worker
+# unregisters the pair, and the device goes from /sys only once its last
+# references are dropped. The host check after every test allows the same 2 s.
 def test_veth_gone_after_the_command_is_killed(step):
     c = Running(step, "--network", "bridge", "sh", "-c", "echo ready; read _")
     c.wait_for("ready")
@@ -202,7 +209,8 @@ def test_veth_gone_after_the_command_is_killed(step):
     os.kill(c.child_pid(), signal.SIGKILL)
     r = c.wait()
     assert r.rc == 137, r.describe()
-    assert f"lab{c.pid}" not in labtest.links(), "the veth should be gone as soon as the step exits"
+    assert labtest.wait_until(lambda: f"lab{c.pid}" not in labtest.links(), timeout=2), (
+        "the veth should be gone as soon as the step exits")
 
 
 def test_veth_gone_after_a_failed_start(step, tmp_path):
@@ -212,7 +220,7 @@ def test_veth_gone_after_a_failed_start(step, tmp_path):
     empty.mkdir()
     r = run(step, "--rootfs", empty, "--network", "bridge", "true", raw_args=True)
     assert r.rc == 125 and len(r.err_lines) == 1 and "proc" in r.err_lines[0], r.describe()
-    assert f"lab{r.pid}" not in labtest.links()
+    assert labtest.wait_until(lambda: f"lab{r.pid}" not in labtest.links(), timeout=2)
 
 
 @pytest.mark.given

@@ -118,7 +118,8 @@ def test_the_pod_ends_with_its_last_container(step):
     assert Path(f"/sys/class/net/lab{infra}").exists(), f"the pod's veth lab{infra}"
     member.finish()
     assert not labtest.process_alive(infra), "the infra outlived the pod's last container"
-    assert not pod_record(pod) and not Path(f"/sys/class/net/lab{infra}").exists()
+    assert not pod_record(pod) and labtest.wait_until(
+        lambda: not Path(f"/sys/class/net/lab{infra}").exists(), timeout=2)
 
 
 def test_a_pods_infra_and_containers_share_its_group(step):
