@@ -396,7 +396,8 @@ int cg_remove_stale_in(const struct cg_layout *l, const char *under, const char 
 /* Removes lab/pod-NAME/<infra> and lab/pod-NAME, then lab/ once empty. */
 int cg_remove_pod(const struct cg_layout *l, const char *pod, pid_t infra);
 /* lab/<name> in the controller's hierarchy, after removing the groups that
- * killed lab processes left there. */
+ * killed lab processes left there; lab/pod-NAME/<name> when g->parent says
+ * so (g zeroed, or its parent preset: lab_start does it for a pod's). */
 int cg_create(struct cg_group *g, const struct cg_layout *l, const char *name);
 /* The group at path (relative to the hierarchy's root: an OCI cgroupsPath,
  * "default/web"), its parents made as needed; no stale groups removed. */

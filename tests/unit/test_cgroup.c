@@ -100,7 +100,7 @@ static void v1_group_gets_period_quota_and_pid(void)
 {
     char *root = unit_tmpdir(), group[PATH_MAX];
     struct cg_layout l = fake_layout(CG_V1, root);
-    struct cg_group g;
+    struct cg_group g = { .dir_fd = -1 };
 
     CU_ASSERT_EQUAL_FATAL(cg_create(&g, &l, "4242"), 0);
     PATHF(group, "%s/lab/4242", root);
@@ -136,7 +136,7 @@ static void v2_group_enables_cpu_and_writes_cpu_max(void)
 {
     char *root = unit_tmpdir(), lab[PATH_MAX], group[PATH_MAX];
     struct cg_layout l = fake_layout(CG_V2, root);
-    struct cg_group g;
+    struct cg_group g = { .dir_fd = -1 };
 
     unit_write(root, "cgroup.controllers", "cpu memory pids\n");
     unit_write(root, "cgroup.subtree_control", "memory\n");
@@ -170,7 +170,7 @@ static void v2_leaves_enabled_controllers_alone(void)
 {
     char *root = unit_tmpdir(), lab[PATH_MAX];
     struct cg_layout l = fake_layout(CG_V2, root);
-    struct cg_group g;
+    struct cg_group g = { .dir_fd = -1 };
 
     unit_write(root, "cgroup.subtree_control", "cpu memory\n");
     PATHF(lab, "%s/lab", root);
@@ -187,7 +187,7 @@ static void a_stale_group_with_our_name_is_replaced(void)
 {
     char *root = unit_tmpdir(), path[PATH_MAX];
     struct cg_layout l = fake_layout(CG_V1, root);
-    struct cg_group g;
+    struct cg_group g = { .dir_fd = -1 };
 
     PATHF(path, "%s/lab", root);
     mkdir(path, 0755);
@@ -267,7 +267,7 @@ static void stale_groups_of_dead_processes_are_removed(void)
 static void missing_hierarchy_is_reported(void)
 {
     struct cg_layout l = fake_layout(CG_V1, "/nonexistent/cgroup");
-    struct cg_group g;
+    struct cg_group g = { .dir_fd = -1 };
 
     CU_ASSERT_EQUAL(cg_create(&g, &l, "1"), -ENOENT);
     CU_ASSERT_PTR_NOT_NULL(strstr(g.what, "mkdir /nonexistent/cgroup/lab"));
