@@ -60,6 +60,30 @@ def grade_hostile(tree, name):
     return r, results, time.monotonic() - t0
 
 
+def grade_cheat(lab_copy, number, cheat):
+    """Grades step NUMBER of lab_copy with its solution replaced by cheat
+    (then put back), as an instructor would: the cheat must build, or this
+    proves nothing, and must score at most 5% of the step."""
+    step = next((lab_copy / "steps").glob(f"step-{number:02d}-*.c"))
+    solution = step.read_text()
+    step.write_text(cheat)
+    written = time.time()
+    try:
+        r = subprocess.run([sys.executable, str(REPO / "tools" / "sandbox.py"), "--pids=2048",
+                            f"--keep={REPO}", f"--time-limit={labtest.scaled(LIMIT):g}", "--",
+                            sys.executable, str(lab_copy / "tools" / "grade.py"), f"--step={number}",
+                            f"--results={lab_copy / 'results.json'}", f"--junit={lab_copy / 'report.xml'}"],
+                           cwd=lab_copy, capture_output=True, text=True)
+    finally:
+        step.write_text(solution)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    binary = lab_copy / "build" / "grade" / "bin" / f"step-{number:02d}"
+    assert binary.exists() and binary.stat().st_mtime >= written - 1, (
+        "the cheat must build, or this proves nothing\n" + r.stdout[-2000:])
+    score = json.loads((lab_copy / "results.json").read_text())["score"]
+    assert score <= 0.05 * 10, f"the cheat scored {score} of 10 on step {number:02d}\n{r.stdout[-2000:]}"
+
+
 @pytest.mark.parametrize("name, reason", [
     ("fork-bomb", "hangs"),
     ("loop-before-clone", "hangs"),
@@ -100,29 +124,13 @@ def test_a_step_that_behaves_only_under_the_grader_scores_nothing(lab_copy):
     """A step 13 that keeps every capability unless the harness's variables
     are in its environment (PYTEST_CURRENT_TEST, the grader's LAB_SEED):
     no step sees them, so it is graded as a user would run it."""
-    step = next((lab_copy / "steps").glob("step-13-*.c"))
-    solution = step.read_text()
+    solution = next((lab_copy / "steps").glob("step-13-*.c")).read_text()
     start = "    lab_start(&c, argc, argv);\n"
     assert start in solution
     cheat = solution.replace(start, start + (
         '    if (!getenv("PYTEST_CURRENT_TEST") && !getenv("LAB_SEED"))\n'
         "        c.opts.privileged = true; /* a cheat: confined only when watched */\n"), 1)
-    step.write_text(cheat.replace("#include <sched.h>\n", "#include <sched.h>\n#include <stdlib.h>\n", 1))
-    written = time.time()
-    try:
-        r = subprocess.run([sys.executable, str(REPO / "tools" / "sandbox.py"), "--pids=2048",
-                            f"--keep={REPO}", f"--time-limit={labtest.scaled(LIMIT):g}", "--",
-                            sys.executable, str(lab_copy / "tools" / "grade.py"), "--step=13",
-                            f"--results={lab_copy / 'results.json'}", f"--junit={lab_copy / 'report.xml'}"],
-                           cwd=lab_copy, capture_output=True, text=True)
-    finally:
-        step.write_text(solution)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    binary = lab_copy / "build" / "grade" / "bin" / "step-13"
-    assert binary.exists() and binary.stat().st_mtime >= written - 1, (
-        "the cheat must build, or this proves nothing\n" + r.stdout[-2000:])
-    score = json.loads((lab_copy / "results.json").read_text())["score"]
-    assert score <= 0.05 * 10, f"the cheat scored {score} of 10 on step 13\n{r.stdout[-2000:]}"
+    grade_cheat(lab_copy, 13, cheat.replace("#include <sched.h>\n", "#include <sched.h>\n#include <stdlib.h>\n", 1))
 
 
 # The forged probe: every answer the seccomp tests look for, printed by a
@@ -142,8 +150,7 @@ def test_a_filter_that_allows_everything_behind_a_forged_probe_scores_nothing(la
     /bin/unshare in its own layer, which prints what the tests expect. The
     tests judge the filter from the host too, where nothing the container
     holds is read."""
-    step = next((lab_copy / "steps").glob("step-14-*.c"))
-    solution = step.read_text()
+    solution = next((lab_copy / "steps").glob("step-14-*.c")).read_text()
     begin, end = "    /* LAB:BEGIN seccomp */\n", "    /* LAB:END */\n"
     first = solution.index(begin) + len(begin)
     last = solution.index(end, first)
@@ -169,19 +176,5 @@ def test_a_filter_that_allows_everything_behind_a_forged_probe_scores_nothing(la
     forged = solution[:first] + cheat + solution[last:]
     if "#include <fcntl.h>" not in forged:
         forged = forged.replace("#include <sched.h>\n", "#include <fcntl.h>\n#include <sched.h>\n", 1)
-    step.write_text(forged)
-    written = time.time()
-    try:
-        r = subprocess.run([sys.executable, str(REPO / "tools" / "sandbox.py"), "--pids=2048",
-                            f"--keep={REPO}", f"--time-limit={labtest.scaled(LIMIT):g}", "--",
-                            sys.executable, str(lab_copy / "tools" / "grade.py"), "--step=14",
-                            f"--results={lab_copy / 'results.json'}", f"--junit={lab_copy / 'report.xml'}"],
-                           cwd=lab_copy, capture_output=True, text=True)
-    finally:
-        step.write_text(solution)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    binary = lab_copy / "build" / "grade" / "bin" / "step-14"
-    assert binary.exists() and binary.stat().st_mtime >= written - 1, (
-        "the cheat must build, or this proves nothing\n" + r.stdout[-2000:])
-    score = json.loads((lab_copy / "results.json").read_text())["score"]
-    assert score <= 0.05 * 10, f"the cheat scored {score} of 10 on step 14\n{r.stdout[-2000:]}"
+    grade_cheat(lab_copy, 14, forged)
+
