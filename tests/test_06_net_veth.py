@@ -213,6 +213,29 @@ def test_veth_gone_after_the_command_is_killed(step):
         "the veth should be gone as soon as the step exits")
 
 
+def test_veth_removed_by_the_runtime_while_the_namespace_lives_on(step):
+    """The kernel deletes a veth pair when the namespace holding one end
+    dies, but the namespace may outlive the container: here the test holds
+    it open, as `ip netns attach` or a monitoring tool would. The runtime
+    that made the pair deletes it, and does not count on the teardown."""
+    c = Running(step, "--network", "bridge", "sh", "-c", "echo ready; read _")
+    held = None
+    try:
+        c.wait_for("ready")
+        held = os.open(f"/proc/{c.child_pid()}/ns/net", os.O_RDONLY)
+    finally:
+        r = c.finish()
+    try:
+        assert r.rc == 0, r.describe()
+        assert labtest.wait_until(lambda: f"lab{c.pid}" not in labtest.links(), timeout=2), (
+            f"lab{c.pid} is still on the host after the run: the container's network namespace "
+            "lives on (held open by the test), so only the runtime's own deletion removes the pair")
+    finally:
+        if held is not None:
+            os.close(held)
+        labtest.wait_until(lambda: f"lab{c.pid}" not in labtest.links(), timeout=5)
+
+
 def test_veth_gone_after_a_failed_start(step, tmp_path):
     """The child fails (an empty rootfs: no /proc to mount on) after the
     parent has made the veth."""
