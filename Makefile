@@ -69,7 +69,7 @@ STEP_LIBS_18 := $(STEP_LIBS_17) -lyaml
 STEP_LIBS_LAST := 18
 step_libs = $(or $(STEP_LIBS_$(1)),$(if $(shell [ $(1) -gt $(STEP_LIBS_LAST) ] && echo y),$(STEP_LIBS_$(STEP_LIBS_LAST))))
 
-.PHONY: all steps rootfs oci-bundle demo-image user-rootfs deps test check-matrix unit pytest demo docs check-docs check clean help test-helpers
+.PHONY: all steps rootfs image-intact oci-bundle demo-image user-rootfs deps test check-matrix unit pytest demo docs check-docs check clean help test-helpers
 .DELETE_ON_ERROR:
 
 all: steps rootfs oci-bundle
@@ -113,8 +113,18 @@ $(BUILD)/helpers/%: rootfs/helpers/%.c rootfs/helpers/calls.h
 
 rootfs: $(ROOTFS_STAMP)
 
+# What the image holds when built (tools/image.py): a step without layers
+# writes into it, and the tests and the grader check it against this first.
+IMAGE_MANIFEST := $(BUILD)/rootfs.manifest
+
 $(ROOTFS_STAMP): rootfs/build.sh $(HELPERS) $(BUSYBOX)
 	$(Q)rootfs/build.sh "$(BUSYBOX)" $(ROOTFS) $(HELPERS)
+	$(Q)$(PYTHON) tools/image.py write $(ROOTFS) $(IMAGE_MANIFEST)
+
+# The image as it was built, or built again: before the tests run on it.
+image-intact: rootfs
+	$(Q)$(PYTHON) tools/image.py check $(ROOTFS) $(IMAGE_MANIFEST) || \
+	    { echo "make: building $(ROOTFS) again" >&2; rm -rf $(ROOTFS); $(MAKE) --no-print-directory rootfs; }
 
 # Step 17's demo bundle: runc spec's config.json (./step-17 spec) for the
 # busybox rootfs, whose program shows where it runs.
@@ -177,6 +187,7 @@ PYTEST_ARGS ?=
 # last (docs/instructor.md, "What the suite runs").
 PYTEST_SELECT = tests $(if $(STEP),--step $(STEP) --mechanism-only) $(if $(MATRIX),--matrix=$(MATRIX))
 pytest: all $(TEST_HELPERS)
+	$(Q)$(MAKE) --no-print-directory image-intact
 	$(Q)$(SANDBOX) -- $(PYTEST) $(PYTEST_SELECT) $(PYTEST_ARGS)
 
 # The quick suite a student runs often. On a fresh machine it installs what

@@ -500,6 +500,7 @@ int cg_oom_kills(struct cg_group *g)
     struct cg_dir *d = dir_of(g, "memory");
     char path[PATH_MAX], text[1024];
     const char *line;
+    long kills;
     int err;
 
     if (!d)
@@ -512,7 +513,7 @@ int cg_oom_kills(struct cg_group *g)
         return err;
     for (line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
         if (strncmp(line, "oom_kill ", 9) == 0)
-            return atoi(line + 9);
+            return parse_number(line + 9, "\n", INT_MAX, &kills) == 0 ? (int)kills : -EINVAL;
     return 0;
 }
 

@@ -225,11 +225,14 @@ bool lab_wants_cgroup(const struct container *c)
 static pid_t pid1(const struct container *c)
 {
     char path[64], text[64];
+    pid_t pid;
 
     if (!c->opts.pod[0])
         return c->pid;
     snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)c->pid, (int)c->pid);
-    return file_read(path, text, sizeof(text)) == 0 ? (pid_t)atoi(text) : 0;
+    if (file_read(path, text, sizeof(text)) < 0 || (pid = parse_pid(text, " \n")) < 0)
+        return 0;
+    return pid;
 }
 
 /* A named container's record, whole, once the child is set up: exec finds

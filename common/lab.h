@@ -197,6 +197,9 @@ int parse_env(const char *s, const char **why);
 int parse_bytes(const char *s, long long *out, const char **why);
 int parse_pids_limit(const char *s, long *out, const char **why);
 int parse_idmap(const char *s, struct lab_idmap *out, const char **why);
+/* Numbers the kernel or the lab wrote (no *why: the caller says what was read). */
+int parse_number(const char *s, const char *stops, long max, long *out);
+pid_t parse_pid(const char *s, const char *stops);
 
 /* ---- proc.c: the child process ---------------------------------------- */
 

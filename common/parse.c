@@ -101,6 +101,36 @@ int parse_cpus(const char *s, long ncpus, long *quota_us, const char **why)
     return 0;
 }
 
+/*
+ * A whole number in [0, max] that the kernel or the lab wrote: a name in
+ * /proc or in the lab's directories, a count in a cgroup file. Digits only,
+ * ended by the end of s or by one of stops (" \n": the first of a list, a
+ * file's line); anything else is -EINVAL, never a 0 or a prefix taken for
+ * the number.
+ */
+int parse_number(const char *s, const char *stops, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (!isdigit((unsigned char)s[0]))
+        return -EINVAL;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if ((*end != '\0' && !strchr(stops, *end)) || errno == ERANGE || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* A pid, as /proc names it: see parse_number. */
+pid_t parse_pid(const char *s, const char *stops)
+{
+    long v;
+
+    return parse_number(s, stops, INT_MAX, &v) == 0 && v > 0 ? (pid_t)v : -EINVAL;
+}
+
 /* A whole number of microseconds in [min, max]: digits only, no sign. */
 int parse_microseconds(const char *s, long min, long max, long *out, const char **why)
 {

@@ -125,7 +125,7 @@ static bool planned_by_another(const char *path, pid_t self)
         char file[PATH_MAX];
         struct lab_points other;
         unsigned long long start;
-        pid_t pid = (pid_t)atoi(e->d_name);
+        pid_t pid = parse_pid(e->d_name, "");
 
         if (pid <= 0 || pid == self || record_path(file, sizeof(file), pid) < 0 ||
             read_record(file, &other, &start) < 0 || !record_alive(pid, start))
@@ -182,7 +182,7 @@ int points_sweep(int *removed)
         char file[PATH_MAX];
         struct lab_points dead;
         unsigned long long start;
-        pid_t pid = (pid_t)atoi(e->d_name);
+        pid_t pid = parse_pid(e->d_name, "");
 
         if (pid <= 0 || pid == getpid() || record_path(file, sizeof(file), pid) < 0 ||
             read_record(file, &dead, &start) < 0 || record_alive(pid, start))

@@ -1275,10 +1275,10 @@ void rt_child_ready(struct container *c, int preserve_fds)
     if (!(d = opendir("/proc/self/fd")))
         die("list /proc/self/fd");
     while ((e = readdir(d))) {
-        int fd = atoi(e->d_name);
+        long fd;
 
-        if (e->d_name[0] == '.' || fd <= 2 || fd == dirfd(d) || fd == c->fifo ||
-            fd < 3 + preserve_fds)
+        if (parse_number(e->d_name, "", INT_MAX, &fd) < 0 || fd <= 2 || fd == dirfd(d) ||
+            fd == c->fifo || fd < 3 + preserve_fds)
             continue;
         close(fd);
     }

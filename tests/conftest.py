@@ -13,6 +13,8 @@ step's points are earned only by tests that fail without its own code;
 make check-handout proves that the tests marked this way do.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import pwd
@@ -272,21 +274,38 @@ def public_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def users_locked():
+    """The machine's user files to ourselves: gradings side by side (make
+    check-handout) each add users and rewrite /etc/subuid, which sandboxes do
+    not separate. An flock(2) on /etc itself: useradd replaces /etc/passwd
+    and /etc/subuid by renames, so a lock on one of them would be on a file
+    that is gone; and useradd's own locks (lckpwdf's fcntl lock, lock files)
+    are others, so it does not wait on this one."""
+    fd = os.open("/etc", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 @pytest.fixture
 def user(rng, request):
     """An ordinary user made for the test, with an /etc/subuid range (or,
     parametrised, without one), removed afterwards, its range too."""
     name = f"labt{rng.randrange(16**6):06x}"
     subid = getattr(request, "param", True)
-    subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True,
-                   capture_output=True)
     entry = f"{name}:{labtest.ROOT_ON_THE_HOST + 300000 + rng.randrange(100) * 65536}:65536\n"
     files = [Path("/etc/subuid"), Path("/etc/subgid")]
-    try:
+    with users_locked():
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True,
+                       capture_output=True)
         for f in files:
             lines = [l for l in (f.read_text().splitlines(keepends=True) if f.exists() else [])
                      if not l.startswith(name + ":")]
             f.write_text("".join(lines) + (entry if subid else ""))
+    try:
         yield pwd.getpwnam(name)
     finally:
         # A rootless container keeps its layers and records here; a uid is
@@ -294,11 +313,12 @@ def user(rng, request):
         left = Path(f"/tmp/lab-{pwd.getpwnam(name).pw_uid}")
         found = sorted(str(p) for p in left.rglob("*")) if left.exists() else []
         shutil.rmtree(left, ignore_errors=True)
-        subprocess.run(["userdel", name], capture_output=True)
-        for f in files:
-            if f.exists():
-                f.write_text("".join(l for l in f.read_text().splitlines(keepends=True)
-                                     if not l.startswith(name + ":")))
+        with users_locked():
+            subprocess.run(["userdel", name], capture_output=True)
+            for f in files:
+                if f.exists():
+                    f.write_text("".join(l for l in f.read_text().splitlines(keepends=True)
+                                         if not l.startswith(name + ":")))
     assert not found, f"{left} was left behind by the user's containers: {found}"
 
 

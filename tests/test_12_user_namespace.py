@@ -86,14 +86,20 @@ def test_a_root_owned_host_file_cannot_be_written_through_a_volume(step, tmp_pat
 
 
 def test_the_image_layers_are_roots_inside_and_still_copy_on_write(step, rootfs_copy):
+    (rootfs_copy / "srv" / "data").mkdir(parents=True)
+    (rootfs_copy / "srv" / "data" / "old").write_text("from the layer")
     before = {p: p.stat().st_mtime_ns for p in (rootfs_copy / "etc").iterdir()}
+    # The directory made again must hide the layer's (an opaque mark): in a
+    # user namespace overlayfs can keep that mark only in user.* xattrs.
     r = run(step, "--layer", rootfs_copy, "sh", "-c",
             "ls -ln /bin/busybox /etc/passwd; echo more >> /etc/passwd; rm /bin/vi; touch /etc/new; "
-            "ls -ln /etc/new")
+            "ls -ln /etc/new; rm -r /srv/data && mkdir /srv/data && echo made-again $(ls -A /srv/data)")
     assert r.rc == 0, r.describe()
     owners = [line.split()[2:4] for line in r.out.splitlines() if line.startswith("-")]
     assert owners and all(o == ["0", "0"] for o in owners), (
         "the image's files (root's on the host) should be root's inside, and so the new one\n" + r.describe())
+    assert "made-again\n" in r.out, (
+        "/srv/data, removed and made again, should be empty: it hides the layer's directory\n" + r.describe())
     assert {p: p.stat().st_mtime_ns for p in (rootfs_copy / "etc").iterdir()} == before
     assert (rootfs_copy / "bin" / "vi").is_symlink()
 

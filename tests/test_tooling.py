@@ -272,6 +272,30 @@ def test_a_checkout_in_tmp_is_seen_by_a_sandbox_in_a_sandbox(tmp_path):
     assert r.returncode == 0 and r.stdout == "here\n", r.stderr
 
 
+def test_an_image_a_step_wrote_into_is_found_and_built_again(tmp_path):
+    """A step without layers (a blank step 11, a GIVE=10 handout graded on
+    step 11) writes into the image itself: tools/image.py finds every change
+    against what the build wrote, and make image-intact, run before the
+    tests and before each graded step, builds the image again."""
+    image, manifest = tmp_path / "image", tmp_path / "manifest"
+    (image / "etc").mkdir(parents=True)
+    (image / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    (image / "bin").mkdir()
+    (image / "bin" / "vi").symlink_to("busybox")
+    tool = ["/usr/bin/python3", str(REPO / "tools" / "image.py")]
+    assert subprocess.run(tool + ["write", image, manifest]).returncode == 0
+    assert subprocess.run(tool + ["check", image, manifest]).returncode == 0
+    (image / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\nintruder:x:0:0::/:/bin/sh\n")
+    (image / "bin" / "vi").unlink()
+    (image / "new-file").write_text("")
+    r = subprocess.run(tool + ["check", image, manifest], capture_output=True, text=True)
+    assert r.returncode == 1 and all(w in r.stderr for w in ("gone: bin/vi", "new: new-file",
+                                                             "changed: etc/passwd")), r.stderr
+    makefile = (REPO / "Makefile").read_text()
+    assert "image-intact" in makefile.split("\npytest:", 1)[1].split("\n\n")[0]
+    assert "image-intact" in (REPO / "tools" / "grade.py").read_text()
+
+
 # ---- the carried matrix ----------------------------------------------------------
 
 def test_the_carried_matrix_runs_each_mechanism_on_its_step_and_the_last():

@@ -14,14 +14,18 @@
    one solution block) loses points of its own step.
 """
 
+import concurrent.futures
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,9 +50,8 @@ def check(ok, what):
 def grade(tree, steps=None, scoring_only=True, first_failure=False):
     """Runs the tree's own grader; returns {"05": {"got": cents, ...}}."""
     out = WORK / f"summary-{tree.name}.json"
-    out.unlink(missing_ok=True)
     cmd = ["/usr/bin/python3", str(tree / "tools" / "grade.py"), f"--summary={out}",
-           f"--results={WORK / 'results.json'}", f"--junit={WORK / 'junit.xml'}"]
+           f"--results={WORK / f'results-{tree.name}.json'}", f"--junit={WORK / f'junit-{tree.name}.xml'}"]
     if scoring_only:
         cmd.append("--scoring-only")
     if first_failure:
@@ -64,6 +67,75 @@ def grade(tree, steps=None, scoring_only=True, first_failure=False):
             continue
         results.update(json.loads(out.read_text()))
     return results
+
+
+# ---- gradings side by side ---------------------------------------------------------------------
+#
+# Each grading runs in a sandbox of its own (tools/sandbox.py: its own
+# mount, network, PID namespaces, cgroup root, /tmp and /run), so two of them
+# cannot see each other's mounts, links, groups or hostname, and the host
+# check after every test holds for each. They run side by side, one per CPU
+# (at most four), each in a handout tree of its own, since a grading builds in
+# its tree. What is left shared is CPU time: a step whose scoring tests
+# measure it (step 07's quotas) is graded alone where its solution's code is
+# there, so that a load, not the code, never decides whether points are lost.
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+ALONE = {7}   # steps whose tests measure CPU time
+
+
+@dataclass
+class Job:
+    """One grading of one step: in a tree with the solutions of steps
+    01..give, and the step's file mutated (mutant) or not."""
+    step: int
+    give: int
+    mutant: dict = None
+    first_failure: bool = False
+
+    def alone(self):
+        return self.step in ALONE and self.give >= self.step
+
+
+class Trees:
+    """The handout trees the gradings run in, taken one per grading, or
+    all of them for a grading that must run alone."""
+
+    def __init__(self, n):
+        self.n, self.free, self.taking = n, queue.Queue(), threading.Lock()
+        for i in range(n):
+            tree = WORK / f"tree-{i}"
+            handout.write_handout(tree, None, give=0)
+            self.free.put(tree)
+
+    def run(self, job):
+        with self.taking:   # one taker at a time: a grading alone is not starved
+            taken = [self.free.get() for _ in range(self.n if job.alone() else 1)]
+        try:
+            return run_job(taken[0], job)
+        finally:
+            for tree in taken:
+                self.free.put(tree)
+
+
+def run_job(tree, job):
+    """(result of job.step or None, whether steps 01..give are the solution's files)."""
+    give_tree(tree, job.give)
+    same = all((tree / "steps" / f.name).read_text() == f.read_text()
+               for f in handout.step_files() if int(f.name[5:7]) <= job.give)
+    if job.mutant:
+        src = next(f for f in handout.step_files() if int(f.name[5:7]) == job.step)
+        (tree / "steps" / src.name).write_text(mutate(src.read_text(), src, job.mutant, handout.load_catalog()))
+    result = grade(tree, [job.step], first_failure=job.first_failure).get(f"{job.step:02d}")
+    return result, same
+
+
+def graded(jobs):
+    """Yields (job, result, same) in the order of jobs, as each is done."""
+    trees = Trees(WORKERS)
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+        for job, (result, same) in zip(jobs, pool.map(trees.run, jobs)):
+            yield job, result, same
 
 
 def steps_of(repo=REPO):
@@ -104,32 +176,34 @@ def give_tree(tree, give):
         (tree / "steps" / src.name).write_text(handout.strip_file(src, catalog, give))
 
 
-def prove_points(tree):
-    steps = steps_of()
-    print("the untouched handout, every step:", flush=True)
-    t0 = time.monotonic()
-    blank = grade(tree)
-    print(f"each step with the steps before it given (GIVE=NN-1) (the untouched handout took "
-          f"{time.monotonic() - t0:.0f} s):", flush=True)
-    t0 = time.monotonic()
-    given = {}
-    for nn in steps:
-        if nn == steps[0]:
-            given[f"{nn:02d}"] = blank.get(f"{nn:02d}")
-            continue
-        give_tree(tree, nn - 1)
-        same = all((tree / "steps" / f.name).read_text() == f.read_text()
-                   for f in handout.step_files() if int(f.name[5:7]) < nn)
-        check(same, f"GIVE={nn - 1:02d}: steps 01..{nn - 1:02d} are the solution's files")
-        given.update(grade(tree, [nn]))
-    give_tree(tree, 0)
+def points_jobs(steps):
+    """The untouched handout on every step, GIVE=NN-1 on step NN, the
+    solution (every step given) on every step."""
+    return ([Job(nn, 0) for nn in steps] + [Job(nn, nn - 1) for nn in steps[1:]]
+            + [Job(nn, steps[-1]) for nn in steps])
+
+
+def prove_points(steps, results):
+    """Takes the points jobs' results from results, in order; returns the
+    solution's."""
+    blank, given, solution = {}, {}, {}
+    print("the untouched handout, GIVE=NN-1 on step NN, the solution: every step, the tests that earn "
+          f"its points, {WORKERS} at a time:", flush=True)
     # Scoring tests only: that every other test passes on the solution too,
     # on every step, is make check-matrix's proof (make check runs both).
-    print(f"the solution, every step, the tests that earn its points (GIVE took "
-          f"{time.monotonic() - t0:.0f} s):", flush=True)
-    t0 = time.monotonic()
-    solution = grade(REPO)
-    print(f"  (the solution took {time.monotonic() - t0:.0f} s)", flush=True)
+    for _ in range(3 * len(steps) - 1):
+        job, result, same = next(results)
+        key = f"{job.step:02d}"
+        if job.give == 0:
+            blank[key] = result
+        elif job.give == job.step - 1:
+            given[key] = result
+            check(same, f"GIVE={job.give:02d}: steps 01..{job.give:02d} are the solution's files")
+        else:
+            solution[key] = result
+            if job.step == steps[-1]:
+                check(same, "the solution: every step file is the solution's")
+    given[f"{steps[0]:02d}"] = blank.get(f"{steps[0]:02d}")
     table(steps, blank, given, solution)
     return solution
 
@@ -152,7 +226,8 @@ def table(steps, blank, given, solution):
         check(b is not None and pct(b) <= ALLOWED, f"step {key}, untouched handout: {fmt(b)} (at most 5%)")
         check(g is not None and pct(g) <= ALLOWED, f"step {key}, GIVE={nn - 1:02d}: {fmt(g)} (at most 5%)")
         check(s is not None and s["got"] == s["worth"] and not s["failed_given"] and s["passed"] == s["scoring"],
-              f"step {key}, solution: {fmt(s)}, every scoring test passing")
+              f"step {key}, solution: {fmt(s)}, every scoring test passing"
+              + "".join(f"\n         {f}" for f in (s or {}).get("failures", [])))
     rows.append(f"| total | {total / 100:g} | | | {got / 100:.2f} |")
     configured = configured_total()
     check(got == total == round(configured * 100),
@@ -207,35 +282,36 @@ def cannot_show(m):
     raise ValueError(f"mutant {m['why']!r}: needs = {needs!r}: unknown (known: ia32, cgroup2-cpu)")
 
 
-def prove_mutants(solution):
+def mutant_jobs(last):
+    """A job per mutant this kernel can show, and the lines for the others."""
     with open(REPO / "tests" / "mutants.toml", "rb") as f:
         mutants = tomllib.load(f)["mutant"]
-    print(f"{len(mutants)} mutants, each a typical mistake in one block:", flush=True)
-    tree = WORK / "mutant"
-    handout.write_handout(tree, None, give=handout.last_step())
-    catalog = handout.load_catalog()
-    per_step = {}  # step: [mutants, those that lost points]
+    jobs, skipped = [], []
     for m in mutants:
         why = cannot_show(m)
         if why:
-            print(f"  skip step {m['step']:02d} {m['block']}: {m['why']}: {why}", flush=True)
+            skipped.append(f"  skip step {m['step']:02d} {m['block']}: {m['why']}: {why}")
             continue
-        per_step.setdefault(m["step"], [0, 0])[0] += 1
-        src = next(f for f in handout.step_files() if int(f.name[5:7]) == m["step"])
-        target = tree / "steps" / src.name
-        target.write_text(mutate(src.read_text(), src, m, catalog))
         # A mutant with no bound only has to lose points: its grading stops
         # at the first scoring test that fails (the longest part of the proof
         # otherwise). One with a bound is graded in full, to weigh the loss.
-        bounded = "at_most" in m
-        result = grade(tree, [m["step"]], first_failure=not bounded).get(f"{m['step']:02d}")
-        target.write_text(src.read_text())
+        jobs.append(Job(m["step"], last, m, first_failure="at_most" not in m))
+    return jobs, skipped
+
+
+def prove_mutants(jobs, skipped, results, solution):
+    print(f"{len(jobs) + len(skipped)} mutants, each a typical mistake in one block:", flush=True)
+    per_step = {}  # step: [mutants, those that lost points]
+    for _ in jobs:
+        job, result, _ = next(results)
+        m = job.mutant
+        per_step.setdefault(m["step"], [0, 0])[0] += 1
         full = solution.get(f"{m['step']:02d}", {}).get("worth", 0)
         lost = (full - result["got"]) / 100 if result else 0
         name = f"step {m['step']:02d} {m['block']}: {m['why']}"
         if result and result["error"]:
             ok = check(True, f"{name}: does not compile: loses {full / 100:g}")
-        elif bounded:
+        elif "at_most" in m:
             most = m["at_most"] * full / 100
             ok = check(result is not None and 0 < lost <= most,
                        f"{name}: loses {lost:.2f} of {full / 100:g}, at most {most:g}")
@@ -244,6 +320,8 @@ def prove_mutants(solution):
             ok = check(result is not None and 0 < lost,
                        f"{name}: loses points" + (f" ({caught})" if caught else ""))
         per_step[m["step"]][1] += ok
+    for line in skipped:
+        print(line, flush=True)
     print("the mutants, per step (each must lose points):")
     for step in steps_of():
         n, lost = per_step.get(step, [0, 0])
@@ -256,12 +334,17 @@ def main():
     t0 = time.monotonic()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    tree = prove_handout()
-    solution = prove_points(tree)
+    prove_handout()
+    steps = steps_of()
+    mutants, skipped = mutant_jobs(steps[-1])
+    # One queue of gradings for both proofs, so that no CPU idles between them.
+    results = graded(points_jobs(steps) + mutants)
+    solution = prove_points(steps, results)
     t1 = time.monotonic()
-    prove_mutants(solution)
+    prove_mutants(mutants, skipped, results, solution)
     print(f"make check-handout: {time.monotonic() - t0:.0f} s "
-          f"(the handout and the points {t1 - t0:.0f} s, the mutants {time.monotonic() - t1:.0f} s)")
+          f"(the handout and the points {t1 - t0:.0f} s, then the mutants {time.monotonic() - t1:.0f} s; "
+          f"{WORKERS} gradings at a time)")
     if failures:
         print(f"make check-handout: {len(failures)} check(s) failed", file=sys.stderr)
         return 1

@@ -124,6 +124,16 @@ def harness_died(step, r):
     return f"the harness stopped while it tested step {step:02d} (exit {r.returncode}): {one_line(last[0], 160)}"
 
 
+def image_intact():
+    """The image as it was built, for the next step: until step 11 a
+    container's root is the image itself, and a step without layers (or a
+    broken one) writes into it (tools/image.py)."""
+    r = subprocess.run(["make", "-s", "--no-print-directory", "image-intact"], cwd=REPO,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"make grade: the image cannot be built again: {one_line(r.stderr)}")
+
+
 # ---- scoring ---------------------------------------------------------------------------------
 
 def shares(cents, n):
@@ -158,7 +168,7 @@ def score(step, worth, error, warnings, report):
 def grade(steps, seed, scoring_only=False, first_failure=False):
     (REPO / WORK / "bin").mkdir(parents=True, exist_ok=True)
     points, default = points_table()
-    r = subprocess.run(["make", "-s", "--no-print-directory", "rootfs", "test-helpers"], cwd=REPO,
+    r = subprocess.run(["make", "-s", "--no-print-directory", "image-intact", "test-helpers"], cwd=REPO,
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"make grade: the rootfs or the test helpers do not build: {one_line(r.stderr)}")
@@ -167,6 +177,7 @@ def grade(steps, seed, scoring_only=False, first_failure=False):
         worth = float(points.get(f"{step:02d}", default))
         error, warnings = build(step)
         report = None if error else run_tests(step, seed, scoring_only, first_failure)
+        image_intact()
         graded.append(score(step, worth, error, warnings, report))
     return graded
 
@@ -373,7 +384,9 @@ def summary(graded):
                                  "passed": len([t for t in e["scoring"] if t["outcome"] == "passed"]),
                                  "failed_given": len([t for t in e["given"] if t["outcome"] == "failed"]),
                                  "first_failed": next((t["name"] for t in e["scoring"]
-                                                       if t["outcome"] == "failed"), None)}
+                                                       if t["outcome"] == "failed"), None),
+                                 "failures": [f"{t['name']}: {one_line(t['message'])}" for t in e["scoring"]
+                                              if t["outcome"] == "failed"]}
             for e in graded}
 
 

@@ -117,6 +117,29 @@ static void microseconds_are_whole_and_in_range(void)
     CU_ASSERT_EQUAL(parse_microseconds("1.5", 0, 10, &v, &why), -EINVAL);
 }
 
+/* What the kernel or the lab wrote: a damaged name or file is refused,
+ * never read as 0 or as the number it starts with. */
+static void numbers_the_kernel_wrote_are_whole_or_refused(void)
+{
+    long v = -1;
+
+    CU_ASSERT_EQUAL(parse_number("0", "", 10, &v), 0);
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_EQUAL(parse_number("3\nnext 4\n", "\n", 10, &v), 0);
+    CU_ASSERT_EQUAL(v, 3);
+    CU_ASSERT_EQUAL(parse_number("11", "", 10, &v), -EINVAL);
+    CU_ASSERT_EQUAL(parse_number("3x", "\n", 10, &v), -EINVAL);
+    CU_ASSERT_EQUAL(parse_number("", "", 10, &v), -EINVAL);
+    CU_ASSERT_EQUAL(parse_number("-1", "", 10, &v), -EINVAL);
+    CU_ASSERT_EQUAL(parse_number("99999999999999999999999", "", LONG_MAX, &v), -EINVAL);
+    CU_ASSERT_EQUAL(parse_pid("4242 4243 ", " \n"), 4242);
+    CU_ASSERT_EQUAL(parse_pid("4242", ""), 4242);
+    CU_ASSERT_EQUAL(parse_pid("0", ""), -EINVAL);
+    CU_ASSERT_EQUAL(parse_pid("self", ""), -EINVAL);
+    CU_ASSERT_EQUAL(parse_pid("12.tmp", ""), -EINVAL);
+    CU_ASSERT_EQUAL(parse_pid("4294967296", ""), -EINVAL);
+}
+
 static void ipv4_prefix_accepts_host_addresses(void)
 {
     struct lab_ipv4 ip;
@@ -279,6 +302,8 @@ static const struct unit_test tests[] = {
     { "--cpus becomes a quota per 100 ms", cpus_becomes_a_quota_per_100ms },
     { "--cpus refuses bad values", cpus_refuses_bad_values },
     { "microseconds are whole and in range", microseconds_are_whole_and_in_range },
+    { "numbers the kernel wrote are whole or refused",
+      numbers_the_kernel_wrote_are_whole_or_refused },
     { "--ip accepts host addresses", ipv4_prefix_accepts_host_addresses },
     { "--ip refuses bad input", ipv4_prefix_refuses_bad_input },
     { "-v reads docker's syntax", volume_reads_docker_syntax },
