@@ -50,6 +50,17 @@ static void make_mounts_private(void)
     /* LAB:END */
 }
 
+/* After the switch: a /proc of the container's own. */
+static void mount_proc(void)
+{
+    /* LAB:BEGIN mount-proc */
+    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount proc on /proc");
+    say("mounted a new proc on /proc: it shows this PID namespace");
+    /* LAB:END */
+}
+
 /* Runs in the child, in the new namespaces: finish the container's view of
  * the system, then become the command. Does not return. */
 static int child_main(void *arg)
@@ -59,12 +70,7 @@ static int child_main(void *arg)
     /* Sync point GO, then the safety net: not in the host's MUST_BE_NEW. */
     lab_child_begin(c, MUST_BE_NEW);
     make_mounts_private();
-    /* LAB:BEGIN mount-proc */
-    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        die("mount proc on /proc");
-    say("mounted a new proc on /proc: it shows this PID namespace");
-    /* LAB:END */
+    mount_proc();
     lab_child_exec(c);
 }
 

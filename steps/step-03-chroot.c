@@ -51,6 +51,17 @@ static void make_mounts_private(void)
     /* LAB:END */
 }
 
+/* After the switch: a /proc of the container's own. */
+static void mount_proc(void)
+{
+    /* LAB:BEGIN mount-proc */
+    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount proc on /proc");
+    say("mounted a new proc on /proc: it shows this PID namespace");
+    /* LAB:END */
+}
+
 /* Runs in the child, in the new namespaces: finish the container's view of
  * the system, then become the command. Does not return. */
 static int child_main(void *arg)
@@ -69,12 +80,7 @@ static int child_main(void *arg)
         die("chdir / in the new root");
     say("chroot %s: / is now the rootfs", c->root);
     /* LAB:END */
-    /* LAB:BEGIN mount-proc */
-    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        die("mount proc on /proc");
-    say("mounted a new proc on /proc: it shows this PID namespace");
-    /* LAB:END */
+    mount_proc();
     lab_child_env(c); /* docker run's environment, not the host's */
     lab_child_exec(c);
 }

@@ -77,6 +77,41 @@ static void make_mounts_private(void)
     /* LAB:END */
 }
 
+/* pivot_root(2) needs the new root to be a mount point of its own. */
+static void bind_rootfs_onto_itself(const struct container *c)
+{
+    /* LAB:BEGIN bind-rootfs */
+    /* pivot_root(2) swaps mounts, so the new root must be a mount point:
+     * bind-mount the rootfs onto itself to make it one. */
+    if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die("bind-mount %s onto itself", c->root);
+    say("bind-mounted %s onto itself: a mount point now", c->root);
+    /* LAB:END */
+}
+
+/* After the switch: a /proc of the container's own. */
+static void mount_proc(void)
+{
+    /* LAB:BEGIN mount-proc */
+    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount proc on /proc");
+    say("mounted a new proc on /proc: it shows this PID namespace");
+    /* LAB:END */
+}
+
+/* In the new UTS namespace: the container's name. */
+static void set_hostname(const struct container *c)
+{
+    /* LAB:BEGIN hostname */
+    /* In its own UTS namespace the container may name itself: the host's
+     * hostname is another copy, untouched. */
+    if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+        die("sethostname(\"%s\")", c->hostname);
+    say("sethostname(\"%s\"): the host keeps its own", c->hostname);
+    /* LAB:END */
+}
+
 /* Runs in the child, in the new namespaces: finish the container's view of
  * the system, then become the command. Does not return. */
 static int child_main(void *arg)
@@ -86,27 +121,10 @@ static int child_main(void *arg)
     /* Sync point GO, then the safety net: not in the host's MUST_BE_NEW. */
     lab_child_begin(c, MUST_BE_NEW);
     make_mounts_private();
-    /* LAB:BEGIN bind-rootfs */
-    /* pivot_root(2) swaps mounts, so the new root must be a mount point:
-     * bind-mount the rootfs onto itself to make it one. */
-    if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
-        die("bind-mount %s onto itself", c->root);
-    say("bind-mounted %s onto itself: a mount point now", c->root);
-    /* LAB:END */
+    bind_rootfs_onto_itself(c);
     switch_root(c);
-    /* LAB:BEGIN mount-proc */
-    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        die("mount proc on /proc");
-    say("mounted a new proc on /proc: it shows this PID namespace");
-    /* LAB:END */
-    /* LAB:BEGIN hostname */
-    /* In its own UTS namespace the container may name itself: the host's
-     * hostname is another copy, untouched. */
-    if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-        die("sethostname(\"%s\")", c->hostname);
-    say("sethostname(\"%s\"): the host keeps its own", c->hostname);
-    /* LAB:END */
+    mount_proc();
+    set_hostname(c);
     lab_child_env(c); /* docker run's environment, not the host's */
     lab_child_exec(c);
 }

@@ -231,6 +231,53 @@ static void mount_shm_and_pts(const struct container *c)
     /* LAB:END */
 }
 
+/* pivot_root(2) needs the new root to be a mount point of its own. */
+static void bind_rootfs_onto_itself(const struct container *c)
+{
+    /* LAB:BEGIN bind-rootfs */
+    /* pivot_root(2) swaps mounts, so the new root must be a mount point:
+     * bind-mount the rootfs onto itself to make it one. */
+    if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die("bind-mount %s onto itself", c->root);
+    say("bind-mounted %s onto itself: a mount point now", c->root);
+    /* LAB:END */
+}
+
+/* After the switch: a /proc of the container's own. */
+static void mount_proc(void)
+{
+    /* LAB:BEGIN mount-proc */
+    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount proc on /proc");
+    say("mounted a new proc on /proc: it shows this PID namespace");
+    /* LAB:END */
+}
+
+/* After the switch: the container's own POSIX message queues. */
+static void mount_mqueue(void)
+{
+    /* LAB:BEGIN mount-mqueue */
+    /* POSIX message queues are files of an mqueue filesystem, which shows
+     * the IPC namespace of whoever mounts it: ours, as proc shows our pids. */
+    if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("mount mqueue on /dev/mqueue");
+    say("mounted a new mqueue on /dev/mqueue: this IPC namespace's POSIX queues");
+    /* LAB:END */
+}
+
+/* In the new UTS namespace: the container's name. */
+static void set_hostname(const struct container *c)
+{
+    /* LAB:BEGIN hostname */
+    /* In its own UTS namespace the container may name itself: the host's
+     * hostname is another copy, untouched. */
+    if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+        die("sethostname(\"%s\")", c->hostname);
+    say("sethostname(\"%s\"): the host keeps its own", c->hostname);
+    /* LAB:END */
+}
+
 /* Runs in the child, in the new namespaces: finish the container's view of
  * the system, then become the command. Does not return. */
 static int child_main(void *arg)
@@ -241,37 +288,14 @@ static int child_main(void *arg)
     lab_child_begin(c, MUST_BE_NEW);
     make_mounts_private();
     mount_layers(c);
-    /* LAB:BEGIN bind-rootfs */
-    /* pivot_root(2) swaps mounts, so the new root must be a mount point:
-     * bind-mount the rootfs onto itself to make it one. */
-    if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
-        die("bind-mount %s onto itself", c->root);
-    say("bind-mounted %s onto itself: a mount point now", c->root);
-    /* LAB:END */
+    bind_rootfs_onto_itself(c);
     mount_volumes(c);
     switch_root(c);
-    /* LAB:BEGIN mount-proc */
-    /* A proc filesystem shows the PID namespace of whoever mounts it: ours. */
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        die("mount proc on /proc");
-    say("mounted a new proc on /proc: it shows this PID namespace");
-    /* LAB:END */
-    /* LAB:BEGIN mount-mqueue */
-    /* POSIX message queues are files of an mqueue filesystem, which shows
-     * the IPC namespace of whoever mounts it: ours, as proc shows our pids. */
-    if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        die("mount mqueue on /dev/mqueue");
-    say("mounted a new mqueue on /dev/mqueue: this IPC namespace's POSIX queues");
-    /* LAB:END */
+    mount_proc();
+    mount_mqueue();
     mount_shm_and_pts(c);
     mount_cgroup_view(c);
-    /* LAB:BEGIN hostname */
-    /* In its own UTS namespace the container may name itself: the host's
-     * hostname is another copy, untouched. */
-    if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-        die("sethostname(\"%s\")", c->hostname);
-    say("sethostname(\"%s\"): the host keeps its own", c->hostname);
-    /* LAB:END */
+    set_hostname(c);
     bring_up_network(c);
     lab_child_env(c); /* docker run's environment, not the host's */
     lab_child_exec(c);

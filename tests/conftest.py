@@ -55,17 +55,19 @@ def pytest_addoption(parser):
                          "test on the last step only (make vm-test, where only the kernel differs)")
 
 
-def tmpfs_cannot_be_idmapped():
+def tmpfs_falls_short():
     """Before Linux 6.3 a tmpfs cannot be idmapped, and from step 12 on the
-    image layers are (the harness's sandbox puts a tmpfs on /tmp)."""
+    image layers are; before 6.6 it holds no user.* xattrs, where overlayfs
+    in a user namespace keeps its marks (the harness's sandbox puts a tmpfs
+    on /tmp)."""
     release = re.match(r"(\d+)\.(\d+)", os.uname().release)
-    return bool(release) and tuple(map(int, release.groups())) < (6, 3)
+    return bool(release) and tuple(map(int, release.groups())) < (6, 6)
 
 
 def pytest_configure(config):
     # The tests' directories (tmp_path) then go on the disk, in /var/tmp,
     # which every user can enter, as a container's root must.
-    if tmpfs_cannot_be_idmapped() and os.path.isdir("/var/tmp"):
+    if tmpfs_falls_short() and os.path.isdir("/var/tmp"):
         os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", "/var/tmp")
     if config.getoption("--bin-dir"):
         os.environ["LAB_BIN_DIR"] = str(Path(config.getoption("--bin-dir")).resolve())

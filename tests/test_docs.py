@@ -352,9 +352,10 @@ def check(transcript):
             # A background job goes on printing after the shell took the next
             # command: wait for what the page shows it printing, up to the end
             # of its last line (a slow machine may deliver "up" and its "\n"
-            # apart: the "\n" would start the next command's output).
+            # apart: the "\n" would start the next command's output). A job
+            # the page shows printing nothing is not waited for.
             deadline = time.monotonic() + labtest.scaled(10)
-            while ((found is None or not out.endswith("\n")) and background
+            while ((found is None or (out and not out.endswith("\n"))) and background
                    and time.monotonic() < deadline):
                 out += shell.more(0.2)
                 actual = output_lines(out)
