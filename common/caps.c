@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 
 #include "lab.h"
 
@@ -79,6 +80,22 @@ uint64_t caps_all(void)
     return NCAPS == 64 ? ~0ULL : (1ULL << NCAPS) - 1;
 }
 
+/* "All of them", for a container: in a user namespace of its own, every
+ * capability (of that namespace); with --userns host, the host's own, so
+ * only those the lab process may pass on (its bounding set: a sandbox, a
+ * container the lab runs in, may have taken some away). */
+static uint64_t caps_every(const struct lab_opts *o)
+{
+    uint64_t set = 0;
+
+    if (!o->userns_host)
+        return caps_all();
+    for (int cap = 0; cap < NCAPS; cap++)
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+            set |= 1ULL << cap;
+    return set;
+}
+
 /* As docker run: the default set; --cap-drop ALL empties it, other drops
  * take theirs out; then --cap-add puts back what it names (ALL: all of
  * them); --privileged has them all. */
@@ -87,9 +104,9 @@ uint64_t caps_of(const struct lab_opts *o)
     uint64_t set = caps_docker_default();
 
     if (o->privileged)
-        return caps_all();
+        return caps_every(o);
     set = o->cap_drop_all ? 0 : set & ~o->cap_drop;
-    return o->cap_add_all ? caps_all() : set | o->cap_add;
+    return o->cap_add_all ? caps_every(o) : set | o->cap_add;
 }
 
 const char *caps_describe(uint64_t set)

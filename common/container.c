@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -129,6 +130,11 @@ static void find_network_peer(struct container *c)
     if ((t->pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0)) < 0 ||
         record_start_time(t->pid) != t->record.start)
         die_msg("--network container:%s: it has ended", name);
+    if (t->record.userns_host != c->opts.userns_host)
+        die_msg(c->opts.userns_host ? "--network container:%s: not with --userns host: %s has a "
+                "user namespace, and containers that share a network share a user namespace" :
+                "--network container:%s: %s has --userns host: add it here too, as containers "
+                "that share a network share a user namespace", name, name);
     c->opts.uidmap[0].outside = t->record.uid;
     c->opts.gidmap[0].outside = t->record.gid;
     snprintf(path, sizeof(path), "/proc/%d/root/etc/hostname", (int)t->pid);
@@ -386,6 +392,11 @@ const char *lab_count(long n)
 
 /* ---- the child ---------------------------------------------------------- */
 
+int lab_must_be_new(const struct container *c, int must_be_new)
+{
+    return c->opts.userns_host ? must_be_new & ~CLONE_NEWUSER : must_be_new;
+}
+
 void lab_child_begin(struct container *c, int must_be_new)
 {
     int err;
@@ -399,7 +410,7 @@ void lab_child_begin(struct container *c, int must_be_new)
     if (sync_wait(&c->sync) < 0)
         _exit(LAB_EXIT_FAILED); /* the parent is gone; nobody to report to */
     sync_close(&c->sync);
-    const char *shared = ns_not_new(&c->host_ns, must_be_new);
+    const char *shared = ns_not_new(&c->host_ns, lab_must_be_new(c, must_be_new));
     if (shared)
         die_msg("still in the host's namespace (is %s set?): refusing to change the host",
                 shared);

@@ -290,13 +290,13 @@ void lab_child_fork(struct container *c, int must_be_new)
     }
     if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0 || proc_die_with_parent() < 0)
         die("prctl(PR_SET_PDEATHSIG)");
-    if ((shared = ns_not_new(&c->host_ns, must_be_new)))
+    if ((shared = ns_not_new(&c->host_ns, lab_must_be_new(c, must_be_new))))
         die_msg("still in the host's namespace (is %s set?): refusing to change the host", shared);
 }
 
 void lab_join_network_of(struct container *c, int must_be_new)
 {
-    const int join = CLONE_NEWUSER | CLONE_NEWNET;
+    const int join = CLONE_NEWNET | (c->opts.userns_host ? 0 : CLONE_NEWUSER);
     const int own = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 
     if (setns(c->target.pidfd, join) < 0)

@@ -155,7 +155,7 @@ bool lab_exec_fork(struct container *c, int must_be_new)
         die_errno(err, "reset signal dispositions");
     /* The same safety net as a container's child: the command must not
      * run in the host's namespaces. */
-    if ((shared = ns_not_new(&c->host_ns, must_be_new)))
+    if ((shared = ns_not_new(&c->host_ns, lab_must_be_new(c, must_be_new))))
         die_msg("exec %s: still in the host's namespace (is %s joined?): refusing to run "
                 "the command on the host", c->opts.name, shared);
     return true;

@@ -149,6 +149,7 @@ struct lab_opts {
     struct lab_idmap gidmap[LAB_MAX_IDMAPS]; /* --gidmap, or the same as --uidmap */
     int ngidmap;
     bool rootless;                     /* run by an ordinary user (12+) */
+    bool userns_host;                  /* --userns host: no user namespace (12+) */
     uint64_t cap_add, cap_drop;        /* --cap-add, --cap-drop (13+) */
     bool cap_add_all, cap_drop_all;    /* ... ALL */
     bool privileged;                   /* --privileged */
@@ -616,6 +617,7 @@ struct lab_record {
     bool privileged, seccomp_unconfined, cap_add_all, cap_drop_all;
     uint64_t cap_add, cap_drop;
     unsigned uid, gid;                 /* its root's ids on the host */
+    bool userns_host;                  /* --userns host: no user namespace of its own */
     const char *env[LAB_MAX_ENV];      /* -e, with the host's values filled in */
     int nenv;
     char cgroups[CG_MAX_DIRS][PATH_MAX]; /* its groups */
@@ -1248,6 +1250,8 @@ int lab_end(struct container *c);
 const char *lab_bytes(long long n);
 const char *lab_count(long n);
 
+/* must_be_new, less the user namespace with --userns host (the host's). */
+int lab_must_be_new(const struct container *c, int must_be_new);
 /* Child, first thing: narrate as the child; die with the parent; wait at
  * sync point GO; then the safety net: refuse to go on while still in one
  * of the host's namespaces that must_be_new names (a CLONE_NEW* flag

@@ -50,6 +50,7 @@ enum {
     KEY_SHARE_PID,
     KEY_NETWORK,
     KEY_SHM_SIZE,
+    KEY_USERNS,
 };
 
 struct opt_def {
@@ -70,8 +71,8 @@ static const struct opt_def defs[] = {
     { "env", 'e', 3, "NAME[=VALUE]", "set a variable in the container (repeatable)" },
     { "hostname", KEY_HOSTNAME, 5, "NAME", "the container's hostname (default: lab<pid>)" },
     { "network", KEY_NETWORK, 6, "MODE",
-      "none (lo only: the lab's default), bridge (a veth pair; docker's default), host (16+: "
-      "ports from 1024 only, no ping: see docs/step-16-pod.md) or container:NAME (16+)" },
+      "none (lo only: the lab's default), bridge (a veth pair; docker's default), host (16+; "
+      "as root, with --userns host) or container:NAME (16+)" },
     { "net", KEY_NET, 6, "MODE", "the same as --network (docker's other spelling)" },
     { "ip", KEY_IP, 6, "ADDR/PREFIX",
       "the container's address (implies --network bridge; /16../30)" },
@@ -91,6 +92,9 @@ static const struct opt_def defs[] = {
     { "uidmap", KEY_UIDMAP, 12, "IN:HOST:N",
       "map uids IN.. to HOST.. (repeatable; default 0:100000:65536)" },
     { "gidmap", KEY_GIDMAP, 12, "IN:HOST:N", "map gids the same way (default: as --uidmap)" },
+    { "userns", KEY_USERNS, 12, "MODE",
+      "host: no user namespace, the host's ids (root only; needed by --privileged and "
+      "--network host)" },
     { "cap-add", KEY_CAP_ADD, 13, "CAP", "keep this capability too (repeatable; ALL)" },
     { "cap-drop", KEY_CAP_DROP, 13, "CAP", "drop this capability (repeatable; ALL)" },
     { "privileged", KEY_PRIVILEGED, 13, NULL, "all capabilities, no masked paths, no filter" },
@@ -439,6 +443,13 @@ static int parse_one(struct parse_state *ps, int key, const char *arg)
     case KEY_PRIVILEGED:
         o->privileged = true;
         return 0;
+    case KEY_USERNS:
+        /* moby's UsernsMode.Valid() (api/types/container/hostconfig.go):
+         * "" or "host", nothing else. */
+        if (strcmp(arg, "host") != 0)
+            return fail(ps, "--userns %s: only host is known (no user namespace)", SHORT(arg));
+        o->userns_host = true;
+        return 0;
     case KEY_INIT:
         o->init = true;
         return 0;
@@ -724,6 +735,45 @@ void opt_usage_exec(FILE *out, int step)
             step);
 }
 
+/* --userns host: the host's ids, as they are (one map, all of them, onto
+ * themselves: what /proc/self/uid_map shows in the host's namespace). */
+static int no_user_namespace(struct parse_state *ps)
+{
+    struct lab_opts *o = ps->o;
+
+    if (geteuid() != 0)
+        return fail(ps, "--userns host: needs root: rootless, the container's ids exist only in "
+                        "a user namespace of yours");
+    if (o->nuidmap || o->ngidmap)
+        return fail(ps, "--%s: not with --userns host: there is no user namespace to map",
+                    o->nuidmap ? "uidmap" : "gidmap");
+    if (o->pod[0])
+        return fail(ps, "--userns host: not with --pod: the lab's pods have a user namespace of "
+                        "their own");
+    o->uidmap[0] = o->gidmap[0] = (struct lab_idmap){ 0, 0, UINT32_MAX };
+    o->nuidmap = o->ngidmap = 1;
+    return 0;
+}
+
+/* As root the lab is Docker with userns-remap: what needs the host's own
+ * root is refused without --userns host, as moby refuses it
+ * (daemon/daemon_unix.go, verifyPlatformContainerSettings). Rootless, as
+ * rootless Podman, the container has the powers of the user's namespace. */
+static int needs_the_hosts_ids(struct parse_state *ps)
+{
+    const struct lab_opts *o = ps->o;
+
+    if (o->userns_host || o->rootless)
+        return 0;
+    if (o->privileged)
+        return fail(ps, "--privileged: needs --userns host: privileged mode is incompatible with "
+                        "user namespaces (the host's capabilities are not a namespace's)");
+    if (o->host_network)
+        return fail(ps, "--network host: needs --userns host: a user namespace cannot use the "
+                        "host's network");
+    return 0;
+}
+
 /* Step 12 on: the id maps, and what a rootless container cannot have. */
 static int user_namespace_defaults(struct parse_state *ps)
 {
@@ -731,6 +781,8 @@ static int user_namespace_defaults(struct parse_state *ps)
     bool limits = o->cpu_quota_us || o->memory_bytes || o->pids_limit;
     const char *why;
 
+    if (o->userns_host)
+        return no_user_namespace(ps);
     if (userns_defaults(o, &why) < 0)
         return fail(ps, "--uidmap/--gidmap: %s", why);
     if (!o->rootless)
@@ -758,7 +810,7 @@ int opt_defaults(struct lab_opts *o, int step, char *err, size_t errlen)
     /* Without --layer, the rootfs is the one image layer (step 11 on). */
     if (step >= 11 && o->nlayers == 0)
         o->layers[o->nlayers++] = o->rootfs;
-    if (step >= 12 && user_namespace_defaults(&ps) < 0)
+    if (step >= 12 && (user_namespace_defaults(&ps) < 0 || needs_the_hosts_ids(&ps) < 0))
         return -EINVAL;
     for (int i = 0; o->upper[0] && i < o->nlayers; i++)
         if (within(o->upper, o->layers[i]) || within(o->layers[i], o->upper))

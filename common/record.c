@@ -159,6 +159,7 @@ static int format(const struct lab_record *r, char *text, size_t len, struct kv_
     kv_put(o, "unconfined", "%d", r->seccomp_unconfined);
     kv_put(o, "uid", "%u", r->uid);
     kv_put(o, "gid", "%u", r->gid);
+    kv_put(o, "usernshost", "%d", r->userns_host);
     kv_put(o, "pod", "%s", r->pod);
     for (int i = 0; i < r->ncgroups; i++)
         kv_put(o, "cgroup", "%s", r->cgroups[i]);
@@ -209,6 +210,8 @@ static int set_number(struct lab_record *r, const char *key, const char *value)
         return set_flag(&r->cap_drop_all, v);
     if (strcmp(key, "unconfined") == 0)
         return set_flag(&r->seccomp_unconfined, v);
+    if (strcmp(key, "usernshost") == 0)
+        return set_flag(&r->userns_host, v);
     if (strcmp(key, "start") == 0)
         r->start = v;
     else if (strcmp(key, "labstart") == 0)
@@ -526,6 +529,7 @@ void record_set_options(struct lab_record *r, const struct lab_opts *o)
     r->cap_drop_all = o->cap_drop_all;
     r->uid = o->uidmap[0].outside;
     r->gid = o->gidmap[0].outside;
+    r->userns_host = o->userns_host;
     r->nenv = 0;
     for (int i = 0; i < o->nenv; i++) {
         const char *value = strchr(o->env[i], '=') ? NULL : getenv(o->env[i]);
@@ -552,6 +556,7 @@ void record_get_options(const struct lab_record *r, struct lab_opts *o)
     o->uidmap[0].outside = r->uid;
     o->gidmap[0].outside = r->gid;
     o->nuidmap = o->ngidmap = 1;
+    o->userns_host = r->userns_host;
     for (int i = 0; i < r->nenv && o->nenv < LAB_MAX_ENV; i++)
         o->env[o->nenv++] = r->env[i];
 }

@@ -212,6 +212,8 @@ static void mount_cgroup_view(struct container *c)
  * host's uid, which the namespace does not map (it shows as nobody). */
 static void become_root(struct container *c)
 {
+    if (c->opts.userns_host)
+        return; /* --userns host: root already, the host's own */
     /* LAB:BEGIN become-root */
     /* The maps are written (sync point GO): uid and gid 0 exist here now, as
      * the host's ids the map names, and files the child makes are theirs.
@@ -233,6 +235,8 @@ static void become_root(struct container *c)
  * where the overlay's options look for them, before the overlay. */
 static void attach_idmapped_layers(struct container *c)
 {
+    if (c->opts.userns_host)
+        return; /* --userns host: the layers as they are, trusted.* xattrs */
     /* LAB:BEGIN attach-layers */
     /* In a user namespace overlayfs cannot write trusted.* xattrs (they take
      * the host's CAP_SYS_ADMIN): userxattr keeps its notes in
@@ -790,6 +794,8 @@ static void join_cgroup(struct container *c)
  * by the parent, which is root on the host; the child attaches them. */
 static void idmap_layers(struct container *c)
 {
+    if (c->opts.userns_host)
+        return; /* --userns host: no namespace to map the layers for */
     /* LAB:BEGIN idmap-layers */
     /* Through an idmapped mount a file owned by uid k on disk shows as owned
      * by k's image in a user namespace's map: the host's root's files as the
@@ -822,6 +828,8 @@ static void idmap_layers(struct container *c)
 /* The child's ids, while it waits at sync point GO. */
 static void write_id_maps(struct container *c)
 {
+    if (c->opts.userns_host)
+        return; /* --userns host: no user namespace, no maps */
     /* LAB:BEGIN id-maps */
     /* Until its maps are written the child is nobody in its own namespace,
      * and can do nothing: so it waits, and the parent writes them, in this
@@ -916,9 +924,12 @@ static void join_namespaces(struct container *c)
      * namespace also moves our root and working directory to its root:
      * the container's. A PID namespace takes in only the children we fork
      * from now on; the cgroup namespace waits until we are in its groups. */
-    int flags =
-        CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
+    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
 
+    /* Its user namespace too, unless it has none of its own (--userns
+     * host): setns refuses to join the one we are in (EINVAL). */
+    if (!c->opts.userns_host)
+        flags |= CLONE_NEWUSER;
     if (setns(c->target.pidfd, flags) < 0)
         die_msg("exec %s: setns(%s): %s", c->opts.name, ns_flag_names(flags), lab_exec_why(-errno));
     say("setns(pidfd, %s): in the namespaces of %s", ns_flag_names(flags), c->opts.name);
@@ -965,6 +976,17 @@ static int exec_in_container(int argc, char *argv[])
     return lab_exec_wait(&c);
 }
 
+/* The namespaces of namespaces(), less the user namespace with --userns
+ * host: none of its own, the host's ids (as docker run --userns host). */
+static int own_namespaces(const struct container *c)
+{
+    int flags = namespaces();
+
+    if (c->opts.userns_host)
+        flags &= ~CLONE_NEWUSER;
+    return flags;
+}
+
 int main(int argc, char *argv[])
 {
     struct container c;
@@ -976,7 +998,7 @@ int main(int argc, char *argv[])
     /* Options, --help and the root check, before anything is created. */
     lab_start(&c, argc, argv);
     /* SIGCHLD: the signal the kernel sends us when the child ends. */
-    int flags = SIGCHLD | namespaces();
+    int flags = SIGCHLD | own_namespaces(&c);
     /* With --network bridge the addresses are chosen before clone, so that
      * the child's copy of the container holds them too. */
     lab_net_claim(&c);

@@ -213,6 +213,8 @@ static void mount_cgroup_view(struct container *c)
  * host's uid, which the namespace does not map (it shows as nobody). */
 static void become_root(struct container *c)
 {
+    if (c->opts.userns_host)
+        return; /* --userns host: root already, the host's own */
     /* LAB:BEGIN become-root */
     /* The maps are written (sync point GO): uid and gid 0 exist here now, as
      * the host's ids the map names, and files the child makes are theirs.
@@ -234,6 +236,8 @@ static void become_root(struct container *c)
  * where the overlay's options look for them, before the overlay. */
 static void attach_idmapped_layers(struct container *c)
 {
+    if (c->opts.userns_host)
+        return; /* --userns host: the layers as they are, trusted.* xattrs */
     /* LAB:BEGIN attach-layers */
     /* In a user namespace overlayfs cannot write trusted.* xattrs (they take
      * the host's CAP_SYS_ADMIN): userxattr keeps its notes in
@@ -623,12 +627,13 @@ static void bind_host_sysfs(struct container *c)
 {
     /* LAB:BEGIN host-sysfs */
     /* A sysfs shows the network namespace of whoever mounts it, and the root
-     * of a user namespace may mount one only for a network namespace its
-     * user namespace owns: the host's is not. So bind the host's /sys (as
-     * rootless Podman does), read-only, and only /sys itself: the mounts
-     * below it are the host's cgroup hierarchies (read-write), debugfs...
-     * Docker mounts a sysfs of its own (daemon/pkg/oci/defaults.go), which
-     * has none. A user namespace may bind /sys only with them (MS_REC), so
+     * of a user namespace (rootless) may mount one only for a network
+     * namespace its user namespace owns: the host's is not. So bind the
+     * host's /sys (as rootless Podman does), read-only, and as root (with
+     * --userns host) the same way, and only /sys itself: the mounts below
+     * it are the host's cgroup hierarchies (read-write), debugfs... Docker
+     * mounts a sysfs of its own (daemon/pkg/oci/defaults.go), which has
+     * none. A user namespace may bind /sys only with them (MS_REC), so
      * as root the parent cloned /sys alone for us (c->host_sysfs); rootless,
      * the whole tree comes, and an empty tmpfs covers its cgroups (what is
      * under it is the host's, closed to the user's ids anyway). */
@@ -882,6 +887,8 @@ static void join_cgroup(struct container *c)
  * by the parent, which is root on the host; the child attaches them. */
 static void idmap_layers(struct container *c)
 {
+    if (c->opts.userns_host)
+        return; /* --userns host: no namespace to map the layers for */
     /* LAB:BEGIN idmap-layers */
     /* Through an idmapped mount a file owned by uid k on disk shows as owned
      * by k's image in a user namespace's map: the host's root's files as the
@@ -914,6 +921,8 @@ static void idmap_layers(struct container *c)
 /* The child's ids, while it waits at sync point GO. */
 static void write_id_maps(struct container *c)
 {
+    if (c->opts.userns_host)
+        return; /* --userns host: no user namespace, no maps */
     /* LAB:BEGIN id-maps */
     /* Until its maps are written the child is nobody in its own namespace,
      * and can do nothing: so it waits, and the parent writes them, in this
@@ -1033,9 +1042,12 @@ static void join_namespaces(struct container *c)
      * namespace also moves our root and working directory to its root:
      * the container's. A PID namespace takes in only the children we fork
      * from now on; the cgroup namespace waits until we are in its groups. */
-    int flags =
-        CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
+    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID;
 
+    /* Its user namespace too, unless it has none of its own (--userns
+     * host): setns refuses to join the one we are in (EINVAL). */
+    if (!c->opts.userns_host)
+        flags |= CLONE_NEWUSER;
     if (setns(c->target.pidfd, flags) < 0)
         die_msg("exec %s: setns(%s): %s", c->opts.name, ns_flag_names(flags), lab_exec_why(-errno));
     say("setns(pidfd, %s): in the namespaces of %s", ns_flag_names(flags), c->opts.name);
@@ -1082,6 +1094,23 @@ static int exec_in_container(int argc, char *argv[])
     return lab_exec_wait(&c);
 }
 
+/* The namespaces of namespaces(), less the user namespace with --userns
+ * host: none of its own, the host's ids (as docker run --userns host). */
+static int own_namespaces(const struct container *c)
+{
+    int flags = namespaces();
+
+    if (c->opts.userns_host)
+        flags &= ~CLONE_NEWUSER;
+    /* A pod's container is born in none: its child joins the pod's, then
+     * makes its own. --network host: no network namespace at all. */
+    if (joins_others(c))
+        return 0;
+    if (c->opts.host_network)
+        flags &= ~CLONE_NEWNET;
+    return flags;
+}
+
 int main(int argc, char *argv[])
 {
     struct container c;
@@ -1096,13 +1125,7 @@ int main(int argc, char *argv[])
     /* Options, --help and the root check, before anything is created. */
     lab_start(&c, argc, argv);
     /* SIGCHLD: the signal the kernel sends us when the child ends. */
-    int flags = SIGCHLD | namespaces();
-    /* A pod's container is born in none: its child joins the pod's, then
-     * makes its own. --network host: no network namespace at all. */
-    if (joins_others(&c))
-        flags = SIGCHLD;
-    else if (c.opts.host_network)
-        flags &= ~CLONE_NEWNET;
+    int flags = SIGCHLD | own_namespaces(&c);
     /* With --network bridge the addresses are chosen before clone, so that
      * the child's copy of the container holds them too. */
     lab_net_claim(&c);

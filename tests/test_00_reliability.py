@@ -161,7 +161,7 @@ LATER_OPTIONS = [(3, ["--rootfs", "/tmp"]), (3, ["-e", "A=1"]), (5, ["--hostname
                  (8, ["-v", "/tmp:/mnt"]), (9, ["--shm-size", "1m"]), (10, ["-m", "64m"]), (10, ["--memory-swap", "-1"]),
                  (10, ["--pids-limit", "64"]), (11, ["--layer", "/tmp"]), (11, ["--upper", "/tmp/u"]),
                  (11, ["--commit", "/tmp/c"]), (12, ["--uidmap", "0:100000:65536"]),
-                 (12, ["--gidmap", "0:100000:65536"]), (13, ["--cap-add", "SYS_ADMIN"]),
+                 (12, ["--gidmap", "0:100000:65536"]), (12, ["--userns", "host"]), (13, ["--cap-add", "SYS_ADMIN"]),
                  (13, ["--cap-drop", "ALL"]), (13, ["--privileged"]),
                  (14, ["--security-opt", "seccomp=unconfined"]), (15, ["--init"]),
                  (15, ["--name", "x"]), (16, ["--pod", "x"]), (16, ["--pod", "x", "--share-pid"])]
@@ -417,7 +417,7 @@ def test_no_descriptor_reaches_an_init_or_an_exec(step, host_dir_fd):
 @pytest.mark.steps(5, 6, 15, "last")
 def test_network_host_is_known_from_step_16(step):
     """--network is step 06's option; its mode host is step 16's."""
-    r = run(step, "--network", "host", "true")
+    r = run(step, "--network", "host", *(["--userns", "host"] if step >= 12 else []), "true")
     if step < 6:
         check_refusal(r, 125, ["--network", "not known yet", "step 06 adds it"])
     elif step < 16:

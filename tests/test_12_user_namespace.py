@@ -11,6 +11,8 @@ container's layer.
 Run by an ordinary user, created for the test (with, and without, an
 /etc/subuid range): a rootless container, its root the user; no veth; no
 cgroup limits where none is delegated; a root-owned rootfs read-only inside.
+
+--userns host (root only): no user namespace, the host's ids, as Docker's.
 """
 
 import os
@@ -121,6 +123,42 @@ def test_bad_maps_are_refused(step, opts, words):
     assert r.rc == 125 and len(r.err_lines) == 1 and all(w in r.err_lines[0] for w in words), r.describe()
 
 
+# ---- --userns host ------------------------------------------------------------------
+
+@pytest.mark.given  # the option is plumbing of common/ and of each main(): given
+def test_userns_host_has_the_hosts_ids(step, tmp_path):
+    """--userns host, as docker run's: no user namespace, the host's ids.
+    The escape of step 08 is open again, on purpose (Docker's own default):
+    a 0700 directory of the host's root is readable through a volume, and
+    what the container makes there is root's."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    (private / "secret").write_text("the host's\n")
+    c = Running(step, "--userns", "host", "-v", f"{private}:/data", "sh", "-c",
+                "cat /proc/self/uid_map; cat /data/secret; echo made > /data/new; echo ready; read _")
+    try:
+        out = c.wait_for("ready")
+        pid = c.child_pid()
+        ns, ids = os.readlink(f"/proc/{pid}/ns/user"), status_ids(pid)
+    finally:
+        r = c.finish()
+    assert r.rc == 0 and out.split()[:3] == ["0", "0", "4294967295"], (
+        "inside, the host's identity map\n" + r.describe())
+    assert ns == os.readlink("/proc/self/ns/user") and ids == (0, 0), (
+        f"from the host: the container's PID 1 in the host's user namespace as 0:0 ({ns}, {ids})")
+    assert "the host's" in out and (private / "new").stat().st_uid == 0, r.describe()
+
+
+@pytest.mark.given
+@pytest.mark.parametrize("opts, words", [
+    (["--userns", "bogus"], ["--userns bogus", "only host"]),
+    (["--userns", "host", "--uidmap", "0:100000:65536"], ["--uidmap", "not with --userns host"]),
+])
+def test_bad_userns_is_refused(step, opts, words):
+    r = run(step, *opts, "true")
+    assert r.rc == 125 and len(r.err_lines) == 1 and all(w in r.err_lines[0] for w in words), r.describe()
+
+
 # ---- rootless ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("user, how", [(True, "newuidmap"), (False, "uid_map")], indirect=["user"],
@@ -178,7 +216,8 @@ def test_rootless_refusals(step, user, user_lab, tmp_path):
     hidden.chmod(0o700)
     cases = [(["--network", "bridge"], ["--network bridge", "slirp4netns or pasta"]),
              (["--uidmap", "0:0:1"], ["--uidmap", "your own"]),
-             (["--rootfs", hidden / "rootfs"], ["rootfs", "Permission denied"])]
+             (["--rootfs", hidden / "rootfs"], ["rootfs", "Permission denied"]),
+             (["--userns", "host"], ["--userns host", "needs root"])]
     if not labtest.delegated_cgroup_possible():
         cases.append((["--pids-limit", "10"], ["delegated"]))
     for opts, words in cases:

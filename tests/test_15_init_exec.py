@@ -176,6 +176,19 @@ def test_exec_joins_every_namespace_of_the_container(step):
     assert "read _" in r.out, "its processes (ps)\n" + r.describe()
 
 
+def test_exec_into_a_container_without_a_user_namespace(step):
+    """--userns host: the container's user namespace is the host's, ours:
+    exec joins its other namespaces (setns refuses to join the user
+    namespace one is in, EINVAL), and runs as the host's root, as it does."""
+    with Named(step, VIEW + "echo secret > /tmp/mark; ", "--userns", "host", "--hostname", "hostids") as n:
+        r = exec_in(step, n.name, "sh", "-c", VIEW + "cat /tmp/mark; cat /proc/self/uid_map")
+    assert r.rc == 0 and field(r.out, "ns") == field(n.out, "ns"), (
+        "exec's command should be in each namespace of the --userns host container\n"
+        f"container: {field(n.out, 'ns')}\n" + r.describe())
+    assert field(r.out, "host") == "hostids" and "secret" in r.out, r.describe()
+    assert r.out.split()[-3:] == ["0", "0", "4294967295"], "the host's ids, as the container's\n" + r.describe()
+
+
 def test_exec_runs_in_the_containers_groups(step):
     """From the host: the exec'd process is listed in each of the
     container's groups (cpu, memory, pids), and runs as the container's

@@ -173,6 +173,31 @@ def test_pod_rm_ends_its_containers_and_its_infra(step):
     assert labtest.wait_until(lambda: not labtest.process_alive(infra) and not pod_record(pod))
 
 
+@pytest.mark.given  # common/container.c's check
+def test_network_container_and_userns_host_must_agree(step):
+    """A network namespace belongs to the user namespace that made it: a
+    container with --userns host cannot join one made in a user namespace,
+    nor one in a user namespace the network of a --userns host container
+    (moby joins both, daemon/oci_linux.go)."""
+    names = [unique_name("w"), unique_name("h")]
+    runs = [Running(step, "--name", names[0], "sh", "-c", "echo ready; read _"),
+            Running(step, "--name", names[1], "--userns", "host", "sh", "-c", "echo ready; read _")]
+    try:
+        for c, name in zip(runs, names):
+            c.wait_for("ready")
+            wait_recorded(name)
+        into_userns = run(step, "--userns", "host", "--network", f"container:{names[0]}", "true")
+        into_host = run(step, "--network", f"container:{names[1]}", "true")
+        both_host = run(step, "--userns", "host", "--network", f"container:{names[1]}", "sh", "-c",
+                        "readlink /proc/self/ns/net")
+    finally:
+        for c in runs:
+            c.finish()
+    assert into_userns.rc == 125 and "not with --userns host" in into_userns.err, into_userns.describe()
+    assert into_host.rc == 125 and "has --userns host" in into_host.err, into_host.describe()
+    assert both_host.rc == 0 and both_host.out.strip() != os.readlink("/proc/self/ns/net"), both_host.describe()
+
+
 @pytest.mark.given  # common/infra.c's join, the pod-join block's mechanism (scored by the pod tests)
 def test_network_container_shares_that_containers_network_alone(step):
     """--network container:NAME, as docker run's: NAME's network namespace,
@@ -213,7 +238,7 @@ def test_network_container_shares_that_containers_network_alone(step):
 
 
 def test_network_host_has_the_hosts_links(step):
-    r = run(step, "--network", "host", "sh", "-c", "ls /sys/class/net; readlink /proc/self/ns/net; "
+    r = run(step, "--network", "host", "--userns", "host", "sh", "-c", "ls /sys/class/net; readlink /proc/self/ns/net; "
             "touch /sys/x 2>&1; true")
     links = set(os.listdir("/sys/class/net"))
     assert r.rc == 0 and links <= set(r.out.split()), "the host's links, all of them\n" + r.describe()
@@ -227,7 +252,7 @@ def test_network_host_brings_none_of_the_hosts_cgroups(step):
     hierarchies, read-write). With SYS_ADMIN a container may unmount its own
     /sys/fs/cgroup: under it is sysfs's empty directory, never the host's
     groups (release_agent, cgroup.subtree_control)."""
-    r = run(step, "--network", "host", "--cap-add", "SYS_ADMIN", "sh", "-c",
+    r = run(step, "--network", "host", "--userns", "host", "--cap-add", "SYS_ADMIN", "sh", "-c",
             "ls /sys/class/net; for i in 1 2 3 4; do umount -l /sys/fs/cgroup 2>/dev/null; done; "
             "echo cgroup:; ls -A /sys/fs/cgroup; awk '$5 ~ \"^/sys/fs\" {print $5}' /proc/self/mountinfo")
     listing, _, rest = r.out.partition("cgroup:\n")
@@ -340,6 +365,8 @@ def test_options_that_conflict_with_the_pod_are_refused(step):
     (["--share-pid", "true"], ["--share-pid", "only with --pod"]),
     (["--network", "host", "--ip", "10.200.0.2/30", "true"], ["--network host", "--ip"]),
     (["--network", "host", "--pod", "x", "true"], ["--network host", "--pod"]),
+    (["--network", "host", "true"], ["--network host", "needs --userns host"]),
+    (["--userns", "host", "--pod", "x", "true"], ["--userns host", "not with --pod"]),
     (["--network", "bogus", "true"], ["--network bogus", "unknown network", "host"]),
     (["--net=container:nosuch", "true"], ["--network container:nosuch", "no running container nosuch"]),
     (["--network", "container:web", "--hostname", "h", "true"], ["conflicting options: hostname"]),
@@ -348,7 +375,7 @@ def test_options_that_conflict_with_the_pod_are_refused(step):
     (["pod", "rm", "no-such-pod"], ["pod rm no-such-pod", "no such pod"]),
     (["pod", "ls"], ["pod rm NAME"]),
     (["pod", "rm", "a/b"], ["pod rm", "letters, digits"]),
-], ids=["share-pid-alone", "host-and-ip", "host-and-pod", "bogus", "container", "container-hostname", "pod-slash", "pod-empty",
+], ids=["share-pid-alone", "host-and-ip", "host-and-pod", "host-in-userns", "userns-host-pod", "bogus", "container", "container-hostname", "pod-slash", "pod-empty",
         "rm-missing", "pod-ls", "rm-slash"])
 def test_pod_bad_input_is_refused_in_one_line(step, args, words):
     r = run(step, *args, raw_args=args[0] == "pod")

@@ -255,6 +255,35 @@ static void ip_implies_net(void)
     unsetenv("LAB_ROOTFS");
 }
 
+/* --userns host (12 on): the identity map, and what it cannot go with. */
+static void userns_host(void)
+{
+    setenv("LAB_ROOTFS", "/tmp", 1);
+    CU_ASSERT_EQUAL(parse(11, "--userns", "host", NULL), OPT_ERROR);
+    CU_ASSERT_STRING_EQUAL(err, "--userns: not known yet: step 12 adds it");
+    CU_ASSERT_EQUAL(parse(12, "--userns", "bogus", NULL), OPT_ERROR);
+    CU_ASSERT_STRING_EQUAL(err, "--userns bogus: only host is known (no user namespace)");
+    if (geteuid() != 0) {
+        CU_ASSERT_EQUAL(parse(12, "--userns", "host", NULL), OPT_ERROR);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs root"));
+        unsetenv("LAB_ROOTFS");
+        return;
+    }
+    CU_ASSERT_EQUAL(parse(12, "--userns", "host", NULL), OPT_RUN);
+    CU_ASSERT_TRUE(o.userns_host && !o.rootless);
+    CU_ASSERT_TRUE(o.nuidmap == 1 && o.uidmap[0].inside == 0 && o.uidmap[0].outside == 0 &&
+                   o.uidmap[0].count == UINT32_MAX && o.gidmap[0].count == UINT32_MAX);
+    CU_ASSERT_EQUAL(parse(12, "--userns", "host", "--gidmap", "0:100000:65536", NULL), OPT_ERROR);
+    CU_ASSERT_STRING_EQUAL(err, "--gidmap: not with --userns host: there is no user namespace to "
+                                "map");
+    CU_ASSERT_EQUAL(parse(16, "--userns", "host", "--pod", "p", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "not with --pod"));
+    CU_ASSERT_EQUAL(parse(13, "--privileged", NULL), OPT_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--privileged: needs --userns host"));
+    CU_ASSERT_EQUAL(parse(13, "--privileged", "--userns", "host", NULL), OPT_RUN);
+    unsetenv("LAB_ROOTFS");
+}
+
 /* docker run's --network and --net: none, bridge, host (16 on). */
 static void networks_as_docker_spells_them(void)
 {
@@ -265,8 +294,14 @@ static void networks_as_docker_spells_them(void)
     CU_ASSERT_FALSE(o.net); /* the last one counts */
     CU_ASSERT_EQUAL(parse(6, "--network", "host", NULL), OPT_ERROR);
     CU_ASSERT_STRING_EQUAL(err, "--network host: not known yet: step 16 adds it");
-    CU_ASSERT_EQUAL(parse(16, "--network", "host", NULL), OPT_RUN);
-    CU_ASSERT_TRUE(o.host_network && !o.net);
+    CU_ASSERT_EQUAL(parse(16, "--network", "host", "--userns", "host", NULL), OPT_RUN);
+    CU_ASSERT_TRUE(o.host_network && !o.net && o.userns_host);
+    /* As root, moby's rule under userns-remap: the host's network needs the host's ids. */
+    if (geteuid() == 0) {
+        CU_ASSERT_EQUAL(parse(16, "--network", "host", NULL), OPT_ERROR);
+        CU_ASSERT_STRING_EQUAL(err, "--network host: needs --userns host: a user namespace "
+                                    "cannot use the host's network");
+    }
     CU_ASSERT_EQUAL(parse(6, "--net", "sh", NULL), OPT_ERROR);
     CU_ASSERT_STRING_EQUAL(err, "--net sh: unknown network: none, bridge "
                                 "(a veth pair is --network bridge)");
@@ -413,6 +448,7 @@ static const struct unit_test tests[] = {
     { "CPU options combine as in docker", cpu_options_combine_as_in_docker },
     { "--ip implies --network bridge", ip_implies_net },
     { "networks as docker spells them", networks_as_docker_spells_them },
+    { "--userns host", userns_host },
     { "too many volumes or variables", too_many_volumes_and_variables },
     { "usage lists only known options", usage_lists_only_known_options },
     { NULL, NULL },
