@@ -1047,7 +1047,7 @@ struct container {
     struct sync_pipe sync;             /* the parent says "go" once it is ready */
     struct ns_ids host_ns;             /* the parent's namespaces, taken before clone */
     pid_t pid;                         /* the child on the host; 0 once waited for */
-    /* 06: --net */
+    /* 06: --network bridge */
     struct ipam_lease lease;           /* the addresses of both ends */
     char veth[IF_NAMESIZE];            /* the host's end: lab<pid> */
     bool veth_created;
@@ -1216,7 +1216,7 @@ int rt_exec(struct rt_cli *cli, const struct rt_state *st, const char *status);
 void lab_start_step(struct container *c, int step, int argc, char *argv[]);
 #define lab_start(c, argc, argv) lab_start_step((c), LAB_STEP, (argc), (argv))
 
-/* Parent: with --net, choose the addresses (before clone, so that the
+/* Parent: with --network bridge, choose the addresses (before clone, so that the
  * child's copy holds them too), after removing veths of killed runs. The
  * choice stays locked until lab_release(). */
 void lab_net_claim(struct container *c);
@@ -1231,7 +1231,7 @@ bool lab_pod_find(struct container *c);
  * clean up after them), then its infra. Returns the exit status. */
 int lab_pod_command_step(int step, int argc, char *argv[]);
 #define lab_pod_command(argc, argv) lab_pod_command_step(LAB_STEP, (argc), (argv))
-/* Parent, the pod's infra just cloned: its id maps, its veth (with --net),
+/* Parent, the pod's infra just cloned: its id maps, its veth (with --network bridge),
  * its group; then releases it, waits for pause to run, records the pod. */
 void lab_pod_start_infra(struct container *c);
 /* Parent: whether the container gets a cgroup: always, but rootless where

@@ -1,6 +1,6 @@
-"""Step 06: a network namespace, and with --net a veth pair to the host.
+"""Step 06: a network namespace, and with --network bridge a veth pair to the host.
 
-Without --net the container has a loopback and nothing else. With --net it
+Without --network bridge the container has a loopback and nothing else. With it
 has lo and eth0, an address from 10.200.0.0/16 (or --ip), a route to the
 host's end lab<pid>, and pings it; the host pings back. No traffic goes
 anywhere but the two ends of the pair, and the pair is gone when the
@@ -38,7 +38,7 @@ def test_without_net_only_loopback_is_up(step, host_unchanged):
     c = Running(step, "sh", "-c", "ip -o link; echo ready; read _")
     try:
         out = c.wait_for("ready")
-        assert labtest.links() == host_unchanged.links, "no link should appear on the host without --net"
+        assert labtest.links() == host_unchanged.links, "no link should appear on the host without --network bridge"
         assert labtest.ns_id(c.child_pid(), "net") != labtest.ns_id("self", "net")
     finally:
         r = c.finish()
