@@ -58,9 +58,13 @@ ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
         python3-pytest-timeout python3-yaml iproute2 uidmap man-db manpages manpages-dev \
         libjson-c-dev libseccomp-dev libyaml-dev podman containerd
-# Step 17 reads JSON (config.json) with json-c and compiles OCI seccomp
-# profiles with libseccomp; its tests drive it with podman and containerd
+# Step 14 finds the numbers of the calls Docker's seccomp profile names with
+# libseccomp (its table of every architecture's calls). Step 17 reads JSON
+# (config.json) with json-c and compiles OCI seccomp profiles with libseccomp; its tests drive it with podman and containerd
 # (README, "Dependencies").
+STEP_LIBS_14 := -lseccomp
+STEP_LIBS_15 := $(STEP_LIBS_14)
+STEP_LIBS_16 := $(STEP_LIBS_14)
 STEP_LIBS_17 := -ljson-c -lseccomp
 # Step 18 reads Kubernetes manifests (YAML) with libyaml.
 STEP_LIBS_18 := $(STEP_LIBS_17) -lyaml
@@ -174,7 +178,7 @@ test-helpers: $(TEST_HELPERS)
 
 $(BUILD)/seccomp-verdicts: tests/helpers/seccomp-verdicts.c rootfs/helpers/calls.h
 	@mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -o $@ $<
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -o $@ $< -lseccomp
 
 # The harness runs in a sandbox of its own (tools/sandbox.py): namespaces, a
 # shared root as systemd makes it, a cgroup with limits; nothing a broken

@@ -21,6 +21,7 @@
  *   layer.c      image layers on overlayfs, and --commit              (layer_)
  *   userns.c     a user namespace's id maps, idmapped mounts          (userns_)
  *   caps.c       capability names, the set a container keeps          (caps_)
+ *   profile.c    Docker's default seccomp profile, as data (14)       (sc_)
  *   record.c     the record of a named container, for exec            (record_)
  *   join.c       exec NAME: joining a running container                (lab_exec_)
  *   pod.c        a pod's record, and its end                           (pod_)
@@ -604,6 +605,37 @@ uint64_t caps_all(void);
 uint64_t caps_of(const struct lab_opts *o);
 /* "14: CHOWN DAC_OVERRIDE ...", "all of them", "none" (static buffer). */
 const char *caps_describe(uint64_t set);
+
+/* ---- profile.c: Docker's default seccomp profile, as data (14) --------- */
+
+/* How a rule compares args[arg] (as libseccomp's SCMP_CMP_*). */
+enum sc_op { SC_ANY, SC_EQ, SC_LT, SC_GT, SC_MASKED_EQ };
+#define SC_MAX_RULE 7 /* the most instructions a rule for one call takes */
+
+/* One entry of moby's profile: its names (space-separated), allowed, or
+ * refused with errno_ret; only with a capability of with, never with one
+ * of without; only on the architectures of arches (moby's names: amd64,
+ * arm64...), never on those of not_arches; when args[arg] compares so to
+ * value (SC_MASKED_EQ: args[arg] & value is 0). */
+struct sc_rule {
+    const char *names;
+    uint64_t with, without;
+    const char *arches, *not_arches;
+    unsigned arg;
+    enum sc_op op;
+    uint64_t value;
+    int errno_ret;
+};
+extern const struct sc_rule sc_docker_default[];
+extern const size_t sc_docker_default_len;
+/* Whether the rule is this container's (its capabilities, our architecture). */
+bool sc_rule_applies(const struct sc_rule *r, uint64_t caps);
+/* The next name of a list at *cursor, into name; false at the end. */
+bool sc_next_name(const char **cursor, char *name, size_t len);
+/* The call's number on this architecture, or -1 if it has none. */
+int sc_resolve(const char *name);
+/* Room for the program step 14 writes from the table, at most. */
+unsigned sc_max_instructions(void);
 
 /* ---- record.c: named containers ----------------------------------------- */
 

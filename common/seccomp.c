@@ -2,9 +2,10 @@
  * seccomp.c - an OCI seccomp profile (config.json's linux.seccomp), compiled
  * into a filter with libseccomp (step 17).
  *
- * Step 14 wrote its BPF program by hand, from a table of forty calls. The
- * profiles podman and containerd send name hundreds of calls, several
- * architectures, and conditions on arguments; turning those into classic
+ * Step 14 writes its BPF program by hand, from Docker's default profile
+ * as C data (profile.c): one architecture, a list of rules. The profiles
+ * podman and containerd send are JSON, for several architectures, with
+ * every comparison and action of libseccomp; turning those into classic
  * BPF (whose jumps reach 255 instructions at most) is a compiler's work.
  * runc (libcontainer/seccomp/patchbpf) and crun (src/libcrun/seccomp.c)
  * both use libseccomp for it, and so does the lab: the lesson of step 14

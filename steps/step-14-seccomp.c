@@ -1,8 +1,9 @@
 /*
  * step-14: seccomp, a classic BPF filter written in C.
  *
- * New here: Docker's default denials, EPERM, and a check of the
- * architecture; --security-opt seccomp=unconfined turns it off.
+ * New here: Docker's default profile, an allow list, as a BPF program
+ * (EPERM for every other call), and a check of the architecture;
+ * --security-opt seccomp=unconfined turns it off.
  * Read: docs/step-14-seccomp.md; seccomp(2), Documentation/userspace-api/seccomp_filter.rst
  * Demo: sh -c 'grep Seccomp /proc/self/status; syscalls reboot mount unshare getpid'
  */
@@ -18,6 +19,7 @@
 #include <stddef.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -409,103 +411,109 @@ static void drop_capabilities(struct container *c)
     /* LAB:END */
 }
 
-/* LAB:BEGIN seccomp-denied */
-/* Docker's default seccomp profile (seccomp/default.json of moby/profiles),
- * turned around into a deny list: the calls it allows only with a
- * capability, each with that capability, and those it never allows (-1).
- * Docker's is an allow list: a call it does not name is refused, so a call
- * added to the kernel after the list was written gets past this table, not
- * Docker's. ptrace is not here: Docker allows it from Linux 4.8 on. */
-static const struct {
-    int nr, cap;
-} denied[] = {
-    { SYS_reboot, CAP_SYS_BOOT }, { SYS_init_module, CAP_SYS_MODULE },
-    { SYS_finit_module, CAP_SYS_MODULE }, { SYS_delete_module, CAP_SYS_MODULE },
-    { SYS_mount, CAP_SYS_ADMIN }, { SYS_umount2, CAP_SYS_ADMIN }, { SYS_setns, CAP_SYS_ADMIN },
-    { SYS_fsopen, CAP_SYS_ADMIN }, { SYS_fsconfig, CAP_SYS_ADMIN },
-    { SYS_fsmount, CAP_SYS_ADMIN }, { SYS_fspick, CAP_SYS_ADMIN },
-    { SYS_move_mount, CAP_SYS_ADMIN }, { SYS_open_tree, CAP_SYS_ADMIN },
-    { SYS_mount_setattr, CAP_SYS_ADMIN }, { SYS_quotactl, CAP_SYS_ADMIN },
-    { SYS_lookup_dcookie, CAP_SYS_ADMIN }, { SYS_bpf, CAP_SYS_ADMIN },
-    { SYS_perf_event_open, CAP_SYS_ADMIN }, { SYS_clock_settime, CAP_SYS_TIME },
-    { SYS_settimeofday, CAP_SYS_TIME }, { SYS_kcmp, CAP_SYS_PTRACE },
-    { SYS_pidfd_getfd, CAP_SYS_PTRACE }, { SYS_process_madvise, CAP_SYS_PTRACE },
-    { SYS_get_mempolicy, CAP_SYS_NICE }, { SYS_set_mempolicy, CAP_SYS_NICE },
-    { SYS_mbind, CAP_SYS_NICE }, { SYS_acct, CAP_SYS_PACCT },
-    { SYS_open_by_handle_at, CAP_DAC_READ_SEARCH }, { SYS_syslog, CAP_SYSLOG },
-    { SYS_vhangup, CAP_SYS_TTY_CONFIG },
-    /* Never, whatever the capabilities: */
-    { SYS_kexec_load, -1 }, { SYS_kexec_file_load, -1 }, { SYS_pivot_root, -1 },
-    { SYS_userfaultfd, -1 }, { SYS_move_pages, -1 }, { SYS_io_uring_setup, -1 },
-    { SYS_io_uring_enter, -1 }, { SYS_io_uring_register, -1 }, { SYS_keyctl, -1 },
-    { SYS_add_key, -1 }, { SYS_request_key, -1 }, { SYS_swapon, -1 }, { SYS_swapoff, -1 },
-#ifdef __x86_64__
-    { SYS_iopl, CAP_SYS_RAWIO }, { SYS_ioperm, CAP_SYS_RAWIO }, { SYS_uselib, -1 },
-    { SYS_ustat, -1 }, { SYS_sysfs, -1 }, { SYS__sysctl, -1 },
-#endif
-};
-/* LAB:END */
+/* One rule of Docker's profile for the call nr, as BPF instructions at
+ * f[n]: is it this call, does its argument qualify, then its verdict.
+ * Returns the new n. The accumulator holds the call's number before and
+ * after. */
+static unsigned emit_rule(struct sock_filter *f, unsigned n, int nr, const struct sc_rule *r)
+{
+    /* LAB:BEGIN seccomp-rule */
+    /* A rule without a condition: two instructions, "this number? then the
+     * verdict". With one, the accumulator must load the argument: a u64
+     * that classic BPF reads as two 32-bit words (the low one first, on a
+     * little-endian machine). The values of Docker's conditions fit in 32
+     * bits, so the high word must be 0 (libseccomp compares all 64 bits
+     * too), except for a mask, which looks at the low word alone. Where the
+     * argument does not qualify, the number is loaded again for the next
+     * rule: a call may have several (socket has three). */
+    unsigned verdict = r->errno_ret ? SECCOMP_RET_ERRNO | (unsigned)r->errno_ret : SECCOMP_RET_ALLOW;
+    unsigned low = offsetof(struct seccomp_data, args[0]) + 8 * r->arg, high = low + 4;
+    bool masked = r->op == SC_MASKED_EQ;
+
+    if (r->op == SC_ANY) {
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1);
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, verdict);
+        return n;
+    }
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, masked ? 4 : 6);
+    if (!masked) {
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, high);
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
+    }
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, low);
+    if (r->op == SC_EQ)
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)r->value, 0, 1);
+    else if (r->op == SC_LT) /* below: not at or above */
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)r->value, 1, 0);
+    else if (r->op == SC_GT)
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (unsigned)r->value, 0, 1);
+    else /* no bit of the mask set */
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (unsigned)r->value, 1, 0);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, verdict);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    /* LAB:END */
+    return n;
+}
 
 /* A seccomp filter: a small program the kernel runs on every system call
  * of the container from now on, before the call, to allow or refuse it. */
 static void load_seccomp(struct container *c)
 {
     /* LAB:BEGIN seccomp */
-    /* The calls of denied[] fail with EPERM; all else is allowed. As
-     * Docker's, the filter follows the capabilities: a call is let through
-     * where the container was given the capability it needs (--cap-add
-     * SYS_ADMIN: mount). The program is classic BPF: it loads a word of
-     * struct seccomp_data into its accumulator, compares, jumps, returns a
-     * verdict. First the architecture: a call of another ABI (int $0x80 on
-     * x86-64) has other numbers, so it is killed, not judged by the table. */
-    const unsigned ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
-                        CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
-    unsigned arch = offsetof(struct seccomp_data, arch), nr = offsetof(struct seccomp_data, nr);
-    unsigned arg0 = offsetof(struct seccomp_data, args[0]); /* its low word: little-endian */
+    /* Docker's default profile (sc_docker_default, moby's default.json as
+     * data) is an allow list: its rules let calls through, each rule only
+     * where the container has the capability it names (--cap-add
+     * SYS_ADMIN: mount); a call no rule lets through fails with EPERM, a
+     * call added to the kernel after the list was written too. The program
+     * is classic BPF: it loads a word of struct seccomp_data into its
+     * accumulator, compares, jumps (at most 255 instructions ahead: so each
+     * rule carries its own verdict), returns a verdict. First the
+     * architecture: a call of another ABI (int $0x80 on x86-64) has other
+     * numbers, so it is killed, not judged by the table. */
     uint64_t caps = caps_of(&c->opts);
-    /* Room for the arch checks (6), 2 per call, clone3 (2), clone/unshare (5), the verdict. */
-    struct sock_filter f[6 + 2 * sizeof(denied) / sizeof(denied[0]) + 8];
+    unsigned max = sc_max_instructions(), n = 0, rules = 0;
+    struct sock_filter *f;
     struct sock_fprog prog;
-    unsigned n = 0, refused = 0;
+    char name[64];
 
     if (c->opts.seccomp_unconfined || c->opts.privileged) {
         say("no seccomp filter (%s)", c->opts.privileged ? "--privileged" : "seccomp=unconfined");
         return;
     }
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arch);
+    if (!(f = calloc(max, sizeof(*f))))
+        die("room for a seccomp program of %u instructions", max);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LAB_AUDIT_ARCH, 1, 0);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, nr);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 #ifdef __x86_64__ /* x32 calls: the x86-64 arch, with bit 30 of the number set */
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 #endif
-    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
-        if (denied[i].cap >= 0 && (caps & (1ULL << denied[i].cap)))
+    for (size_t i = 0; i < sc_docker_default_len; i++) {
+        const struct sc_rule *r = &sc_docker_default[i];
+
+        if (!sc_rule_applies(r, caps))
             continue;
-        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, denied[i].nr, 0, 1);
-        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-        refused++;
+        for (const char *at = r->names; sc_next_name(&at, name, sizeof(name));) {
+            int call = sc_resolve(name);
+
+            if (call < 0) /* not a call of this architecture (chown32 on x86-64) */
+                continue;
+            if (n + SC_MAX_RULE + 1 > max)
+                die_msg("seccomp: the program outgrew its %u instructions", max);
+            n = emit_rule(f, n, call, r);
+            rules++;
+        }
     }
-    /* clone3's flags are in memory a filter cannot read: ENOSYS, and the C
-     * library falls back to clone. clone and unshare: EPERM with a
-     * namespace flag in their first argument (the low word of args[0]),
-     * unless CAP_SYS_ADMIN was given. */
-    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
-    if (!(caps & (1ULL << CAP_SYS_ADMIN))) {
-        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 1, 0);
-        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3);
-        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arg0);
-        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, ns, 0, 1);
-        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-    }
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
     prog = (struct sock_fprog){ .len = (unsigned short)n, .filter = f };
     /* Allowed without CAP_SYS_ADMIN only under no_new_privs (step 13). */
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
         die("prctl(PR_SET_SECCOMP): load the filter");
-    say("seccomp: %u BPF instructions; %u calls refused with EPERM", n, refused);
+    free(f); /* the kernel keeps its own copy */
+    say("seccomp: Docker's default profile, %u rules in %u BPF instructions; any other call: EPERM",
+        rules, n);
     /* LAB:END */
 }
 /* Before the child mounts anything: its mounts must stay its own. */

@@ -138,7 +138,7 @@ def test_a_step_that_behaves_only_under_the_grader_scores_nothing(lab_copy):
 FORGED_PROBE = r'''#!/bin/sh
 for a; do case $a in
 --x32) echo "x32: killed by SIGSYS";; --i386) echo "i386: killed by SIGSYS";;
-getpid|ptrace|adjtimex) echo "$a: ok";; mount|umount2) echo "$a: EFAULT";;
+getpid|ptrace|adjtimex|personality) echo "$a: ok";; mount|umount2) echo "$a: EFAULT";;
 *) echo "$a: EPERM";; esac; done
 '''
 
@@ -158,7 +158,7 @@ def test_a_filter_that_allows_everything_behind_a_forged_probe_scores_nothing(la
     cheat = (
         "    struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };\n"
         "    struct sock_fprog everything = { .len = 1, .filter = allow };\n"
-        "    (void)denied;\n"
+        "    (void)emit_rule;\n"
         "    (void)caps_of;\n"
         "    if (c->opts.seccomp_unconfined || c->opts.privileged)\n"
         "        return;\n"

@@ -17,6 +17,7 @@
 import concurrent.futures
 import json
 import os
+import platform
 import queue
 import shutil
 import subprocess
@@ -282,7 +283,9 @@ def cannot_show(m):
     if needs == "cgroup2-cpu":
         version, _ = labtest.cpu_layout()
         return "" if version == "v2" else f"the cpu controller is on cgroup {version} here"
-    raise ValueError(f"mutant {m['why']!r}: needs = {needs!r}: unknown (known: ia32, cgroup2-cpu)")
+    if needs == "x86_64":
+        return "" if platform.machine() == "x86_64" else f"x32 calls are x86-64's, not {platform.machine()}'s"
+    raise ValueError(f"mutant {m['why']!r}: needs = {needs!r}: unknown (known: ia32, cgroup2-cpu, x86_64)")
 
 
 def mutant_jobs(last):

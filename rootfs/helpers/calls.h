@@ -53,6 +53,10 @@ static const struct call calls[] = {
     { "getpid", SYS_getpid, { 0, 0, 0, 0 } },               /* allowed */
     { "uname", SYS_uname, { 0, 0, 0, 0 } },                 /* allowed: EFAULT */
     { "clone3", SYS_clone3, { 0, 0, 0, 0 } },               /* no arguments: EINVAL */
+    { "personality", SYS_personality, { 0xffffffff, 0, 0, 0 } }, /* the query: changes nothing */
+    { "socket", SYS_socket, { 40, 1, 0, 0 } },              /* AF_VSOCK: closed at the end */
+    { "clock_adjtime", SYS_clock_adjtime, { 0, 1, 0, 0 } }, /* a bad pointer: EFAULT */
+    { "sethostname", SYS_sethostname, { 0, 100000, 0, 0 } }, /* too long: EINVAL */
 };
 
 #endif

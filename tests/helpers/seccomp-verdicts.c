@@ -5,8 +5,9 @@
  *
  *     seccomp-verdicts PID CALL...
  *
- * CALL is a name of rootfs/helpers/calls.h, with that table's arguments, or
- * NAME=A0[,A1...] for other first arguments (unshare=0x10000000), or
+ * CALL is a name of rootfs/helpers/calls.h, with that table's arguments,
+ * another name libseccomp knows (its arguments 0), #N for call number N,
+ * each also as NAME=A0[,A1...] for other arguments (unshare=0x10000000), or
  * compat:getpid (a 32-bit call: i386 on x86-64, arm on arm64) and
  * x32:getpid (x86-64) for a call of another ABI, on any kernel, even one
  * that cannot make them. For each it prints
@@ -25,6 +26,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdint.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,20 +228,28 @@ static int describe(const char *spec, struct seccomp_data *d)
         return 0;
     memcpy(name, spec, len);
     name[len] = '\0';
-    for (size_t k = 0; k < sizeof(calls) / sizeof(calls[0]); k++) {
+    d->nr = -1;
+    for (size_t k = 0; k < sizeof(calls) / sizeof(calls[0]) && d->nr < 0; k++) {
         if (strcmp(name, calls[k].name) != 0)
             continue;
         d->nr = (int)calls[k].nr;
         for (int a = 0; a < 4; a++)
             d->args[a] = (uint64_t)calls[k].a[a];
-        for (int a = 0; args && a < 6; a++) {
-            d->args[a] = strtoull(args + 1, (char **)&args, 0);
-            if (*args != ',')
-                break;
-        }
-        return 1;
     }
-    return 0;
+    /* Any other call this machine's libseccomp knows, its arguments 0;
+     * #N for a number it does not know. */
+    if (d->nr < 0 && name[0] == '#')
+        d->nr = (int)strtol(name + 1, NULL, 10);
+    else if (d->nr < 0)
+        d->nr = seccomp_syscall_resolve_name(name);
+    if (d->nr < 0)
+        return 0;
+    for (int a = 0; args && a < 6; a++) {
+        d->args[a] = strtoull(args + 1, (char **)&args, 0);
+        if (*args != ',')
+            break;
+    }
+    return 1;
 }
 
 int main(int argc, char *argv[])
