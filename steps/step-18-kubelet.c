@@ -434,8 +434,10 @@ static unsigned emit_rule(struct sock_filter *f, unsigned n, int nr, const struc
      * too), except for a mask, which looks at the low word alone. Where the
      * argument does not qualify, the number is loaded again for the next
      * rule: a call may have several (socket has three). */
-    unsigned verdict = r->errno_ret ? SECCOMP_RET_ERRNO | (unsigned)r->errno_ret : SECCOMP_RET_ALLOW;
+    unsigned verdict = r->errno_ret ? SECCOMP_RET_ERRNO | (unsigned)r->errno_ret
+                                    : SECCOMP_RET_ALLOW;
     unsigned low = offsetof(struct seccomp_data, args[0]) + 8 * r->arg, high = low + 4;
+    unsigned number = offsetof(struct seccomp_data, nr);
     bool masked = r->op == SC_MASKED_EQ;
 
     if (r->op == SC_ANY) {
@@ -443,7 +445,8 @@ static unsigned emit_rule(struct sock_filter *f, unsigned n, int nr, const struc
         f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, verdict);
         return n;
     }
-    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, masked ? 4 : 6);
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0,
+                                          masked ? 4 : 6);
     if (!masked) {
         f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, high);
         f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3);
@@ -458,7 +461,7 @@ static unsigned emit_rule(struct sock_filter *f, unsigned n, int nr, const struc
     else /* no bit of the mask set */
         f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (unsigned)r->value, 1, 0);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, verdict);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, number);
     /* LAB:END */
     return n;
 }
@@ -478,6 +481,7 @@ static void load_seccomp(struct container *c)
      * rule carries its own verdict), returns a verdict. First the
      * architecture: a call of another ABI (int $0x80 on x86-64) has other
      * numbers, so it is killed, not judged by the table. */
+    unsigned arch = offsetof(struct seccomp_data, arch), nr = offsetof(struct seccomp_data, nr);
     uint64_t caps = caps_of(&c->opts);
     unsigned max = sc_max_instructions(), n = 0, rules = 0;
     struct sock_filter *f;
@@ -490,10 +494,10 @@ static void load_seccomp(struct container *c)
     }
     if (!(f = calloc(max, sizeof(*f))))
         die("room for a seccomp program of %u instructions", max);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arch);
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LAB_AUDIT_ARCH, 1, 0);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, nr);
 #ifdef __x86_64__ /* x32 calls: the x86-64 arch, with bit 30 of the number set */
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
