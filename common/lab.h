@@ -791,6 +791,7 @@ struct oci_process {
 
 struct oci_config {
     void *json;                        /* the parsed file: the strings below point into it */
+    const char *id;                    /* the container's, for its hooks' state */
     char error[512];                   /* why it was refused: "linux.intelRdt: not supported" */
     char oci_version[32];
     char bundle[PATH_MAX];             /* absolute */
@@ -1113,6 +1114,7 @@ struct container {
     int fifo;                          /* exec.fifo, O_PATH: the child waits on it */
     int preserve_fds;                  /* --preserve-fds: 3.. passed on */
     int console;                       /* --console-socket, connected; -1 without a terminal */
+    int hooks_go[2];                   /* create to the child: prestart, createRuntime ran */
 };
 
 /* ---- runtime.c: runc's command line, the state between commands (17) -- */
@@ -1187,18 +1189,22 @@ void rt_child_find_program(const struct oci_process *p, char *path, size_t len);
 /* Child, first: sync point GO; root of its user namespace; its cgroup
  * namespace. No parent-death signal: it outlives create. */
 void rt_child_begin(struct container *c);
+/* Child, its mounts made, before pivot_root (runc's order): create runs
+ * prestart and createRuntime in the runtime's namespaces while it waits;
+ * then createContainer, here, in the container's, its path the host's. */
+void rt_child_create_hooks(struct container *c);
+/* Child, started, before the program: startContainer, in the container. */
+void rt_child_start_hooks(struct container *c);
 /* Child, set up: create may exit; every descriptor goes but stdio, the
  * FIFO and the preserved ones. */
 void rt_child_ready(struct container *c, int preserve_fds);
 /* create: config.json read and checked, root/id claimed, the cgroup with
  * its limits, the seccomp filter compiled; die() undoes it all. */
 void rt_create_begin(struct container *c, const struct rt_cli *cli);
-/* Sync point GO, then the child set up (its failure ends create). */
-void rt_create_wait_ready(struct container *c);
-/* prestart and createRuntime hooks, in the runtime's namespaces, once the
- * container's process is set up and waits (the spec puts them before
- * pivot_root; the lab's child has pivoted by then: docs/step-17-oci.md). */
-void rt_create_hooks(struct container *c, const struct rt_cli *cli);
+/* Sync point GO, then the child set up (its failure ends create); on the
+ * way, when the child asks, prestart and createRuntime (a failure ends
+ * create). */
+void rt_create_wait_ready(struct container *c, const struct rt_cli *cli);
 /* create has succeeded: nothing is undone any more. */
 void rt_create_end(struct container *c);
 void rt_remove_state(const struct rt_cli *cli);

@@ -583,6 +583,12 @@ void rt_now_rfc3339(char *buf, size_t len)
 
 /* ---- hooks ------------------------------------------------------------------ */
 
+/* Whether create must stop the child before pivot_root for its hooks. */
+static bool runtime_hooks(const struct oci_config *cfg)
+{
+    return cfg->nhooks[OCI_PRESTART] || cfg->nhooks[OCI_CREATE_RUNTIME];
+}
+
 /* One hook: its program with the state on stdin, within its timeout. */
 static int run_hook(const struct oci_hook *h, const char *state, char *why, size_t len)
 {
@@ -743,7 +749,8 @@ void rt_features(void)
     printf("{\n"
            "  \"ociVersionMin\": \"1.0.0\",\n"
            "  \"ociVersionMax\": \"" RT_OCI_VERSION "\",\n"
-           "  \"hooks\": [ \"prestart\", \"createRuntime\", \"poststart\", \"poststop\" ],\n"
+           "  \"hooks\": [ \"prestart\", \"createRuntime\", \"createContainer\", "
+           "\"startContainer\", \"poststart\", \"poststop\" ],\n"
            "  \"mountOptions\": [ \"ro\", \"rw\", \"nosuid\", \"suid\", \"nodev\", \"dev\","
            " \"noexec\", \"exec\", \"sync\", \"async\", \"dirsync\", \"remount\", \"mand\","
            " \"nomand\", \"atime\", \"noatime\", \"diratime\", \"nodiratime\", \"relatime\","
@@ -1080,10 +1087,6 @@ static void check_config(struct container *c, const struct rt_cli *cli)
                 cli->id);
     if (cfg->ns_new & CLONE_NEWTIME)
         die_msg("create %s: config.json: linux.namespaces[time]: not supported", cli->id);
-    for (int k = OCI_CREATE_CONTAINER; k <= OCI_START_CONTAINER; k++)
-        if (cfg->nhooks[k])
-            die_msg("create %s: config.json: hooks.%s: not supported (the lab runs hooks in "
-                    "the runtime's namespaces only)", cli->id, oci_hook_names[k]);
     for (int i = 0; i < cfg->nsysctl; i++) {
         int ns = oci_sysctl_namespace(cfg->sysctl[i].key);
 
@@ -1122,6 +1125,7 @@ void rt_create_begin(struct container *c, const struct rt_cli *cli)
     memset(c, 0, sizeof(*c));
     c->fifo = -1;
     c->cg.dir_fd = -1;
+    c->hooks_go[0] = c->hooks_go[1] = -1;
     undo.c = c;
     lab_set_cleanup(undo_create, c);
     if (geteuid() != 0)
@@ -1130,6 +1134,7 @@ void rt_create_begin(struct container *c, const struct rt_cli *cli)
         die("create %s: memory", cli->id);
     if (oci_read(c->oci, cli->bundle) < 0)
         die_msg("create %s: config.json: %s", cli->id, c->oci->error);
+    c->oci->id = cli->id;
     check_config(c, cli);
     c->console = -1;
     if (cli->console_socket && (c->console = rt_connect_console(cli->console_socket)) < 0)
@@ -1153,23 +1158,56 @@ void rt_create_begin(struct container *c, const struct rt_cli *cli)
     }
     snprintf(undo.dir, sizeof(undo.dir), "%s", cli->dir);
     make_cgroup(c, cli);
-    if ((err = sync_open(&c->sync)) < 0 || (err = ns_snapshot(&c->host_ns)) < 0)
+    if ((err = sync_open(&c->sync)) < 0 || (err = ns_snapshot(&c->host_ns)) < 0 ||
+        (runtime_hooks(c->oci) && pipe2(c->hooks_go, O_CLOEXEC) < 0 && (err = -errno)))
         die_errno(err, "create %s: a sync pipe", cli->id);
 }
 
-void rt_create_wait_ready(struct container *c)
+static ssize_t read_byte(int fd, char *byte)
 {
+    ssize_t n;
+
+    do
+        n = read(fd, byte, 1);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+/* The state the hooks get while the container is made. */
+static void state_of(const struct container *c, pid_t pid, struct rt_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->pid = pid;
+    st->bundle = c->oci->bundle;
+    st->rootfs = c->oci->rootfs_real;
+    st->created = "";
+    st->annotations = c->oci->annotations;
+}
+
+void rt_create_wait_ready(struct container *c, const struct rt_cli *cli)
+{
+    struct rt_state st;
     char byte;
     ssize_t n;
     int status;
 
+    if (c->hooks_go[0] >= 0)
+        close(c->hooks_go[0]);
     if (sync_release(&c->sync) < 0)
         die("release the container's process");
-    /* One byte: set up. End of file: it died trying, and has said why on
+    /* "H": its mounts are made, before pivot_root: prestart and
+     * createRuntime now, with the status runc gives them (creating). */
+    if ((n = read_byte(c->sync.ready_rd, &byte)) == 1 && byte == 'H') {
+        state_of(c, c->pid, &st);
+        rt_run_hooks(cli, c->oci, OCI_PRESTART, &st, "creating", true);
+        rt_run_hooks(cli, c->oci, OCI_CREATE_RUNTIME, &st, "creating", true);
+        if (write(c->hooks_go[1], "G", 1) != 1)
+            die("release the container's process after the hooks");
+        close(c->hooks_go[1]);
+        n = read_byte(c->sync.ready_rd, &byte);
+    }
+    /* "R": set up. End of file: it died trying, and has said why on
      * stderr (and in --log) already. */
-    do
-        n = read(c->sync.ready_rd, &byte, 1);
-    while (n < 0 && errno == EINTR);
     if (n == 1)
         return;
     if (waitpid(c->pid, &status, 0) == c->pid)
@@ -1182,16 +1220,6 @@ void rt_create_wait_ready(struct container *c)
             WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit 0");
 }
 
-void rt_create_hooks(struct container *c, const struct rt_cli *cli)
-{
-    struct rt_state st;
-
-    if (!c->oci->nhooks[OCI_PRESTART] && !c->oci->nhooks[OCI_CREATE_RUNTIME])
-        return;
-    rt_state_load(cli, &st);
-    rt_run_hooks(cli, c->oci, OCI_PRESTART, &st, "created", true);
-    rt_run_hooks(cli, c->oci, OCI_CREATE_RUNTIME, &st, "created", true);
-}
 
 void rt_create_end(struct container *c)
 {
@@ -1249,6 +1277,8 @@ void rt_child_begin(struct container *c)
         die_errno(err, "reset signal dispositions");
     /* Sync point GO: the id maps are written, the group is ours. No
      * parent-death signal: this process outlives create. */
+    if (c->hooks_go[1] >= 0)
+        close(c->hooks_go[1]); /* create's: its end of file if create dies */
     if (sync_wait(&c->sync) < 0)
         _exit(RT_EXIT_FAILED);
     sync_close(&c->sync);
@@ -1264,6 +1294,48 @@ void rt_child_begin(struct container *c)
 
 /* Set up: create may exit. Every descriptor goes but stdio, the FIFO and
  * --preserve-fds's (3, 4, ... passed on to the program, as runc does). */
+/* The child's pid on the host, read before pivot_root from the host's
+ * proc, which names it so (runc gives its hooks the pid getpid() returns
+ * inside; the spec asks for the host's). */
+static pid_t child_host_pid;
+
+static void run_child_hooks(struct container *c, int kind, const char *command,
+                            const char *status)
+{
+    struct rt_cli cli = { .command = command, .id = c->oci->id };
+    struct rt_state st;
+
+    if (!c->oci->nhooks[kind])
+        return;
+    state_of(c, child_host_pid, &st);
+    rt_run_hooks(&cli, c->oci, kind, &st, status, true);
+    signal(SIGPIPE, SIG_DFL); /* ignored for the hooks: not for the program */
+}
+
+void rt_child_create_hooks(struct container *c)
+{
+    char self[32], byte;
+    long pid = 0;
+    ssize_t n;
+
+    n = readlink("/proc/self", self, sizeof(self) - 1);
+    if (n > 0 && (self[n] = '\0', parse_number(self, "", INT_MAX, &pid) == 0))
+        child_host_pid = (pid_t)pid;
+    if (c->hooks_go[0] >= 0) {
+        if (write(c->sync.ready_wr, "H", 1) != 1)
+            die("ask create for its hooks");
+        if (read_byte(c->hooks_go[0], &byte) != 1)
+            _exit(RT_EXIT_FAILED); /* a hook failed: create has said why */
+        close(c->hooks_go[0]);
+    }
+    run_child_hooks(c, OCI_CREATE_CONTAINER, "create", "creating");
+}
+
+void rt_child_start_hooks(struct container *c)
+{
+    run_child_hooks(c, OCI_START_CONTAINER, "start", "created");
+}
+
 void rt_child_ready(struct container *c, int preserve_fds)
 {
     DIR *d;

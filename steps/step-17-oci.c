@@ -1157,6 +1157,7 @@ static int oci_child_main(void *arg)
     if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
         die("bind-mount %s onto itself", c->root);
     rt_child_mounts(c);
+    rt_child_create_hooks(c); /* prestart, createRuntime (create's), createContainer */
     switch_root(c);
     rt_child_paths(c);
     rt_child_terminal(c); /* --console-socket */
@@ -1172,6 +1173,7 @@ static int oci_child_main(void *arg)
     rt_child_find_program(p, program, sizeof(program));
     rt_child_ready(c, c->preserve_fds); /* create may exit now */
     wait_for_start(c);
+    rt_child_start_hooks(c);
     execv(program, p->args);
     die_status(LAB_EXIT_NOEXEC, errno, "exec %s", program);
 }
@@ -1269,9 +1271,8 @@ static void oci_create(struct container *c, const struct rt_cli *cli)
         die_errno(err, "write the id maps of pid %d", (int)c->pid);
     if ((err = cg_add_pid(&c->cg, c->pid)) < 0)
         die_errno(err, "%s", c->cg.what);
-    rt_create_wait_ready(c); /* sync point GO; its failure is ours */
+    rt_create_wait_ready(c, cli); /* sync point GO, the hooks; its failure is ours */
     save_state(c, cli);
-    rt_create_hooks(c, cli); /* prestart, createRuntime: a failure ends create */
     if (cli->pid_file && (err = rt_write_pid_file(cli->pid_file, c->pid)) < 0)
         die_errno(err, "write the pid file %s", cli->pid_file);
     rt_create_end(c); /* what died() would undo stays */

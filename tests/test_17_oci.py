@@ -423,14 +423,12 @@ def test_a_seccomp_profile_is_compiled_and_loaded(step, bundle):
 @pytest.mark.given
 @pytest.mark.parametrize("edit,message", [
     (lambda c: c["linux"].update(intelRdt={"closID": "x"}), "linux.intelRdt: not supported"),
-    (lambda c: c.update(hooks={"startContainer": [{"path": "/bin/true"}]}),
-     "hooks.startContainer: not supported"),
     (lambda c: c.update(ociVersion="2.0.0"), "ociVersion"),
     (lambda c: c["process"].update(args="sh"), "process.args: must be"),
     (lambda c: c["root"].update(path="nothere"), "root.path"),
     (lambda c: c["linux"].update(sysctl={"kernel.panic": "1"}), "not in a separate kernel namespace"),
     (lambda c: c["linux"].update(namespaces=[{"type": "pid"}]), "no mount namespace"),
-], ids=["intelRdt", "startContainer-hook", "ociVersion", "args-type", "rootfs", "host-sysctl", "no-mountns"])
+], ids=["intelRdt", "ociVersion", "args-type", "rootfs", "host-sysctl", "no-mountns"])
 def test_what_the_lab_cannot_do_is_refused_by_name(step, bundle, edit, message):
     b = bundle(["true"], edit)
     r = b.create()
@@ -545,31 +543,57 @@ def test_a_terminal_goes_to_the_console_socket(step, bundle, tmp_path):
 
 
 def test_hooks_run_with_the_state_on_stdin(step, bundle, tmp_path):
-    """prestart and createRuntime at create, poststart at start, poststop
-    at delete: each given the state JSON on stdin, in the runtime's
-    namespaces; a failing create hook fails create; a hung one is killed
-    at its timeout."""
-    log = tmp_path / "hooks.log"
+    """Each hook of the spec, in its place, given the state JSON on stdin:
+    prestart and createRuntime by create, in the runtime's namespaces,
+    before pivot_root (runc's status: creating); createContainer after
+    them, in the container's mount namespace, its path the host's;
+    startContainer at start, inside the container (its path the
+    container's), before the program; poststart after start, poststop at
+    delete. A failing create hook fails create; a hung one is killed at
+    its timeout."""
+    log, inside = tmp_path / "hooks.log", tmp_path / "inside"
+    inside.mkdir()
     hook = {"path": "/bin/sh", "args": ["sh", "-c", f"cat >> {log}; echo >> {log}"]}
+    mnt = {"path": "/bin/sh", "args": ["sh", "-c", f"cat >> {log}; echo >> {log}; "
+                                       f"readlink /proc/self/ns/mnt > {tmp_path}/create-mnt"]}
+    start = {"path": "/bin/sh", "args": ["sh", "-c", "cat > /hooks/start.json; hostname > /hooks/host; "
+                                         "test -e /hooks/program-ran || echo before > /hooks/order"]}
 
     def edit(c):
         c["hooks"] = {k: [hook] for k in ("prestart", "createRuntime", "poststart", "poststop")}
-    b = bundle(["sleep", "30"], edit)
+        c["hooks"]["createContainer"] = [mnt]
+        c["hooks"]["startContainer"] = [start]
+        c["mounts"].append({"destination": "/hooks", "type": "bind", "source": str(inside),
+                            "options": ["rbind", "rw"]})
+    b = bundle(["sh", "-c", "touch /hooks/program-ran; sleep 30"], edit)
     assert b.create().rc == 0
     states = [json.loads(l) for l in log.read_text().splitlines()]
-    assert [s["status"] for s in states] == ["created", "created"], states
-    assert states[0]["id"] == b.id and states[0]["pid"] == b.state()["pid"], states
+    pid = b.state()["pid"]
+    assert [s["status"] for s in states] == ["creating"] * 3, states
+    assert all(s["id"] == b.id and s["pid"] == pid for s in states), states
+    assert (tmp_path / "create-mnt").read_text() == os.readlink(f"/proc/{pid}/ns/mnt") + "\n", (
+        "createContainer runs in the container's mount namespace")
+    assert not (inside / "start.json").exists(), "startContainer waits for start"
     assert b.cmd("start", b.id).rc == 0
-    assert json.loads(log.read_text().splitlines()[2])["status"] == "running"
+    assert labtest.wait_until(lambda: (inside / "program-ran").exists())
+    started = json.loads((inside / "start.json").read_text())
+    assert (started["status"], started["id"], started["pid"]) == ("created", b.id, pid), started
+    assert (inside / "host").read_text() == "oci\n" and (inside / "order").read_text() == "before\n", (
+        "startContainer runs inside the container (its hostname), before the program")
+    assert json.loads(log.read_text().splitlines()[3])["status"] == "running"
     assert b.cmd("kill", b.id, "KILL").rc == 0
     b.wait_status("stopped")
     assert b.cmd("delete", b.id).rc == 0
-    assert json.loads(log.read_text().splitlines()[3])["status"] == "stopped"
+    assert json.loads(log.read_text().splitlines()[4])["status"] == "stopped"
 
     b.config["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]}
     b.write()
     refused(b.create(), "createRuntime hook /bin/sh: exit status 3")
     assert not (OCI_ROOT / b.id).exists(), "a failed hook undoes create"
+    b.config["hooks"] = {"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}]}
+    b.write()
+    refused(b.create(), "createContainer hook /bin/sh: exit status 4")
+    assert not (OCI_ROOT / b.id).exists(), "a failed hook in the container undoes create"
     b.config["hooks"] = {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "60"],
                                        "timeout": 1}]}
     b.write()
