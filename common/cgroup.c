@@ -418,6 +418,82 @@ static struct cg_dir *dir_of(struct cg_group *g, const char *controller)
     return NULL;
 }
 
+int cg_open_dirs(struct cg_group *g, const char *const *dirs, int n)
+{
+    static const char *const controllers[] = { "cpu", "memory", "pids" };
+
+    memset(g, 0, sizeof(*g));
+    g->dir_fd = -1;
+    for (size_t k = 0; k < sizeof(controllers) / sizeof(controllers[0]); k++) {
+        struct cg_layout l;
+        size_t len;
+        int i, err;
+
+        if ((err = cg_detect(&l, controllers[k])) < 0)
+            return err;
+        len = strlen(l.root);
+        for (i = 0; i < n; i++)
+            if (strncmp(dirs[i], l.root, len) == 0 && dirs[i][len] == '/')
+                break;
+        if (i == n)
+            continue; /* not limited by it: no group there */
+        for (int j = 0; j <= g->ndirs; j++) {
+            struct cg_dir *d = &g->dirs[j];
+
+            if (j == g->ndirs && g->ndirs == CG_MAX_DIRS)
+                return -E2BIG;
+            if (j == g->ndirs) {
+                memset(d, 0, sizeof(*d));
+                d->layout = l;
+                snprintf(d->path, sizeof(d->path), "%s", dirs[i]);
+                snprintf(d->controllers, sizeof(d->controllers), "%s", controllers[k]);
+                g->ndirs++;
+                break;
+            }
+            if (strcmp(d->path, dirs[i]) == 0) {
+                size_t m = strlen(d->controllers);
+                snprintf(d->controllers + m, sizeof(d->controllers) - m, " %s", controllers[k]);
+                break;
+            }
+        }
+    }
+    if (g->ndirs)
+        snprintf(g->path, sizeof(g->path), "%s", g->dirs[0].path);
+    return g->ndirs ? 0 : -ENOENT;
+}
+
+/* One number of a control file: the n-th word (v2's cpu.max is "QUOTA
+ * PERIOD"); 0 for "max" or -1 (no quota). */
+static long cpu_value(const struct cg_dir *d, const char *file, int word)
+{
+    char path[PATH_MAX], text[64], *at = text;
+    long v;
+
+    if (path_join(path, sizeof(path), d->path, file) < 0 || file_read(path, text, sizeof(text)) < 0)
+        return -1;
+    text[strcspn(text, "\n")] = '\0';
+    for (int i = 0; i < word && at; i++)
+        if ((at = strchr(at, ' ')))
+            at++;
+    if (!at || strncmp(at, "max", 3) == 0 || strncmp(at, "-1", 2) == 0)
+        return 0;
+    *strchrnul(at, ' ') = '\0';
+    return parse_number(at, "", 1000000000, &v) < 0 ? -1 : v;
+}
+
+int cg_cpu_limit_now(struct cg_group *g, long *quota_us, long *period_us)
+{
+    struct cg_dir *d = dir_of(g, "cpu");
+    bool v2;
+
+    if (!d)
+        return -ENOENT;
+    v2 = d->layout.version == CG_V2;
+    *quota_us = cpu_value(d, v2 ? "cpu.max" : "cpu.cfs_quota_us", 0);
+    *period_us = cpu_value(d, v2 ? "cpu.max" : "cpu.cfs_period_us", v2 ? 1 : 0);
+    return *quota_us < 0 || *period_us <= 0 ? -EIO : 0;
+}
+
 int cg_set_cpu_limit(struct cg_group *g, long quota_us, long period_us)
 {
     struct cg_dir *d = dir_of(g, "cpu");

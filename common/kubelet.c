@@ -1366,7 +1366,8 @@ static const char *string_field(json_object *o, const char *key)
     return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* apimachinery's duration.HumanDuration, as kubectl prints an AGE. */
+/* apimachinery's duration.HumanDuration, as kubectl prints an AGE: its
+ * rules up to 8 days (then it prints days alone, and years). */
 static void human(char *buf, size_t len, long long ms)
 {
     long long s = ms / 1000, m = s / 60, h = s / 3600;

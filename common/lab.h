@@ -384,6 +384,11 @@ struct cg_group {
 int cg_detect(struct cg_layout *l, const char *controller);
 /* The same, from a mountinfo file: for tests. */
 int cg_detect_from(struct cg_layout *l, const char *controller, FILE *mountinfo);
+/* A group made before, by its directories (an OCI container's, from its
+ * state), for its limits: each of cpu, memory and pids found in one. */
+int cg_open_dirs(struct cg_group *g, const char *const *dirs, int n);
+/* The CPU quota (0: none) and period the group has now, in microseconds. */
+int cg_cpu_limit_now(struct cg_group *g, long *quota_us, long *period_us);
 const char *cg_version_name(enum cg_version v);
 /* Whether the caller's own cgroup v2 group is its to manage (delegated, as
  * systemd does for a user's session): an ordinary user's containers can
@@ -1135,6 +1140,9 @@ struct rt_cli {
     const char *bundle, *pid_file, *console_socket, *process, *format;
     bool detach, force, all, quiet, rootless, no_new_keyring;
     int preserve_fds;
+    /* update: --memory, --memory-swap, --cpu-period, --cpu-quota,
+     * --pids-limit, as given; -r FILE (or -): the resources as JSON */
+    const char *memory, *memory_swap, *cpu_period, *cpu_quota, *pids_limit, *resources;
     char *const *args;                 /* after the id: kill's signal, exec's command */
     int nargs;
 };
@@ -1171,6 +1179,8 @@ void rt_thaw_to_delete(const struct rt_cli *cli, const struct rt_state *st, cons
 void rt_list(struct rt_cli *cli, const char *(*status_of)(const struct rt_state *));
 int rt_pids(const struct rt_state *st, pid_t *pids, int max);
 void rt_ps(struct rt_cli *cli, const struct rt_state *st);
+/* update: new limits for a container's groups (runc update). */
+void rt_update(const struct rt_cli *cli, const struct rt_state *st, const char *status);
 int rt_write_pid_file(const char *path, pid_t pid);
 int rt_parse_signal(const char *s);
 void rt_now_rfc3339(char *buf, size_t len);

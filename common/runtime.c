@@ -39,7 +39,7 @@
 
 static const char *const commands[] = { "create", "start",    "state", "kill",  "delete",
                                         "run",    "exec",     "list",  "ps",    "spec",
-                                        "features", "pause", "resume", NULL };
+                                        "features", "pause", "resume", "update", NULL };
 
 /* Options only runc's ps, kill and exec take: with one, the command is
  * runc's, not a program to run in a container. */
@@ -172,6 +172,39 @@ static int global_options(struct rt_cli *cli, int argc, char *argv[])
     return i;
 }
 
+/* runc update's options: those the lab takes, and the others refused. */
+static bool update_option(struct rt_cli *cli, int argc, char *const argv[], int *i)
+{
+    static const char *const unsupported[] = {
+        "--blkio-weight", "--cpu-burst", "--cpu-share", "--cpu-rt-period", "--cpu-rt-runtime",
+        "--cpuset-cpus", "--cpuset-mems", "--kernel-memory", "--kernel-memory-tcp", "--cpu-idle",
+        "--memory-reservation", "--l3-cache-schema", "--mem-bw-schema", NULL
+    };
+    const char *v;
+
+    if ((v = value_of("--memory", argc, argv, i)))
+        cli->memory = v;
+    else if ((v = value_of("--memory-swap", argc, argv, i)))
+        cli->memory_swap = v;
+    else if ((v = value_of("--cpu-period", argc, argv, i)))
+        cli->cpu_period = v;
+    else if ((v = value_of("--cpu-quota", argc, argv, i)))
+        cli->cpu_quota = v;
+    else if ((v = value_of("--pids-limit", argc, argv, i)))
+        cli->pids_limit = v;
+    else if ((v = value_of("--resources", argc, argv, i)) || (v = value_of("-r", argc, argv, i)))
+        cli->resources = v;
+    else {
+        for (int k = 0; unsupported[k]; k++)
+            if (value_of(unsupported[k], argc, argv, i))
+                rt_usage_error("update: %s: not supported by the lab's runtime (it sets memory, "
+                               "swap, the CPU quota and period, and the pids limit)",
+                               unsupported[k]);
+        return false;
+    }
+    return true;
+}
+
 static void command_options(struct rt_cli *cli, int argc, char *const argv[], int i)
 {
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -214,6 +247,8 @@ static void command_options(struct rt_cli *cli, int argc, char *const argv[], in
             rt_usage_error("--no-pivot: not supported: the lab always uses pivot_root");
         else if (flag_of("--no-new-keyring", NULL, a))
             cli->no_new_keyring = true; /* the lab never makes a session keyring */
+        else if (strcmp(cli->command, "update") == 0 && update_option(cli, argc, argv, &i))
+            continue;
         else if (flag_of("--tty", "-t", a))
             rt_usage_error("%s: not supported: give exec --process a terminal and "
                            "--console-socket", a);
@@ -498,6 +533,160 @@ int rt_pids(const struct rt_state *st, pid_t *pids, int max)
     return n;
 }
 
+/* ---- update: new limits for a running container -------------------------- */
+
+/* What update sets; a field not given stays as it is. */
+struct limits {
+    long long memory, swap, pids;
+    long quota, period;
+    bool memory_given, swap_given, quota_given, period_given, pids_given;
+};
+
+/* A number of update's JSON (LinuxResources), at section.key. */
+static bool json_number(json_object *root, const char *section, const char *key, long long *v)
+{
+    json_object *s, *x;
+
+    if (!json_object_object_get_ex(root, section, &s) || !json_object_object_get_ex(s, key, &x) ||
+        json_object_is_type(x, json_type_null))
+        return false;
+    if (!json_object_is_type(x, json_type_int))
+        die_msg("update: resources: %s.%s: not a number", section, key);
+    *v = json_object_get_int64(x);
+    return true;
+}
+
+/* The members the lab does not set, refused by name (shares of 0 or 1024,
+ * the kernel's default, which containerd and podman send, excepted). */
+static void refuse_unset(json_object *root)
+{
+    static const char *const sections[] = { "memory", "cpu", "pids", NULL };
+    static const char *const known[] = { "limit", "swap", "quota", "period", NULL };
+    json_object *s;
+
+    json_object_object_foreach(root, key, value) {
+        bool ok = false;
+
+        for (int i = 0; sections[i]; i++)
+            ok |= strcmp(key, sections[i]) == 0;
+        if (!ok && !json_object_is_type(value, json_type_null))
+            die_msg("update: resources: %s: not supported by the lab's runtime", key);
+    }
+    for (int i = 0; sections[i]; i++) {
+        if (!json_object_object_get_ex(root, sections[i], &s) ||
+            !json_object_is_type(s, json_type_object))
+            continue;
+        json_object_object_foreach(s, member, x) {
+            bool ok = strcmp(member, "shares") == 0 && (json_object_get_int64(x) == 0 ||
+                                                         json_object_get_int64(x) == 1024);
+
+            for (int k = 0; known[k]; k++)
+                ok |= strcmp(member, known[k]) == 0;
+            if (!ok && !json_object_is_type(x, json_type_null))
+                die_msg("update: resources: %s.%s: not supported by the lab's runtime",
+                        sections[i], member);
+        }
+    }
+}
+
+static void limits_from_json(const char *from, struct limits *l)
+{
+    char text[65536];
+    json_object *root;
+    long long v;
+    ssize_t n;
+    int fd = strcmp(from, "-") == 0 ? 0 : open(from, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || (n = read(fd, text, sizeof(text) - 1)) < 0)
+        die("update: read the resources from %s", from);
+    text[n] = '\0';
+    if (fd > 0)
+        close(fd);
+    if (!(root = json_tokener_parse(text)) || !json_object_is_type(root, json_type_object))
+        die_msg("update: resources from %s: not a JSON object", from);
+    refuse_unset(root);
+    if ((l->memory_given = json_number(root, "memory", "limit", &v)))
+        l->memory = v;
+    if ((l->swap_given = json_number(root, "memory", "swap", &v)))
+        l->swap = v;
+    if ((l->quota_given = json_number(root, "cpu", "quota", &v)))
+        l->quota = (long)v;
+    if ((l->period_given = json_number(root, "cpu", "period", &v)))
+        l->period = (long)v;
+    if ((l->pids_given = json_number(root, "pids", "limit", &v)))
+        l->pids = v;
+    json_object_put(root);
+}
+
+static long long bytes_of(const char *option, const char *v)
+{
+    const char *why;
+    long long n;
+
+    if (strcmp(v, "-1") == 0)
+        return -1;
+    if (parse_bytes(v, &n, &why) < 0)
+        die_msg("update: invalid value for %s: %s", option, why);
+    return n;
+}
+
+static long long whole_of(const char *option, const char *v, long long min, long long max)
+{
+    long long n;
+    char *end;
+
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (!v[0] || *end || errno || n < min || n > max)
+        die_msg("update: invalid value for %s: %s", option, v);
+    return n;
+}
+
+static void limits_from_options(const struct rt_cli *cli, struct limits *l)
+{
+    if ((l->memory_given = cli->memory != NULL))
+        l->memory = bytes_of("memory", cli->memory);
+    if ((l->swap_given = cli->memory_swap != NULL))
+        l->swap = bytes_of("memory-swap", cli->memory_swap);
+    if ((l->quota_given = cli->cpu_quota != NULL))
+        l->quota = (long)whole_of("cpu-quota", cli->cpu_quota, -1, 1000000000);
+    if ((l->period_given = cli->cpu_period != NULL))
+        l->period = (long)whole_of("cpu-period", cli->cpu_period, 1000, 1000000);
+    if ((l->pids_given = cli->pids_limit != NULL))
+        l->pids = whole_of("pids-limit", cli->pids_limit, LLONG_MIN, LLONG_MAX);
+}
+
+void rt_update(const struct rt_cli *cli, const struct rt_state *st, const char *status)
+{
+    struct limits l = { 0 };
+    struct cg_group g;
+    long quota, period;
+    int err = 0;
+
+    if (strcmp(status, "stopped") == 0)
+        die_msg("update %s: container not running", cli->id);
+    if (cli->resources)
+        limits_from_json(cli->resources, &l);
+    else
+        limits_from_options(cli, &l);
+    if (l.swap_given && !l.memory_given)
+        die_msg("update %s: --memory-swap needs --memory here (the lab sets them together)",
+                cli->id);
+    if ((err = cg_open_dirs(&g, st->cgroups, st->ncgroups)) < 0)
+        die_errno(err, "update %s: its groups", cli->id);
+    /* One value given, the other as it is: both are read back first. */
+    if ((l.quota_given || l.period_given) && (err = cg_cpu_limit_now(&g, &quota, &period)) == 0)
+        err = cg_set_cpu_limit(&g, l.quota_given ? l.quota : quota,
+                               l.period_given ? l.period : period);
+    if (!err && l.memory_given)
+        err = cg_set_memory_limit(&g, l.memory > 0 ? l.memory : 0,
+                                  !l.swap_given ? 0 : l.swap < 0 ? LAB_UNLIMITED : l.swap);
+    if (!err && l.pids_given)
+        err = cg_set_pids_limit(&g, l.pids > 0 ? (long)l.pids : LAB_UNLIMITED);
+    if (err < 0)
+        die_errno(err, "update %s: %s", cli->id, g.what);
+}
+
 void rt_ps(struct rt_cli *cli, const struct rt_state *st)
 {
     pid_t pids[1024];
@@ -647,7 +836,10 @@ int rt_run_hooks(const struct rt_cli *cli, const struct oci_config *cfg, int kin
             die_msg("%s %s: %s hook %s: %s", cli->command, cli->id, oci_hook_names[kind],
                     h->path, why);
         }
-        /* poststart, poststop: the spec asks for a warning, and goes on. */
+        /* poststart, poststop: runtime-spec 1.0.2's runtime.md (the lab's
+         * ociVersion) asks for a warning, and goes on. Since spec 1.3 a
+         * poststart failure is an error that stops the container, as runc
+         * has always made it. */
         warn_errno(0, "%s %s: %s hook %s: %s", cli->command, cli->id, oci_hook_names[kind],
                    h->path, why);
     }
@@ -838,8 +1030,11 @@ void rt_child_mounts(struct container *c)
         own_dev ? "the default devices in /dev" : "/dev as given");
 }
 
-/* After pivot_root, in runc's order: sysctls (before /proc/sys is made
- * read-only), read-only and masked paths, hostname, the root read-only. */
+/* After pivot_root: sysctls first, while nothing is read-only yet, then
+ * read-only and masked paths, hostname, the root read-only. runc's order
+ * differs (libcontainer/standard_init_linux.go, Init: the root read-only,
+ * hostname, sysctls, read-only paths, masked paths); /proc is a mount of
+ * its own, so the result is the same. */
 void rt_child_paths(struct container *c)
 {
     const struct oci_config *cfg = c->oci;
@@ -888,8 +1083,9 @@ static void apply_caps(const struct oci_process *p)
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
         die("clear the ambient capabilities");
     /* A capability joins the ambient set only if it is in the permitted
-     * and inheritable ones; runc warns and goes on (runc spec's default
-     * lists ambient capabilities and no inheritable ones), and so do we. */
+     * and inheritable ones; runc warns and goes on
+     * (libcontainer/capabilities/capabilities.go; runc spec before 1.2
+     * listed ambient capabilities and no inheritable ones), and so do we. */
     for (int cap = 0; cap < caps_count(); cap++)
         if ((caps[OCI_AMBIENT] & (1ULL << cap)) &&
             prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
@@ -897,8 +1093,9 @@ static void apply_caps(const struct oci_process *p)
 }
 
 /* The process's limits, user, capabilities, umask, directory and
- * environment, in runc's order (libcontainer/init_linux.go,
- * finalizeNamespace): the user changes with the capabilities kept. */
+ * environment. The user changes with the capabilities kept, as in runc's
+ * finalizeNamespace (libcontainer/init_linux.go: bounding set, keep caps,
+ * the user, then the capabilities); its other steps' order differs. */
 void rt_child_process(struct container *c, const struct oci_process *p)
 {
     char oom[16];
@@ -1295,8 +1492,9 @@ void rt_child_begin(struct container *c)
 /* Set up: create may exit. Every descriptor goes but stdio, the FIFO and
  * --preserve-fds's (3, 4, ... passed on to the program, as runc does). */
 /* The child's pid on the host, read before pivot_root from the host's
- * proc, which names it so (runc gives its hooks the pid getpid() returns
- * inside; the spec asks for the host's). */
+ * proc, which names it so: runtime-spec 1.0.2, the lab's ociVersion, asks
+ * for the host's pid; spec 1.1 and later, and runc, give the hooks run in
+ * the container the pid seen inside. */
 static pid_t child_host_pid;
 
 static void run_child_hooks(struct container *c, int kind, const char *command,

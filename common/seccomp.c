@@ -224,6 +224,12 @@ void *oci_seccomp_compile(void *json, char *err, size_t len)
         seccomp_release(ctx);
         return NULL;
     }
+    /* As runc (libcontainer/seccomp/seccomp_linux.go): past 32 rules, the
+     * calls sorted into a tree of comparisons (O(log n) a call), not a
+     * list. An older libseccomp without it keeps the list. */
+    if (json_object_object_get_ex(profile, "syscalls", &v) && v &&
+        json_object_array_length(v) > 32)
+        (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     return ctx;
 }
 

@@ -1348,9 +1348,9 @@ static void oci_delete(const struct rt_cli *cli, const struct rt_state *st)
 {
     /* LAB:BEGIN oci-delete */
     /* A running container is deleted only with --force; a created one is
-     * killed first, as runc's delete.go does (containerd's
-     * pkg/process/init.go deletes a task that never started so, without
-     * --force). Its processes end first (SIGKILL to all of its group,
+     * killed first, as runc's delete.go does (containerd's shim, 2.x's
+     * cmd/containerd-shim-runc-v2/process/init.go, deletes a task that
+     * never started so, without --force). Its processes end first (SIGKILL to all of its group,
      * which a process without its own PID namespace needs), then its
      * groups, then the state: after that, the id is free again. */
     const char *status = status_of(st);
@@ -1443,6 +1443,8 @@ static int oci_main(int argc, char *argv[])
             rt_pause(&cli, &st, status_of(&st)); /* the cgroup freezer */
         else if (strcmp(cli.command, "resume") == 0)
             rt_resume(&cli, &st, status_of(&st));
+        else if (strcmp(cli.command, "update") == 0)
+            rt_update(&cli, &st, status_of(&st)); /* new limits for its groups */
         else
             rt_usage_error("%s: not supported by the lab's runtime", cli.command);
     }

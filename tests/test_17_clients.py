@@ -89,6 +89,13 @@ def test_podman_runs_it(step, podman):
     assert r.stdout.strip() == "paused", r
     r = client(run + runtime + ["unpause", name], env)
     assert r.returncode == 0, f"podman unpause: runc's resume\n{r}"
+    r = client(run + runtime + ["update", "--cpus", "0.5", name], env)
+    assert r.returncode == 0, f"podman update: runc's update\n{r}"
+    pid = client(run + runtime + ["inspect", "--format", "{{.State.Pid}}", name], env).stdout.strip()
+    version, root = labtest.cpu_layout()
+    cpu = next(l.split(":", 2)[2] for l in Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+               if "cpu" in l.split(":")[1].split(",") or (version == "v2" and l.startswith("0::")))
+    assert labtest.cpu_limit(root + cpu) == (50000, 100000), f"podman update --cpus 0.5\n{r}"
     r = client(run + runtime + ["stop", "-t", "1", name], env)
     assert r.returncode == 0, r
     r = client(run + runtime + ["rm", "-f", name], env)

@@ -204,6 +204,39 @@ def test_the_container_is_in_its_cgroup_with_its_limits(step, bundle):
     assert not Path(mem, path).parent.exists(), "and the parent it made"
 
 
+def test_update_changes_the_limits_of_a_running_container(step, bundle):
+    """runc update, as podman update and containerd's shim (go-runc's
+    Update: update --resources -, the JSON on stdin) call it: new memory,
+    CPU and pids limits in the container's groups, a value not given kept;
+    what the lab does not set refused by name; a stopped container
+    refused as runc refuses it."""
+    b = bundle(["sleep", "30"])
+    assert b.create().rc == 0
+
+    def group(controller):  # cgroupsPath none: lab-oci/ID
+        return Path(labtest.layout(controller)[1], "lab-oci", b.id)
+
+    def limits():
+        version, _ = labtest.layout("memory")
+        memory = (group("memory") / ("memory.max" if version == "v2" else "memory.limit_in_bytes"))
+        pids = (group("pids") / "pids.max").read_text().strip()
+        return int(memory.read_text()), pids, labtest.cpu_limit(group("cpu"))
+    r = b.cmd("update", "--memory", "64m", "--pids-limit", "20", "--cpu-quota", "50000", b.id)
+    assert r.rc == 0, r.describe()
+    assert limits() == (64 << 20, "20", (50000, 100000)), "the quota, the period kept"
+    r = b.cmd("update", "--resources", "-", b.id, stdin=json.dumps(
+        {"memory": {"limit": 32 << 20}, "cpu": {"period": 200000, "shares": 1024},
+         "pids": {"limit": 0}}))
+    assert r.rc == 0, r.describe()
+    assert limits() == (32 << 20, "max", (50000, 200000)), "the period, the quota kept"
+    refused(b.cmd("update", "--cpu-share", "512", b.id), "update: --cpu-share: not supported")
+    refused(b.cmd("update", "-r", "-", b.id, stdin='{"cpu": {"cpus": "0"}}'),
+            "resources: cpu.cpus: not supported")
+    assert b.cmd("kill", b.id, "KILL").rc == 0
+    b.wait_status("stopped")
+    refused(b.cmd("update", "--memory", "64m", b.id), "container not running")
+
+
 # ---- the states and their refusals -------------------------------------------------
 
 
