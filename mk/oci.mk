@@ -7,6 +7,7 @@
 
 .PHONY: check-oci oci-validate deps-oci
 
+# In DEPS too (make deps installs them); the course VM's image leaves them out.
 OCI_DEPS := golang-go golang-github-opencontainers-runtime-tools-dev runc crun
 OCI_VALIDATE := $(BUILD)/oci-validate/oci-validate
 RUNTIMETEST := $(BUILD)/oci-validate/runtimetest

@@ -260,6 +260,16 @@ def test_network_host_brings_none_of_the_hosts_cgroups(step):
     assert r.rc == 0 and links <= set(listing.split()), "the host's /sys\n" + r.describe()
     assert rest.split() == [], (
         "with /sys/fs/cgroup unmounted, nothing of the host's should be left under /sys/fs\n" + r.describe())
+    # From the host: the host's hierarchies would be there under the
+    # container's own cgroup view, each mount point twice.
+    c = Running(step, "--network", "host", "--userns", "host", "sh", "-c", "echo ready; read _")
+    try:
+        c.wait_for("ready")
+        points = [l.split()[4] for l in Path(f"/proc/{c.descendant('sh')}/mountinfo").read_text().splitlines()]
+    finally:
+        c.finish()
+    under = [p for p in points if p.startswith("/sys/")]
+    assert len(under) == len(set(under)), f"mounts under /sys stacked on the host's: {sorted(under)}"
 
 
 @pytest.mark.given  # the infra is made by common/infra.c, given

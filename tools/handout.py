@@ -104,7 +104,27 @@ PARAM = re.compile(r"(\w+)\s*[,)]")
 UNUSED_NOTE = "/* unused until the TODO above is done */"
 
 
-FALLBACK = re.compile(r"^\s*return (false|true|0|-1|NULL|\"\w+\");\s*$")
+FALLBACK = re.compile(r"^\s*return (false|true|0|-1|NULL|\"\w+\"|\w+);\s*$")
+STATIC_FUNCTION = re.compile(r"^static\b[^(=;]*?\b(\w+)\(")
+
+
+def used_only_in(lines, spans, catalog, give):
+    """The step's static functions that only the blocks handed out blank
+    call (a helper with a block of its own, called by another block): each
+    with the first such block, so that the handout says it is "used" there
+    and still compiles with -Werror."""
+    blank = [(f, l) for name, f, l in spans if catalog[name]["step"] > give]
+    in_blank = {k for f, l in blank for k in range(f - 1, l)}
+    names = {m.group(1) for line in lines if (m := STATIC_FUNCTION.match(line))}
+    found = {}
+    for name in sorted(names):
+        word = re.compile(rf"\b{name}\b")
+        outside = [k for k, line in enumerate(lines) if k not in in_blank and word.search(line)
+                   and not STATIC_FUNCTION.match(line)]
+        inside = [f for f, l in blank if any(word.search(lines[k]) for k in range(f, l - 1))]
+        if not outside and inside:
+            found.setdefault(min(inside), []).append(name)
+    return found
 
 
 def unused_parameters(lines, first, last, spans):
@@ -135,6 +155,7 @@ def strip_file(path, catalog, give=0):
     that the handout still compiles with -Werror."""
     lines = Path(path).read_text().splitlines(keepends=True)
     spans = blocks(path, catalog)
+    helpers = used_only_in(lines, spans, catalog, give)
     out, i = [], 0
     for name, first, last in spans:
         out.extend(lines[i:first - 1])
@@ -146,7 +167,7 @@ def strip_file(path, catalog, give=0):
             indent = BEGIN.match(lines[first - 1]).group(1)
             out.append(lines[first - 1])
             out.append(todo_comment(indent, name, catalog[name], step_of(path)))
-            for param in unused_parameters(lines, first, last, spans):
+            for param in unused_parameters(lines, first, last, spans) + helpers.get(first, []):
                 out.append(f"{indent}(void){param}; {UNUSED_NOTE}\n")
             out.append(lines[last - 1])
         i = last
