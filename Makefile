@@ -57,8 +57,7 @@ ROOTFS_STAMP := $(ROOTFS)/.lab-rootfs
 
 DEPS := build-essential busybox-static libcunit1-dev python3-pytest \
         python3-pytest-timeout python3-yaml iproute2 uidmap man-db manpages manpages-dev \
-        libjson-c-dev libseccomp-dev libyaml-dev podman containerd runc crun golang-go \
-        golang-github-opencontainers-runtime-tools-dev
+        libjson-c-dev libseccomp-dev libyaml-dev podman containerd
 # Step 14 finds the numbers of the calls Docker's seccomp profile names with
 # libseccomp (its table of every architecture's calls). Step 17 reads JSON
 # (config.json) with json-c and compiles OCI seccomp profiles with libseccomp; its tests drive it with podman and containerd
