@@ -599,7 +599,7 @@ static void limits_from_json(const char *from, struct limits *l)
 
     if (fd < 0 || (n = read(fd, text, sizeof(text) - 1)) < 0)
         die("update: read the resources from %s", from);
-    text[n] = '\0';
+    text[n > 0 ? n : 0] = '\0'; /* (die() does not return) */
     if (fd > 0)
         close(fd);
     if (!(root = json_tokener_parse(text)) || !json_object_is_type(root, json_type_object))
