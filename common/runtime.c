@@ -630,30 +630,37 @@ static long long bytes_of(const char *option, const char *v)
     return n;
 }
 
-static long long whole_of(const char *option, const char *v, long long min, long long max)
+/* The checked parsers of parse.c, as docker run's options use them. */
+static long microseconds_of(const char *option, const char *v, long min, long max)
 {
-    long long n;
-    char *end;
+    const char *why;
+    long n;
 
-    errno = 0;
-    n = strtoll(v, &end, 10);
-    if (!v[0] || *end || errno || n < min || n > max)
-        die_msg("update: invalid value for %s: %s", option, v);
+    if (strcmp(v, "-1") == 0 && min < 0)
+        return -1; /* the quota: none */
+    if (parse_microseconds(v, min < 0 ? 1000 : min, max, &n, &why) < 0)
+        die_msg("update: invalid value for %s: %s", option, why);
     return n;
 }
 
 static void limits_from_options(const struct rt_cli *cli, struct limits *l)
 {
+    const char *why;
+    long pids;
+
     if ((l->memory_given = cli->memory != NULL))
         l->memory = bytes_of("memory", cli->memory);
     if ((l->swap_given = cli->memory_swap != NULL))
         l->swap = bytes_of("memory-swap", cli->memory_swap);
     if ((l->quota_given = cli->cpu_quota != NULL))
-        l->quota = (long)whole_of("cpu-quota", cli->cpu_quota, -1, 1000000000);
+        l->quota = microseconds_of("cpu-quota", cli->cpu_quota, -1, 1000000000);
     if ((l->period_given = cli->cpu_period != NULL))
-        l->period = (long)whole_of("cpu-period", cli->cpu_period, 1000, 1000000);
-    if ((l->pids_given = cli->pids_limit != NULL))
-        l->pids = whole_of("pids-limit", cli->pids_limit, LLONG_MIN, LLONG_MAX);
+        l->period = microseconds_of("cpu-period", cli->cpu_period, 1000, 1000000);
+    if ((l->pids_given = cli->pids_limit != NULL) &&
+        parse_pids_limit(cli->pids_limit, &pids, &why) < 0)
+        die_msg("update: invalid value for pids-limit: %s", why);
+    if (l->pids_given)
+        l->pids = pids;
 }
 
 void rt_update(const struct rt_cli *cli, const struct rt_state *st, const char *status)

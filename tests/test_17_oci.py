@@ -230,6 +230,8 @@ def test_update_changes_the_limits_of_a_running_container(step, bundle):
     assert r.rc == 0, r.describe()
     assert limits() == (32 << 20, "max", (50000, 200000)), "the period, the quota kept"
     refused(b.cmd("update", "--cpu-share", "512", b.id), "update: --cpu-share: not supported")
+    refused(b.cmd("update", "--cpu-period", "10", b.id), "invalid value for cpu-period")
+    refused(b.cmd("update", "--pids-limit", "many", b.id), "invalid value for pids-limit")
     refused(b.cmd("update", "-r", "-", b.id, stdin='{"cpu": {"cpus": "0"}}'),
             "resources: cpu.cpus: not supported")
     assert b.cmd("kill", b.id, "KILL").rc == 0
